@@ -1,0 +1,73 @@
+// The API's only way to the data: typed calls to the database's `api.*`
+// functions (nothing else is granted to the API's role). Routes depend on this
+// interface; src/db/pg-store.ts implements it over PostgreSQL or PGlite.
+import type {
+  AuditPage,
+  AuditVerifyResult,
+  CustomerCreate,
+  CustomerDetail,
+  CustomerFields,
+  CustomerListPage,
+  CustomerListQuery,
+  AuditQuery,
+  Prediction,
+  PredictionBatch,
+  PredictionBatchResult,
+  UsageDay,
+} from '../../../shared/api';
+import type { z } from 'zod';
+
+/** Who acts, as the API verified it from the access token. Passed to every database function. */
+export interface Actor {
+  sub: string;
+  name: string;
+  roles: string[];
+  scopes: string[];
+}
+
+/** Where the request came from, recorded with every audit and access event. */
+export interface RequestContext {
+  requestId: string;
+  clientAddress: string | null;
+  appVersion: string | null;
+}
+
+/** Errors the database functions raise on purpose, mapped from their SQLSTATE. */
+export type StoreErrorKind = 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'duplicate';
+export class StoreError extends Error {
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export type ParsedCustomerListQuery = z.output<typeof CustomerListQuery>;
+export type ParsedAuditQuery = z.output<typeof AuditQuery>;
+
+export interface Store {
+  ping(): Promise<void>;
+  searchCustomers(actor: Actor, query: ParsedCustomerListQuery): Promise<CustomerListPage>;
+  /** Also records an access event (who viewed which record, when, from where). */
+  getCustomer(actor: Actor, ctx: RequestContext, orgId: string): Promise<CustomerDetail>;
+  createCustomer(actor: Actor, ctx: RequestContext, input: CustomerCreate): Promise<CustomerDetail>;
+  /** Throws StoreError('conflict') when `expectedVersion` is stale. A patch that changes nothing records nothing. */
+  updateCustomer(
+    actor: Actor,
+    ctx: RequestContext,
+    orgId: string,
+    expectedVersion: number,
+    changes: Partial<CustomerFields>,
+    reason: string,
+  ): Promise<CustomerDetail>;
+  archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<CustomerDetail>;
+  usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]>;
+  predictions(actor: Actor, orgId: string): Promise<Prediction[]>;
+  customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;
+  auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage>;
+  auditVerify(actor: Actor, from: string | undefined, to: string | undefined): Promise<AuditVerifyResult>;
+  ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+// Lint, and the boundaries from DESIGN.md enforced as import rules:
+// renderer/ is browser code, electron/core is plain Node, shared/ is contracts only.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'url', 'util', 'stream', 'events', 'worker_threads'];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', 'release/**', 'e2e/artifacts/**', 'e2e/report/**', '.data/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['electron', 'electron/*'], message: 'renderer/ reaches the main process through window.cims only.' },
+          { group: NODE_BUILTINS, message: 'renderer/ is browser code: no Node modules.' },
+          { group: ['**/electron/**', '**/api/**'], message: 'renderer/ imports shared/ and itself only.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['electron/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['electron', 'electron/*'], message: 'electron/core must not import electron: pass OS capabilities in.' },
+          { group: ['**/renderer/**', '**/shell/**', '**/api/**'], message: 'electron/core imports shared/ and itself only.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: String.raw`^(?!zod$|\./)`, message: 'shared/ holds contracts only: it imports zod and itself.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'api/ imports shared/ and itself only.' }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// `npm test`: lint, typecheck and every test suite, each in its own process,
+// then one closing line `N passed, N failed[, N skipped]` over all of them.
+// A suite that cannot run says why; any failure makes the exit code non-zero.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const results = join(process.cwd(), '.test-results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+
+/** Checks count as one test each; suites report their own counts through a JSON reporter. */
+const steps = [
+  { name: 'lint', kind: 'check', command: 'npx eslint .' },
+  { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
+  { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
+  { name: 'api (real PostgreSQL)', kind: 'vitest', report: 'api.json', command: 'npx vitest run --root api' },
+];
+
+const only = process.argv.slice(2);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
+
+for (const step of steps) {
+  if (only.length && !only.some((o) => step.name.startsWith(o))) continue;
+  console.log(`\n=== ${step.name} ===`);
+  const reportPath = step.report ? join(results, step.report) : null;
+  const reporterArgs =
+    step.kind === 'vitest' ? ` --reporter=default --reporter=json --outputFile.json=${reportPath}` : '';
+  const env = { ...process.env, ...(step.kind === 'playwright' ? { PLAYWRIGHT_JSON_OUTPUT_NAME: reportPath } : {}) };
+  const run = spawnSync(step.command + reporterArgs, { shell: true, stdio: 'inherit', env });
+  const ok = run.status === 0;
+
+  if (step.kind === 'check') {
+    ok ? totals.passed++ : (totals.failed++, failures.push(step.name));
+    continue;
+  }
+  const counts = reportPath && existsSync(reportPath) ? readCounts(step.kind, reportPath) : null;
+  if (!counts) {
+    totals.failed++;
+    failures.push(`${step.name} (no report: the suite did not run)`);
+    continue;
+  }
+  totals.passed += counts.passed;
+  totals.failed += counts.failed;
+  totals.skipped += counts.skipped;
+  if (!ok || counts.failed > 0) failures.push(step.name);
+}
+
+function readCounts(kind, path) {
+  const report = JSON.parse(readFileSync(path, 'utf8'));
+  if (kind === 'vitest') {
+    return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests };
+  }
+  const s = report.stats;
+  return { passed: s.expected + s.flaky, failed: s.unexpected, skipped: s.skipped };
+}
+
+console.log('');
+if (failures.length) console.log(`Failed: ${failures.join('; ')}`);
+const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
+console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exit(failures.length ? 1 : 0);

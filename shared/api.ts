@@ -1,0 +1,247 @@
+// API resources: the contract between the console, the API and the database
+// functions. Every side validates with these schemas; unknown fields are
+// rejected (z.strictObject) so a client can never mass-assign a field.
+import { z } from 'zod';
+
+export const Role = z.enum(['crm', 'support_lead', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+/** Organization id, the customer's key: "ORG-000123". */
+export const OrgId = z.string().regex(/^ORG-[0-9]{6}$/, 'Organization id looks like ORG-000123');
+export type OrgId = z.infer<typeof OrgId>;
+
+export const IsoDate = z.iso.date();
+export const IsoDateTime = z.iso.datetime({ offset: true });
+
+export const Currency = z.string().regex(/^[A-Z]{3}$/, 'Currency is a three-letter ISO 4217 code, e.g. EUR');
+
+/** The fields a CRM may set on a customer. Money is in minor units (cents) to stay exact. */
+export const CustomerFields = z.strictObject({
+  orgName: z.string().trim().min(1, 'Organization name is required').max(200),
+  contactName: z.string().trim().min(1, 'Contact name is required').max(200),
+  contactEmail: z.email('Enter a valid email address').max(254),
+  contactPhone: z
+    .string()
+    .trim()
+    .regex(/^\+?[0-9][0-9 ()-]{5,24}$/, 'Enter a phone number with digits, spaces, dashes or parentheses'),
+  userCount: z.int('Number of users is a whole number').min(0).max(10_000_000),
+  contractValueCents: z.int('Contract value is a whole number of cents').min(0).max(1_000_000_000_000),
+  currency: Currency,
+  renewalDate: IsoDate,
+});
+export type CustomerFields = z.infer<typeof CustomerFields>;
+export const EDITABLE_FIELDS = CustomerFields.keyof().options;
+export type EditableField = (typeof EDITABLE_FIELDS)[number];
+
+export const CustomerStatus = z.enum(['active', 'archived']);
+
+export const Customer = CustomerFields.extend({
+  orgId: OrgId,
+  ownerSub: z.string(),
+  ownerName: z.string(),
+  status: CustomerStatus,
+  /** Optimistic-concurrency version; the API sends it as the ETag `"<version>"`. */
+  version: z.int().min(1),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+});
+export type Customer = z.infer<typeof Customer>;
+
+export const Reason = z.string().trim().min(3, 'Say why you make this change (at least 3 characters)').max(500);
+
+export const CustomerCreate = z.strictObject({
+  customer: CustomerFields.extend({ orgId: OrgId }),
+  reason: Reason,
+});
+export type CustomerCreate = z.infer<typeof CustomerCreate>;
+
+export const CustomerPatch = z.strictObject({
+  changes: CustomerFields.partial().refine((c) => Object.keys(c).length > 0, 'Change at least one field'),
+  reason: Reason,
+});
+export type CustomerPatch = z.infer<typeof CustomerPatch>;
+
+export const ArchiveRequest = z.strictObject({ reason: Reason });
+export type ArchiveRequest = z.infer<typeof ArchiveRequest>;
+
+/** Billing as the API shows it: never more than brand, last four and expiry. */
+export const BillingMethodMasked = z.strictObject({
+  brand: z.string(),
+  last4: z.string().regex(/^[0-9]{4}$/),
+  expMonth: z.int().min(1).max(12),
+  expYear: z.int().min(2000).max(2100),
+});
+export type BillingMethodMasked = z.infer<typeof BillingMethodMasked>;
+
+export const PredictionKind = z.enum(['churn_risk', 'upsell_propensity']);
+export type PredictionKind = z.infer<typeof PredictionKind>;
+
+export const PredictionFactor = z.strictObject({
+  factor: z.string().min(1).max(100),
+  weight: z.number().min(-1).max(1),
+});
+
+export const Prediction = z.strictObject({
+  orgId: OrgId,
+  kind: PredictionKind,
+  modelName: z.string().min(1).max(100),
+  modelVersion: z.string().min(1).max(50),
+  score: z.number().min(0).max(1),
+  topFactors: z.array(PredictionFactor).max(10),
+  scoredAt: IsoDateTime,
+});
+export type Prediction = z.infer<typeof Prediction>;
+
+export const PredictionBatch = z.strictObject({
+  predictions: z.array(Prediction).min(1).max(1000),
+});
+export type PredictionBatch = z.infer<typeof PredictionBatch>;
+
+export const PredictionBatchResult = z.strictObject({
+  accepted: z.int().min(0),
+  duplicates: z.int().min(0),
+});
+export type PredictionBatchResult = z.infer<typeof PredictionBatchResult>;
+
+export const UsageDay = z.strictObject({
+  day: IsoDate,
+  activeUsers: z.int().min(0),
+  sessions: z.int().min(0),
+  featureEvents: z.int().min(0),
+});
+export type UsageDay = z.infer<typeof UsageDay>;
+
+export const UsageSummary = z.strictObject({
+  days: z.int().min(0),
+  activeUsersLatest: z.int().min(0).nullable(),
+  activeUsersAvg30: z.number().min(0).nullable(),
+  /** Change of the 30-day average against the 30 days before it, -1..∞ (null when unknown). */
+  trend30: z.number().nullable(),
+});
+export type UsageSummary = z.infer<typeof UsageSummary>;
+
+export const CustomerDetail = z.strictObject({
+  customer: Customer,
+  billing: z.array(BillingMethodMasked),
+  usage: UsageSummary,
+  predictions: z.array(Prediction),
+});
+export type CustomerDetail = z.infer<typeof CustomerDetail>;
+
+export const CustomerSort = z.enum(['name', 'renewal', 'churnRisk']);
+
+export const CustomerListQuery = z.strictObject({
+  q: z.string().trim().max(200).optional(),
+  owner: z.enum(['me']).optional(),
+  renewalWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
+  minChurnRisk: z.coerce.number().min(0).max(1).optional(),
+  includeArchived: z.stringbool().optional(),
+  sort: CustomerSort.default('name'),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type CustomerListQuery = z.input<typeof CustomerListQuery>;
+
+export const CustomerListItem = z.strictObject({
+  orgId: OrgId,
+  orgName: z.string(),
+  contactName: z.string(),
+  contactEmail: z.string(),
+  contactPhone: z.string(),
+  renewalDate: IsoDate,
+  contractValueCents: z.int(),
+  currency: Currency,
+  ownerSub: z.string(),
+  ownerName: z.string(),
+  status: CustomerStatus,
+  churnRisk: z.number().min(0).max(1).nullable(),
+});
+export type CustomerListItem = z.infer<typeof CustomerListItem>;
+
+export const CustomerListPage = z.strictObject({
+  items: z.array(CustomerListItem),
+  nextCursor: z.string().nullable(),
+});
+export type CustomerListPage = z.infer<typeof CustomerListPage>;
+
+export const UsageQuery = z.strictObject({ from: IsoDate.optional(), to: IsoDate.optional() });
+
+export const AuditAction = z.enum(['customer.create', 'customer.update', 'customer.archive', 'predictions.ingest']);
+export type AuditAction = z.infer<typeof AuditAction>;
+
+const AuditValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const FieldChange = z.strictObject({ field: z.string(), before: AuditValue, after: AuditValue });
+export type FieldChange = z.infer<typeof FieldChange>;
+
+export const AuditEvent = z.strictObject({
+  /** Position in the chain, as a decimal string (bigint). */
+  id: z.string().regex(/^[0-9]+$/),
+  occurredAt: IsoDateTime,
+  actorSub: z.string(),
+  actorName: z.string(),
+  actorRoles: z.array(z.string()),
+  action: AuditAction,
+  entityType: z.string(),
+  entityId: z.string(),
+  changes: z.array(FieldChange),
+  reason: z.string().nullable(),
+  requestId: z.string(),
+  clientAddress: z.string().nullable(),
+  appVersion: z.string().nullable(),
+  prevHash: z.string().nullable(),
+  hash: z.string().nullable(),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+export const AuditQuery = z.strictObject({
+  actor: z.string().max(200).optional(),
+  orgId: OrgId.optional(),
+  action: AuditAction.optional(),
+  field: z.string().max(100).optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AuditQuery = z.input<typeof AuditQuery>;
+
+export const AuditPage = z.strictObject({
+  items: z.array(AuditEvent),
+  nextCursor: z.string().nullable(),
+});
+export type AuditPage = z.infer<typeof AuditPage>;
+
+export const AuditVerifyQuery = z.strictObject({ from: IsoDateTime.optional(), to: IsoDateTime.optional() });
+
+export const AuditVerifyResult = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), checked: z.int().min(0) }),
+  z.strictObject({
+    ok: z.literal(false),
+    checked: z.int().min(0),
+    firstBadEventId: z.string(),
+    problem: z.enum(['hash_mismatch', 'chain_break', 'missing_event']),
+  }),
+]);
+export type AuditVerifyResult = z.infer<typeof AuditVerifyResult>;
+
+export const Me = z.strictObject({
+  sub: z.string(),
+  name: z.string(),
+  roles: z.array(Role),
+});
+export type Me = z.infer<typeof Me>;
+
+/** RFC 9457 problem details, as every API error is sent. */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  requestId: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+/** The ETag the API sends for a customer version, and the If-Match it expects back. */
+export const etagFor = (version: number): string => `"${version}"`;

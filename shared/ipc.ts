@@ -1,0 +1,129 @@
+// The channel table: everything the renderer can ask the main process for.
+// The preload allows exactly these names; the main process validates input and
+// output of each with these schemas; the renderer is typed from them.
+import { z } from 'zod';
+import {
+  ArchiveRequest,
+  AuditPage,
+  AuditQuery,
+  AuditVerifyQuery,
+  AuditVerifyResult,
+  CustomerCreate,
+  CustomerDetail,
+  CustomerFields,
+  CustomerListPage,
+  CustomerListQuery,
+  Me,
+  OrgId,
+  Prediction,
+  Reason,
+  UsageDay,
+} from './api';
+
+export const SessionStatus = z.enum(['signedOut', 'signingIn', 'signedIn', 'locked']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+export const SessionState = z.strictObject({
+  status: SessionStatus,
+  /** Who the app signs in with: shown on the sign-in screen. */
+  issuer: z.string(),
+  user: Me.nullable(),
+  /** Why the session ended or sign-in failed, in words a CRM understands. */
+  message: z.string().nullable(),
+  /** While signing in: the link to copy if the system browser did not open. */
+  signInUrl: z.string().nullable(),
+  /** While signing in: when the attempt gives up. */
+  signInDeadline: z.string().nullable(),
+});
+export type SessionState = z.infer<typeof SessionState>;
+
+export const IpcErrorCode = z.enum([
+  'unauthenticated', // no session, or it could not be restored: sign in again
+  'locked', // the console is locked for inactivity: unlock first
+  'forbidden', // 403: the role or assignment does not allow it
+  'not_found',
+  'conflict', // 412: someone else changed the record
+  'validation', // 400/422: input refused, with field errors
+  'rate_limited',
+  'unavailable', // the API or identity provider could not be reached
+  'cancelled',
+  'internal',
+]);
+export type IpcErrorCode = z.infer<typeof IpcErrorCode>;
+
+export const IpcError = z.strictObject({
+  code: IpcErrorCode,
+  message: z.string(),
+  status: z.int().optional(),
+  requestId: z.string().optional(),
+  fieldErrors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+});
+export type IpcError = z.infer<typeof IpcError>;
+
+const Empty = z.strictObject({});
+const ForOrg = z.strictObject({ orgId: OrgId });
+
+export const CustomerUpdate = z.strictObject({
+  orgId: OrgId,
+  /** The version the CRM edited: sent as If-Match. */
+  version: z.int().min(1),
+  changes: CustomerFields.partial().refine((c) => Object.keys(c).length > 0, 'Change at least one field'),
+  reason: Reason,
+});
+export type CustomerUpdate = z.infer<typeof CustomerUpdate>;
+
+export const AuditExportResult = z.strictObject({
+  /** Null when the user cancelled the save dialog. */
+  path: z.string().nullable(),
+  rows: z.int().min(0),
+});
+
+export const channels = {
+  'session:get': { input: Empty, output: SessionState },
+  'session:signIn': { input: Empty, output: SessionState },
+  'session:cancelSignIn': { input: Empty, output: SessionState },
+  'session:signOut': { input: Empty, output: SessionState },
+  /** The renderer reports user activity (throttled) so the inactivity lock knows. */
+  'session:activity': { input: Empty, output: z.null() },
+  'customers:list': { input: CustomerListQuery, output: CustomerListPage },
+  'customers:get': { input: ForOrg, output: CustomerDetail },
+  'customers:create': { input: CustomerCreate, output: CustomerDetail },
+  'customers:update': { input: CustomerUpdate, output: CustomerDetail },
+  'customers:archive': { input: ForOrg.extend(ArchiveRequest.shape).extend({ version: z.int().min(1) }), output: CustomerDetail },
+  'customers:usage': { input: ForOrg.extend({ days: z.union([z.literal(90), z.literal(180)]) }), output: z.array(UsageDay) },
+  'customers:predictions': { input: ForOrg, output: z.array(Prediction) },
+  'customers:audit': { input: ForOrg.extend({ cursor: z.string().max(500).optional() }), output: AuditPage },
+  'audit:events': { input: AuditQuery, output: AuditPage },
+  'audit:exportCsv': { input: AuditQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
+  'audit:verify': { input: AuditVerifyQuery, output: AuditVerifyResult },
+  'diagnostics:exportLogs': { input: Empty, output: z.strictObject({ path: z.string().nullable() }) },
+} as const;
+
+export type Channel = keyof typeof channels;
+export const CHANNEL_NAMES = Object.keys(channels) as Channel[];
+export type ChannelInput<C extends Channel> = z.input<(typeof channels)[C]['input']>;
+export type ChannelOutput<C extends Channel> = z.infer<(typeof channels)[C]['output']>;
+
+/** What crosses the bridge: data or a typed error, never a stack trace. */
+export type IpcResult<T> = { ok: true; data: T } | { ok: false; error: IpcError };
+export const ipcResult = <T extends z.ZodType>(data: T) =>
+  z.discriminatedUnion('ok', [
+    z.strictObject({ ok: z.literal(true), data }),
+    z.strictObject({ ok: z.literal(false), error: IpcError }),
+  ]);
+
+/** Events the main process pushes to the renderer. */
+export const events = {
+  'session:changed': SessionState,
+  'audit:exportProgress': z.strictObject({ rows: z.int().min(0), done: z.boolean() }),
+  'api:connectivity': z.strictObject({ reachable: z.boolean() }),
+} as const;
+export type EventName = keyof typeof events;
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+export type EventPayload<E extends EventName> = z.infer<(typeof events)[E]>;
+
+/** The bridge the preload exposes as `window.cims`: nothing else. */
+export interface CimsBridge {
+  invoke<C extends Channel>(channel: C, input: ChannelInput<C>): Promise<IpcResult<ChannelOutput<C>>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
