@@ -1,0 +1,222 @@
+// One function maps every channel of shared/ipc.ts to a handler: input and
+// output validated with the channel's schemas, every outcome an IpcResult
+// (typed error, never a stack trace). The Electron shell wires this object to
+// ipcMain; the end-to-end harness exposes the same object to a Chromium page as
+// `window.cims`. It has no Electron types.
+import type { z } from 'zod';
+import type { Policy } from '../../shared/config';
+import { etagFor } from '../../shared/api';
+import {
+  AuditExportResult,
+  channels,
+  type Channel,
+  type ChannelInput,
+  type ChannelOutput,
+  type CimsBridge,
+  type EventName,
+  type EventPayload,
+  type IpcResult,
+} from '../../shared/ipc';
+import { AuditPage, AuditVerifyResult, CustomerDetail, CustomerListPage, Prediction, UsageDay } from '../../shared/api';
+import { z as zod } from 'zod';
+import { ApiClient } from './api-client';
+import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } from './deps';
+import { fail, IpcFailure, MESSAGES } from './errors';
+import { EventHub } from './events';
+import { nullLog } from './log';
+import { Session } from './session';
+
+export interface SaveDialogRequest {
+  title: string;
+  defaultName: string;
+  /** e.g. [{ name: 'CSV', extensions: ['csv'] }] */
+  filters: { name: string; extensions: string[] }[];
+}
+
+export interface CoreDeps {
+  policy: Policy;
+  /** Every HTTP call of the core, the identity provider's included. In the app: Electron's net.fetch. */
+  fetch: Fetch;
+  /** Opens a URL in the system browser. */
+  openExternal: (url: string) => Promise<void>;
+  secrets: SecretStore;
+  /** Asks the user where to save a file; null when they cancel. */
+  chooseSavePath: (request: SaveDialogRequest) => Promise<string | null>;
+  clock?: Clock;
+  log?: LogSink & { exportTo?: (path: string) => void };
+  /** How long an interactive sign-in may take (default 5 minutes). */
+  signInTimeoutMs?: number;
+  /** How often the inactivity lock is checked by timer (it is also checked on every call, resume and focus). */
+  lockCheckIntervalMs?: number;
+  /** Called when an interactive sign-in completes (the shell brings the window to the front). */
+  onSignedIn?: () => void;
+}
+
+export interface CimsCore extends CimsBridge {
+  /** Restores the session from the keychain (no browser). Call once at start. */
+  start(): Promise<void>;
+  /** Hooks the shell calls: resume from sleep, window focus, user activity it sees itself. */
+  hooks: { resume(): Promise<void>; focus(): Promise<void>; activity(): void };
+  /** Untyped entry for transports that carry strings (ipcMain, a page binding): validates the channel name too. */
+  invokeUnknown(channel: unknown, input: unknown): Promise<IpcResult<unknown>>;
+  dispose(): void;
+}
+
+type Handler<C extends Channel> = (input: z.infer<(typeof channels)[C]['input']>) => Promise<ChannelOutput<C>>;
+type HandlerTable = { [C in Channel]: Handler<C> };
+
+const enc = encodeURIComponent;
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Some list endpoints may wrap arrays as { items }: accept both, validate the array. */
+const listOf = <T extends z.ZodType>(item: T) =>
+  zod.union([zod.array(item), zod.object({ items: zod.array(item) }).transform((o) => o.items)]);
+
+export function createHandlers(deps: CoreDeps): CimsCore {
+  const clock = deps.clock ?? systemClock;
+  const log: NonNullable<CoreDeps['log']> = deps.log ?? nullLog;
+  const hub = new EventHub();
+  const session = new Session({
+    policy: deps.policy,
+    fetch: deps.fetch,
+    secrets: deps.secrets,
+    clock,
+    log,
+    hub,
+    openExternal: deps.openExternal,
+    ...(deps.signInTimeoutMs !== undefined ? { signInTimeoutMs: deps.signInTimeoutMs } : {}),
+    ...(deps.onSignedIn ? { onSignedIn: deps.onSignedIn } : {}),
+  });
+  const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock });
+
+  const handlers: HandlerTable = {
+    'session:get': async () => session.getState(),
+    'session:signIn': () => session.signIn(),
+    'session:cancelSignIn': () => session.cancelSignIn(),
+    'session:signOut': () => session.signOut(),
+    'session:activity': async () => {
+      session.activity();
+      return null;
+    },
+    'customers:list': (q) =>
+      api.json({ method: 'GET', path: '/v1/customers', route: 'customers.list', query: q }, CustomerListPage),
+    'customers:get': ({ orgId }) =>
+      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}`, route: 'customers.get' }, CustomerDetail),
+    'customers:create': (body) =>
+      api.json({ method: 'POST', path: '/v1/customers', route: 'customers.create', body }, CustomerDetail),
+    'customers:update': ({ orgId, version, changes, reason }) =>
+      api.json(
+        { method: 'PATCH', path: `/v1/customers/${enc(orgId)}`, route: 'customers.update', body: { changes, reason }, ifMatch: etagFor(version) },
+        CustomerDetail,
+      ),
+    'customers:archive': ({ orgId, version, reason }) =>
+      api.json(
+        { method: 'POST', path: `/v1/customers/${enc(orgId)}/archive`, route: 'customers.archive', body: { reason }, ifMatch: etagFor(version) },
+        CustomerDetail,
+      ),
+    'customers:usage': ({ orgId, days }) => {
+      const now = clock.now();
+      const query = { from: isoDay(now - (days - 1) * 86_400_000), to: isoDay(now) };
+      return api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/usage`, route: 'customers.usage', query }, listOf(UsageDay));
+    },
+    'customers:predictions': ({ orgId }) =>
+      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/predictions`, route: 'customers.predictions' }, listOf(Prediction)),
+    'customers:audit': ({ orgId, cursor }) =>
+      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/audit`, route: 'customers.audit', query: { cursor } }, AuditPage),
+    'audit:events': (q) => api.json({ method: 'GET', path: '/v1/audit/events', route: 'audit.events', query: q }, AuditPage),
+    'audit:verify': (q) => api.json({ method: 'GET', path: '/v1/audit/verify', route: 'audit.verify', query: q }, AuditVerifyResult),
+    'audit:exportCsv': async (q) => {
+      // Fail fast (locked, signed out) before asking where to save.
+      await session.accessToken();
+      const path = await deps.chooseSavePath({
+        title: 'Export audit trail',
+        defaultName: `audit-${isoDay(clock.now())}.csv`,
+        filters: [{ name: 'CSV', extensions: ['csv'] }],
+      });
+      if (!path) return AuditExportResult.parse({ path: null, rows: 0 });
+      const rows = await api.download(
+        { method: 'GET', path: '/v1/audit/events.csv', route: 'audit.exportCsv', query: q, accept: 'text/csv' },
+        path,
+        (n, done) => hub.emit('audit:exportProgress', { rows: n, done }),
+      );
+      return { path, rows };
+    },
+    'diagnostics:exportLogs': async () => {
+      const exportTo = log.exportTo;
+      if (!exportTo) return { path: null };
+      const path = await deps.chooseSavePath({
+        title: 'Export diagnostic logs',
+        defaultName: `cims-console-logs-${isoDay(clock.now())}.log`,
+        filters: [{ name: 'Log', extensions: ['log', 'txt'] }],
+      });
+      if (!path) return { path: null };
+      exportTo.call(log, path);
+      log.write('info', 'diagnostics.exported', {});
+      return { path };
+    },
+  };
+
+  async function run(channel: Channel, input: unknown): Promise<IpcResult<unknown>> {
+    const spec = channels[channel];
+    const parsedInput = spec.input.safeParse(input ?? {});
+    if (!parsedInput.success) {
+      return {
+        ok: false,
+        error: {
+          code: 'validation',
+          message: 'Some fields need attention.',
+          fieldErrors: parsedInput.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        },
+      };
+    }
+    try {
+      if (!channel.startsWith('session:')) session.checkLock();
+      const handler = handlers[channel] as (input: unknown) => Promise<unknown>;
+      const output = await handler(parsedInput.data);
+      const parsedOutput = spec.output.safeParse(output);
+      if (!parsedOutput.success) {
+        log.write('error', 'ipc.output.invalid', { channel, issues: parsedOutput.error.issues.length });
+        return { ok: false, error: { code: 'internal', message: MESSAGES.badResponse } };
+      }
+      return { ok: true, data: parsedOutput.data };
+    } catch (error) {
+      if (error instanceof IpcFailure) return { ok: false, error: error.error };
+      log.write('error', 'ipc.handler.failed', { channel, error: error instanceof Error ? error.name : 'unknown' });
+      return { ok: false, error: { code: 'internal', message: MESSAGES.internal } };
+    }
+  }
+
+  const timer = setInterval(() => session.checkLock(), deps.lockCheckIntervalMs ?? 15_000);
+  timer.unref?.();
+
+  return {
+    invoke<C extends Channel>(channel: C, input: ChannelInput<C>): Promise<IpcResult<ChannelOutput<C>>> {
+      return run(channel, input) as Promise<IpcResult<ChannelOutput<C>>>;
+    },
+    invokeUnknown(channel, input) {
+      if (typeof channel !== 'string' || !Object.hasOwn(channels, channel)) {
+        return Promise.resolve({ ok: false, error: fail('internal', 'Unknown request.').error });
+      }
+      return run(channel as Channel, input);
+    },
+    on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void) {
+      return hub.on(event, listener);
+    },
+    async start() {
+      log.write('info', 'core.start', { configIssuerLoopback: deps.policy.issuer.startsWith('http://') });
+      await session.restore();
+    },
+    hooks: {
+      resume: () => session.wake(),
+      focus: () => session.wake(),
+      activity: () => session.activity(),
+    },
+    dispose() {
+      clearInterval(timer);
+      session.dispose();
+    },
+  };
+}
