@@ -1,0 +1,16 @@
+// `npm run db:migrate`: applies the migrations to DATABASE_URL, which must be
+// the migrator's connection (owner or superuser), not the API's cims_api login.
+import { migrate } from './migrate';
+
+const url = process.env.DATABASE_URL;
+if (!url) {
+  console.error('DATABASE_URL is not set: give the migrator connection, e.g. postgres://postgres@127.0.0.1:5432/cims');
+  process.exit(2);
+}
+try {
+  const applied = await migrate(url);
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
