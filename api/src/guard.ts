@@ -1,0 +1,83 @@
+// Who may call what. Each route declares `config.access`; two hooks apply it:
+// `identify` (onRequest) verifies the bearer token so the rate limiter can key
+// on the verified subject, and `enforce` (preParsing, before any body is read)
+// refuses requests without a valid token (401) or without the right (403).
+// The database functions check authorization again; this is the first gate.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../../shared/api';
+import { AuthError, bearerToken, isServiceAccount, type TokenVerifier } from './auth';
+import type { Actor, RequestContext } from './db/store';
+import { HttpProblem } from './problem';
+
+/**
+ * - `public`: no token needed (health, OpenAPI document).
+ * - `human`: any signed-in person, whatever their roles (not a service account).
+ * - `service`: service accounts with `predictions:write` only, never a person.
+ * - a list of roles: a person holding at least one of them.
+ */
+export type Access = 'public' | 'human' | 'service' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    actor?: Actor;
+    authFailure?: Error;
+  }
+}
+
+function accessOf(req: FastifyRequest): Access {
+  const declared = req.routeOptions.config?.access;
+  if (declared) return declared;
+  // Unknown routes under /v1 still need a token, so they reveal nothing to strangers.
+  return req.url.startsWith('/v1/') ? 'human' : 'public';
+}
+
+export function identifyHook(verifier: TokenVerifier) {
+  return async function identify(req: FastifyRequest): Promise<void> {
+    if (accessOf(req) === 'public') return;
+    try {
+      req.actor = await verifier.verify(bearerToken(req.headers.authorization));
+    } catch (err) {
+      req.authFailure = err as Error;
+    }
+  };
+}
+
+export async function enforceHook(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const access = accessOf(req);
+  if (access === 'public') return;
+  const actor = req.actor;
+  if (!actor) throw req.authFailure ?? new AuthError('missing_token', 'A bearer token is required.');
+  if (!mayCall(actor, access)) {
+    throw new HttpProblem(403, 'forbidden', 'Your roles do not allow this request.');
+  }
+}
+
+export function mayCall(actor: Actor, access: Access): boolean {
+  const service = isServiceAccount(actor);
+  if (access === 'public') return true;
+  if (access === 'service') return service && actor.roles.length === 0;
+  if (service) return false;
+  if (access === 'human') return true;
+  return access.some((role) => actor.roles.includes(role));
+}
+
+/** The verified caller of a non-public route (set by the hooks above). */
+export function actorOf(req: FastifyRequest): Actor {
+  if (!req.actor) throw new AuthError('missing_token', 'A bearer token is required.');
+  return req.actor;
+}
+
+const APP_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,49}$/;
+
+/** Recorded with every audit and access event. The console sends `x-cims-app-version`. */
+export function requestContext(req: FastifyRequest): RequestContext {
+  const version = req.headers['x-cims-app-version'];
+  return {
+    requestId: String(req.id),
+    clientAddress: req.ip || null,
+    appVersion: typeof version === 'string' && APP_VERSION.test(version) ? version : null,
+  };
+}

@@ -1,0 +1,105 @@
+// Structured logs (pino, through Fastify) that never carry a token, an email
+// address or anything that looks like a card number. Requests are logged by
+// method and path only: query strings hold search terms (emails, phones).
+import type { FastifyServerOptions } from 'fastify';
+
+/** Where log lines go; anything with `write(line)` (pino's destination stream). */
+export interface LogSink {
+  write(line: string): void;
+}
+
+export interface LogOptions {
+  level?: string;
+  /** Defaults to stdout. */
+  sink?: LogSink;
+}
+
+const CENSOR = '[redacted]';
+
+/** Paths pino removes wherever they appear in a logged object. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  'authorization',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  'email',
+  '*.email',
+  'contactEmail',
+  '*.contactEmail',
+  '*.*.contactEmail',
+  'billingEmail',
+  '*.billingEmail',
+  'contactPhone',
+  '*.contactPhone',
+  '*.*.contactPhone',
+  'cardNumber',
+  '*.cardNumber',
+  'pan',
+  '*.pan',
+  'cvc',
+  '*.cvc',
+  'cvv',
+  '*.cvv',
+];
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const BEARER = /\bBearer\s+[A-Za-z0-9\-_.~+/]+=*/gi;
+// 13 to 19 digits, optionally grouped by spaces or dashes: the shape of a card number.
+const CARD = /\b(?:\d[ -]?){12,18}\d\b/g;
+
+/** Removes tokens, emails and card-like digit runs from free text (error messages, stacks). */
+export function scrub(text: string): string {
+  return text
+    .replace(BEARER, 'Bearer [token]')
+    .replace(JWT, '[token]')
+    .replace(EMAIL, '[email]')
+    .replace(CARD, '[card]');
+}
+
+interface LoggedRequest {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  ip?: string;
+}
+
+interface LoggedError {
+  name?: string;
+  message?: string;
+  stack?: string;
+  code?: unknown;
+  statusCode?: unknown;
+}
+
+export function loggerOptions(options: LogOptions = {}): NonNullable<FastifyServerOptions['logger']> {
+  return {
+    level: options.level ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    ...(options.sink ? { stream: options.sink } : {}),
+    serializers: {
+      req: (req: LoggedRequest) => ({
+        id: req.id,
+        method: req.method,
+        path: scrub((req.url ?? '').split('?')[0] ?? ''),
+        ip: req.ip,
+      }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      err: (err: LoggedError) => ({
+        type: err.name ?? 'Error',
+        message: scrub(String(err.message ?? '')),
+        stack: scrub(err.stack ?? ''),
+        code: err.code,
+        statusCode: err.statusCode,
+      }),
+    },
+  };
+}
