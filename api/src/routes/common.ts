@@ -28,7 +28,10 @@ export function expectedVersion(header: string | undefined): number {
   if (!header || header.trim() === '*') {
     throw new HttpProblem(428, 'precondition-required', 'Send If-Match with the ETag of the version you edited.');
   }
-  const match = /^\s*"([1-9][0-9]{0,14})"\s*$/.exec(header);
-  if (!match?.[1]) throw new HttpProblem(412, 'precondition-failed', 'If-Match does not name a version of this record.');
+  const match = /^\s*"([1-9][0-9]{0,9})"\s*$/.exec(header);
+  // Versions are 32-bit integers in the database; anything else cannot be current.
+  if (!match?.[1] || Number(match[1]) > 2_147_483_647) {
+    throw new HttpProblem(412, 'precondition-failed', 'If-Match does not name a version of this record.');
+  }
   return Number(match[1]);
 }

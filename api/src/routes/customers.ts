@@ -133,7 +133,7 @@ export const customerRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { st
   });
 
   app.get('/v1/customers/:orgId/audit', {
-    config: { access: READERS },
+    config: { access: ['crm', 'support_lead'] },
     schema: {
       summary: 'Audit trail of one customer, newest first',
       params: OrgParams,
