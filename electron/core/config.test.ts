@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, policyPathFor } from './config';
+
+const dir = mkdtempSync(join(tmpdir(), 'cims-config-'));
+const missing = join(dir, 'absent.json');
+const env = {
+  CIMS_ISSUER: 'http://127.0.0.1:4800',
+  CIMS_API_BASE_URL: 'http://127.0.0.1:4801',
+  CIMS_INACTIVITY_MINUTES: '5',
+};
+
+function policyFile(content: unknown): string {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('policy path', () => {
+  it('expands %ProgramData% on Windows and uses the fixed paths elsewhere', () => {
+    expect(policyPathFor('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\CIMS Console\\policy.json');
+    expect(policyPathFor('linux', {})).toBe('/etc/cims-console/policy.json');
+    expect(policyPathFor('darwin', {})).toBe('/Library/Application Support/CIMS Console/policy.json');
+  });
+});
+
+describe('loadConfig', () => {
+  it('takes development values from the environment when there is no policy file', async () => {
+    const { policy, source } = await loadConfig({ policyPath: missing, env });
+    expect(source).toEqual({ kind: 'environment' });
+    expect(policy).toMatchObject({
+      issuer: 'http://127.0.0.1:4800',
+      clientId: 'cims-console',
+      apiAudience: 'urn:cims:api',
+      inactivityTimeoutMinutes: 5,
+    });
+  });
+
+  it('lets the policy file override the environment entirely', async () => {
+    const path = policyFile({ issuer: 'https://idp.example.com', clientId: 'console', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:x' });
+    const { policy, source } = await loadConfig({ policyPath: path, env });
+    expect(source).toEqual({ kind: 'policy', path });
+    expect(policy.issuer).toBe('https://idp.example.com');
+    expect(policy.inactivityTimeoutMinutes).toBe(15);
+  });
+
+  it('refuses a bad policy with a message naming the file and the field', async () => {
+    const path = policyFile({ issuer: 'http://idp.example.com', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'a' });
+    const error = await loadConfig({ policyPath: path, env }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toContain('field "issuer"');
+  });
+
+  it('refuses unknown fields and broken JSON, never falling back to defaults', async () => {
+    const extra = policyFile({ issuer: 'https://i.example.com', clientId: 'c', apiBaseUrl: 'https://a.example.com', apiAudience: 'a', debug: true });
+    await expect(loadConfig({ policyPath: extra, env })).rejects.toThrow(/is not valid/);
+    const broken = policyFile('{ "issuer": ');
+    await expect(loadConfig({ policyPath: broken, env })).rejects.toThrow(new RegExp(`${broken}.*not valid JSON`));
+  });
+
+  it('says which development value is missing', async () => {
+    await expect(loadConfig({ policyPath: missing, env: {} })).rejects.toThrow(/environment.*field "issuer"/);
+  });
+});

@@ -1,0 +1,70 @@
+// The IPC handler table without a session: validation, typed errors, no stack traces.
+// The keychain here is in memory (the OS edge); signed-in flows are in electron/test.
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHANNEL_NAMES } from '../../shared/ipc';
+import { Policy } from '../../shared/config';
+import { createHandlers, type CimsCore } from './handlers';
+
+const policy = Policy.parse({ issuer: 'http://127.0.0.1:9', clientId: 'cims-console', apiBaseUrl: 'http://127.0.0.1:9', apiAudience: 'urn:cims:api' });
+let core: CimsCore;
+afterEach(() => core?.dispose());
+
+function make() {
+  const entries = new Map<string, string>();
+  core = createHandlers({
+    policy,
+    fetch: () => Promise.reject(new TypeError('fetch failed')),
+    openExternal: async () => {},
+    secrets: { get: async (a) => entries.get(a) ?? null, set: async (a, v) => void entries.set(a, v), delete: async (a) => entries.delete(a) },
+    chooseSavePath: async () => null,
+  });
+  return core;
+}
+
+describe('createHandlers', () => {
+  it('has a handler for every channel of the contract', async () => {
+    const c = make();
+    for (const channel of CHANNEL_NAMES) {
+      const result = await c.invokeUnknown(channel, {});
+      expect(result.ok === true || typeof result.error.code === 'string').toBe(true);
+      if (!result.ok) expect(result.error.message).not.toMatch(/at .*\.ts:\d+/);
+    }
+  });
+
+  it('starts signed out when the keychain holds nothing', async () => {
+    const c = make();
+    await c.start();
+    const state = await c.invoke('session:get', {});
+    expect(state).toEqual({
+      ok: true,
+      data: { status: 'signedOut', issuer: policy.issuer, user: null, message: null, signInUrl: null, signInDeadline: null },
+    });
+  });
+
+  it('refuses bad input with field errors before doing anything', async () => {
+    const c = make();
+    const r = await c.invokeUnknown('customers:get', { orgId: "ORG-1' OR 1=1" });
+    expect(r).toMatchObject({ ok: false, error: { code: 'validation', fieldErrors: [{ path: 'orgId' }] } });
+    const extra = await c.invokeUnknown('session:get', { sneaky: true });
+    expect(extra).toMatchObject({ ok: false, error: { code: 'validation' } });
+  });
+
+  it('refuses unknown channels, including prototype names', async () => {
+    const c = make();
+    for (const name of ['shell:exec', '__proto__', 'constructor', 42]) {
+      expect(await c.invokeUnknown(name, {})).toMatchObject({ ok: false, error: { code: 'internal' } });
+    }
+  });
+
+  it('answers API channels with unauthenticated while signed out', async () => {
+    const c = make();
+    expect(await c.invoke('customers:list', {})).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    expect(await c.invoke('audit:exportCsv', {})).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+  });
+
+  it('reports an unreachable identity provider when sign-in cannot start', async () => {
+    const c = make();
+    const r = await c.invoke('session:signIn', {});
+    expect(r).toMatchObject({ ok: true, data: { status: 'signedOut', message: expect.stringMatching(/cannot be reached/) } });
+  });
+});
