@@ -213,11 +213,15 @@ export type AuditPage = z.infer<typeof AuditPage>;
 
 export const AuditVerifyQuery = z.strictObject({ from: IsoDateTime.optional(), to: IsoDateTime.optional() });
 
+/** Events written but not yet linked into the hash chain (their transactions were still open when verified). */
+const UnsealedCount = z.int().min(0).optional();
+
 export const AuditVerifyResult = z.discriminatedUnion('ok', [
-  z.strictObject({ ok: z.literal(true), checked: z.int().min(0) }),
+  z.strictObject({ ok: z.literal(true), checked: z.int().min(0), unsealed: UnsealedCount }),
   z.strictObject({
     ok: z.literal(false),
     checked: z.int().min(0),
+    unsealed: UnsealedCount,
     firstBadEventId: z.string(),
     problem: z.enum(['hash_mismatch', 'chain_break', 'missing_event']),
   }),

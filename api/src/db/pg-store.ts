@@ -1,0 +1,414 @@
+// Store over PostgreSQL (pg Pool, connected as cims_api) or embedded PGlite
+// (one connection, `SET ROLE cims_api` after migrating as its superuser). Every
+// call is one `SELECT api.<function>($1, ...)` with parameters; the functions
+// re-check authorization and write the audit trail. Results are validated with
+// the shared zod schemas before they leave this module.
+//
+// Two background duties keep the audit guarantees cheap:
+// - Sealing: writes insert their audit event unsealed; `api.audit_seal()` links
+//   finished events into the hash chain. It runs every `sealIntervalMs` and
+//   before every verification, so no write waits on a global chain lock.
+// - Access-log durability: `api.customer_get` records the access event in the
+//   read's own transaction (no read without its event) but commits it without a
+//   WAL flush. A read is acknowledged only after a later synchronous commit
+//   (`api.access_flush`) has flushed the WAL past it; one such flush serves every
+//   read that finished before it started (group commit), so reads share flushes
+//   instead of paying one each, and no acknowledged access event can be lost.
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import pg from 'pg';
+import { z } from 'zod';
+import {
+  AuditEvent,
+  AuditVerifyResult,
+  CustomerDetail,
+  CustomerListItem,
+  Prediction,
+  PredictionBatchResult,
+  UsageDay,
+  type AuditPage,
+  type CustomerCreate,
+  type CustomerFields,
+  type CustomerListPage,
+  type PredictionBatch,
+} from '../../../shared/api';
+import { migrate } from './migrate';
+import {
+  StoreError,
+  type Actor,
+  type ParsedAuditQuery,
+  type ParsedCustomerListQuery,
+  type RequestContext,
+  type Store,
+  type StoreErrorKind,
+} from './store';
+
+/** One `api.*` call: a statement name (for prepared statements), its SQL and its parameters. */
+interface Db {
+  call(name: string, text: string, values: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+class PoolDb implements Db {
+  constructor(private readonly pool: pg.Pool) {}
+  async call(name: string, text: string, values: unknown[]): Promise<unknown> {
+    const res = await this.pool.query<{ r: unknown }>({ name: `cims_${name}`, text, values });
+    return res.rows[0]?.r;
+  }
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+/** PGlite has a single connection: calls are serialized in arrival order. */
+class PgliteDb implements Db {
+  private tail: Promise<unknown> = Promise.resolve();
+  constructor(private readonly db: PGlite) {}
+  call(_name: string, text: string, values: unknown[]): Promise<unknown> {
+    const run = this.tail.then(async () => (await this.db.query<{ r: unknown }>(text, values)).rows[0]?.r);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+  async close(): Promise<void> {
+    await this.tail;
+    await this.db.close();
+  }
+}
+
+/**
+ * Custom SQLSTATEs raised by the `api.*` functions (see migrations/004_api_functions.sql),
+ * and the standard ones that only bad input can cause.
+ */
+const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
+  CF403: 'forbidden',
+  CN404: 'not_found',
+  CC409: 'conflict',
+  CV422: 'validation',
+  CD409: 'duplicate',
+  '23505': 'duplicate',
+  '23502': 'validation',
+  '23503': 'validation',
+  '23514': 'validation',
+};
+
+const snakeToCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/** Maps a database error to a StoreError; anything unexpected is rethrown as is (a 500, never shown). */
+export function toStoreError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || !('code' in err) || typeof err.code !== 'string') return err;
+  const code = err.code;
+  const kind = SQLSTATE_KINDS[code] ?? (code.startsWith('22') ? 'validation' : undefined);
+  if (!kind) return err;
+  const message = err instanceof Error ? err.message : 'database error';
+  if (/^C[A-Z]\d{3}$/.test(code)) return new StoreError(kind, message);
+  // Standard errors name tables and constraints: say which field instead.
+  const constraint = 'constraint' in err && typeof err.constraint === 'string' ? err.constraint : '';
+  const column = /^[a-z]+_(.+)_check$/.exec(constraint)?.[1];
+  if (kind === 'duplicate') return new StoreError(kind, 'the record exists already');
+  return new StoreError(kind, column ? `${snakeToCamel(column)} is not valid` : 'a value is not valid');
+}
+
+/** Group commit for the access-log barrier: one flush at a time, shared by every read waiting when it starts. */
+class FlushBarrier {
+  private running = false;
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  constructor(private readonly flush: () => Promise<void>) {}
+
+  wait(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (!this.running) this.run();
+    });
+  }
+
+  private run(): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.running = true;
+    this.flush()
+      .then(
+        () => batch.forEach((w) => w.resolve()),
+        (e: unknown) => batch.forEach((w) => w.reject(e)),
+      )
+      .finally(() => {
+        this.running = false;
+        if (this.waiting.length > 0) this.run();
+      });
+  }
+}
+
+// Opaque cursors: base64url JSON, bound to the sort order they were made for.
+const SearchCursor = z.strictObject({ s: z.enum(['name', 'renewal', 'churnRisk']), k: z.string().nullable(), i: z.string() });
+const AuditCursor = z.strictObject({ b: z.string().regex(/^[0-9]{1,19}$/) });
+
+const encodeCursor = (v: unknown): string => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
+function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.output<T> {
+  try {
+    return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new StoreError('validation', 'the cursor is not valid');
+  }
+}
+
+const SearchResult = z.strictObject({
+  items: z.array(CustomerListItem),
+  next: z.strictObject({ id: z.string(), key: z.string().nullable() }).nullable(),
+});
+const AuditResult = z.strictObject({ items: z.array(AuditEvent), next: z.string().nullable() });
+
+const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
+const ctxParams = (c: RequestContext): unknown[] => [c.requestId, c.clientAddress, c.appVersion];
+const placeholders = (n: number, casts: Record<number, string> = {}): string =>
+  Array.from({ length: n }, (_v, i) => `$${i + 1}${casts[i + 1] ?? ''}`).join(', ');
+
+const SQL = {
+  search: `SELECT api.customer_search(${placeholders(13)}) AS r`,
+  get: `SELECT api.customer_get(${placeholders(8)}) AS r`,
+  flush: 'SELECT api.access_flush() AS r',
+  create: `SELECT api.customer_create(${placeholders(10, { 9: '::jsonb' })}) AS r`,
+  update: `SELECT api.customer_update(${placeholders(11, { 10: '::jsonb' })}) AS r`,
+  archive: `SELECT api.customer_archive(${placeholders(10)}) AS r`,
+  assign: `SELECT api.customer_assign(${placeholders(12)}) AS r`,
+  usage: `SELECT api.customer_usage(${placeholders(7, { 6: '::date', 7: '::date' })}) AS r`,
+  predictions: `SELECT api.customer_predictions(${placeholders(5)}) AS r`,
+  customerAudit: `SELECT api.customer_audit(${placeholders(7, { 6: '::bigint' })}) AS r`,
+  auditEvents: `SELECT api.audit_events(${placeholders(12, { 9: '::timestamptz', 10: '::timestamptz', 11: '::bigint' })}) AS r`,
+  seal: 'SELECT api.audit_seal() AS r',
+  verify: `SELECT api.audit_verify(${placeholders(6, { 5: '::timestamptz', 6: '::timestamptz' })}) AS r`,
+  ingest: `SELECT api.predictions_ingest(${placeholders(8, { 8: '::jsonb' })}) AS r`,
+} as const;
+
+export interface OpenStoreOptions {
+  /** The API's connection string (role cims_api). Absent: embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite only: data directory for persistence; in memory when absent. */
+  dataDir?: string;
+  /** Real PostgreSQL only: the migrator's connection string; when given, migrations run first. */
+  migrationUrl?: string;
+  /** Real PostgreSQL only: pool size (default 10). */
+  poolSize?: number;
+  /** How often to seal the audit chain in the background, ms (default 200; 0 turns it off). */
+  sealIntervalMs?: number;
+  /** Called when a background seal fails (the next one retries). */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+export class PgStore implements Store {
+  private readonly barrier: FlushBarrier;
+  private readonly sealTimer: NodeJS.Timeout | null;
+  private sealing: Promise<number> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    readonly kind: 'postgres' | 'pglite',
+    opts: Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'> = {},
+  ) {
+    this.barrier = new FlushBarrier(async () => {
+      await this.call('flush', SQL.flush, []);
+    });
+    const every = opts.sealIntervalMs ?? 200;
+    this.sealTimer =
+      every > 0
+        ? setInterval(() => {
+            this.sealAudit().catch((e: unknown) => opts.onBackgroundError?.(e));
+          }, every)
+        : null;
+    this.sealTimer?.unref();
+  }
+
+  private async call(name: string, text: string, values: unknown[]): Promise<unknown> {
+    try {
+      return await this.db.call(name, text, values);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', 'SELECT 1 AS r', []);
+  }
+
+  async searchCustomers(actor: Actor, query: ParsedCustomerListQuery): Promise<CustomerListPage> {
+    const after = query.cursor ? decodeCursor(SearchCursor, query.cursor) : null;
+    if (after && after.s !== query.sort) throw new StoreError('validation', 'the cursor belongs to another sort order');
+    const r = SearchResult.parse(
+      await this.call('search', SQL.search, [
+        ...actorParams(actor),
+        query.q ?? null,
+        query.owner === 'me',
+        query.renewalWithinDays ?? null,
+        query.minChurnRisk ?? null,
+        query.includeArchived ?? false,
+        query.sort,
+        after?.k ?? null,
+        after?.i ?? null,
+        query.limit,
+      ]),
+    );
+    return {
+      items: r.items,
+      nextCursor: r.next ? encodeCursor({ s: query.sort, k: r.next.key, i: r.next.id }) : null,
+    };
+  }
+
+  async getCustomer(actor: Actor, ctx: RequestContext, orgId: string): Promise<CustomerDetail> {
+    const detail = CustomerDetail.parse(await this.call('get', SQL.get, [...actorParams(actor), ...ctxParams(ctx), orgId]));
+    await this.barrier.wait(); // the access event is durable before the record is shown
+    return detail;
+  }
+
+  async createCustomer(actor: Actor, ctx: RequestContext, input: CustomerCreate): Promise<CustomerDetail> {
+    const { orgId, ...fields } = input.customer;
+    return CustomerDetail.parse(
+      await this.call('create', SQL.create, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason]),
+    );
+  }
+
+  async updateCustomer(
+    actor: Actor,
+    ctx: RequestContext,
+    orgId: string,
+    expectedVersion: number,
+    changes: Partial<CustomerFields>,
+    reason: string,
+  ): Promise<CustomerDetail> {
+    return CustomerDetail.parse(
+      await this.call('update', SQL.update, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        orgId,
+        expectedVersion,
+        JSON.stringify(changes),
+        reason,
+      ]),
+    );
+  }
+
+  async archiveCustomer(
+    actor: Actor,
+    ctx: RequestContext,
+    orgId: string,
+    expectedVersion: number | null,
+    reason: string,
+  ): Promise<CustomerDetail> {
+    return CustomerDetail.parse(
+      await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason]),
+    );
+  }
+
+  /** Admin: (re)assign a customer to a CRM. Audited as a customer.update of ownerSub/ownerName. */
+  async assignCustomer(
+    actor: Actor,
+    ctx: RequestContext,
+    orgId: string,
+    expectedVersion: number | null,
+    owner: { sub: string; name: string },
+    reason: string,
+  ): Promise<CustomerDetail> {
+    return CustomerDetail.parse(
+      await this.call('assign', SQL.assign, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        orgId,
+        expectedVersion,
+        owner.sub,
+        owner.name,
+        reason,
+      ]),
+    );
+  }
+
+  async usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]> {
+    return z.array(UsageDay).parse(await this.call('usage', SQL.usage, [...actorParams(actor), orgId, from, to]));
+  }
+
+  async predictions(actor: Actor, orgId: string): Promise<Prediction[]> {
+    return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), orgId]));
+  }
+
+  async customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
+    const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
+    const r = AuditResult.parse(await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), orgId, before, limit]));
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
+  }
+
+  async auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage> {
+    const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
+    const r = AuditResult.parse(
+      await this.call('auditEvents', SQL.auditEvents, [
+        ...actorParams(actor),
+        query.actor ?? null,
+        query.orgId ?? null,
+        query.action ?? null,
+        query.field ?? null,
+        query.from ?? null,
+        query.to ?? null,
+        before,
+        query.limit,
+      ]),
+    );
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
+  }
+
+  /** Links every finished audit event into the hash chain; returns how many were sealed now. */
+  sealAudit(): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    // One seal at a time from this process (others wait on the database's advisory lock).
+    this.sealing ??= (async () => {
+      try {
+        let total = 0;
+        for (;;) {
+          const n = z.int().parse(await this.call('seal', SQL.seal, []));
+          total += n;
+          if (n < 10_000) return total;
+        }
+      } finally {
+        this.sealing = null;
+      }
+    })();
+    return this.sealing;
+  }
+
+  async auditVerify(actor: Actor, from: string | undefined, to: string | undefined): Promise<AuditVerifyResult> {
+    await this.sealAudit();
+    return AuditVerifyResult.parse(await this.call('verify', SQL.verify, [...actorParams(actor), from ?? null, to ?? null]));
+  }
+
+  async ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult> {
+    return PredictionBatchResult.parse(
+      await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions)]),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.sealTimer) clearInterval(this.sealTimer);
+    await this.sealing?.catch(() => undefined);
+    this.closed = true;
+    await this.db.close();
+  }
+}
+
+/** Opens embedded PGlite, applies the migrations as its superuser, then drops to cims_api for good. */
+async function openPglite(dataDir: string | undefined): Promise<Db> {
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+  await migrate(db);
+  await db.exec('SET SESSION AUTHORIZATION DEFAULT; SET ROLE cims_api');
+  return new PgliteDb(db);
+}
+
+/**
+ * The store the API uses: real PostgreSQL when `databaseUrl` is given (as cims_api; run
+ * migrations beforehand with `migrate(adminUrl)` or pass `migrationUrl`), embedded PGlite
+ * otherwise (migrated on open; queries under `SET ROLE cims_api`, so it has exactly the
+ * privileges production has). A bare string (or undefined) is taken as `databaseUrl`.
+ */
+export async function openStore(options: OpenStoreOptions | string | undefined = {}): Promise<PgStore> {
+  const opts: OpenStoreOptions = typeof options === 'string' ? { databaseUrl: options } : (options ?? {});
+  if (opts.databaseUrl) {
+    if (opts.migrationUrl) await migrate(opts.migrationUrl);
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    return new PgStore(new PoolDb(pool), 'postgres', opts);
+  }
+  return new PgStore(await openPglite(opts.dataDir), 'pglite', opts);
+}
