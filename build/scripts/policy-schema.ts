@@ -1,0 +1,29 @@
+// `npm run policy:schema`: writes build/policy.schema.json from the zod `Policy` in shared/config.ts.
+// The file is checked in (administrators validate their policy files against it); a unit test
+// fails when it drifts from the zod schema.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { Policy } from '../../shared/config';
+
+export const POLICY_SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'policy.schema.json');
+
+/** The schema of the file IT writes: `io: 'input'`, so fields with defaults are optional. */
+export function policyJsonSchema(): Record<string, unknown> {
+  const { $schema, ...schema } = z.toJSONSchema(Policy, { io: 'input' });
+  return {
+    $schema,
+    title: 'CIMS Console managed policy',
+    description:
+      'The policy file IT places at the per-OS system path (see docs/deploying.md). Generated from Policy in shared/config.ts by `npm run policy:schema`; do not edit by hand.',
+    ...schema,
+  };
+}
+
+export const policySchemaText = (): string => `${JSON.stringify(policyJsonSchema(), null, 2)}\n`;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  writeFileSync(POLICY_SCHEMA_PATH, policySchemaText());
+  console.log(`Wrote ${POLICY_SCHEMA_PATH}`);
+}
