@@ -276,7 +276,7 @@ $$;
 -- The durability barrier for access events: a tiny synchronous commit. Its WAL
 -- flush covers every commit that completed before it started.
 CREATE FUNCTION api.access_flush() RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, audit, pg_temp AS $$
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
   UPDATE audit.flush_marker SET n = n + 1;
 $$;
 
