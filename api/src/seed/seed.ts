@@ -1,0 +1,125 @@
+// Demo data for the stack and the benchmarks, in two parts:
+// 1. bulk rows (customers, billing methods, daily usage) loaded as the
+//    database owner in batches (see load.ts for why not through the API);
+// 2. predictions pushed through `PUT /v1/predictions` with a cims-model-runner
+//    client-credentials token, and a little audit history made through the API
+//    as the demo users: the real ingestion and editing paths.
+import type { CustomerListPage, CustomerDetail, PredictionBatchResult } from '../../../shared/api';
+import type { SqlRunner } from '../db/migrate';
+import { apiCall, clientCredentials, predictionBatches, signInAs } from './api-client';
+import { DEMO_ACCOUNTS, type DemoAccount } from './demo-accounts';
+import { DEFAULT_SEED, createGenerator, type GenerateOptions } from './generate';
+import { loadBatch } from './load';
+import { silentProgress, type Progress } from './progress';
+
+export const DEFAULT_CUSTOMERS = 500;
+/** Usage (180 rows a customer) is generated for at most this many customers unless told otherwise. */
+export const DEFAULT_USAGE_CUSTOMERS = 20_000;
+
+export interface DemoDataOptions {
+  customers: number;
+  seed?: number;
+  /** ISO date; default today (UTC). */
+  asOf?: string;
+  usageCustomers?: number;
+  batchSize?: number;
+  progress?: Progress;
+}
+
+export function generatorOptions(o: DemoDataOptions): GenerateOptions {
+  return {
+    customers: o.customers,
+    seed: o.seed ?? DEFAULT_SEED,
+    asOf: o.asOf ?? new Date().toISOString().slice(0, 10),
+    usageCustomers: Math.min(o.customers, o.usageCustomers ?? DEFAULT_USAGE_CUSTOMERS),
+  };
+}
+
+/** Part 1: bulk rows, as the database owner. `db` is the migrator's connection, never cims_api. */
+export async function loadBulkData(db: SqlRunner, o: DemoDataOptions): Promise<{ customers: number; usageRows: number }> {
+  const progress = o.progress ?? silentProgress;
+  const gen = createGenerator(generatorOptions(o));
+  let usageRows = 0;
+  progress.start('Customers', o.customers);
+  try {
+    for (const batch of gen.batches(o.batchSize ?? 500)) {
+      usageRows += (await loadBatch(db, batch)).usageRows;
+      progress.advance(batch.length);
+    }
+  } finally {
+    progress.stop();
+  }
+  return { customers: o.customers, usageRows };
+}
+
+export interface ThroughApiOptions extends DemoDataOptions {
+  apiUrl: string;
+  issuer: string;
+  modelRunner: { clientId: string; clientSecret: string; scope: string };
+  accounts?: readonly DemoAccount[];
+  log?: (line: string) => void;
+}
+
+/** Part 2a: every customer's predictions, through the API as the model runner. */
+export async function pushPredictions(o: ThroughApiOptions): Promise<{ accepted: number; duplicates: number }> {
+  const progress = o.progress ?? silentProgress;
+  const token = clientCredentials(o.issuer, o.modelRunner.clientId, o.modelRunner.clientSecret, o.modelRunner.scope);
+  const gen = createGenerator(generatorOptions(o));
+  const totals = { accepted: 0, duplicates: 0 };
+  progress.start('Predictions (API)', o.customers);
+  try {
+    for (const batch of gen.batches(500)) {
+      for (const predictions of predictionBatches(batch.flatMap((g) => g.predictions))) {
+        const { body } = await apiCall<PredictionBatchResult>(o.apiUrl, await token(), 'PUT', '/v1/predictions', { predictions });
+        totals.accepted += body.accepted;
+        totals.duplicates += body.duplicates;
+      }
+      progress.advance(batch.length);
+    }
+  } finally {
+    progress.stop();
+  }
+  return totals;
+}
+
+const accountOf = (accounts: readonly DemoAccount[], username: string): DemoAccount => {
+  const account = accounts.find((a) => a.username === username);
+  if (!account) throw new Error(`demo account ${username} is missing`);
+  return account;
+};
+
+/** Edits one of the user's first customers through the API, with If-Match and a reason, as the console would. */
+async function editOwnCustomer(o: ThroughApiOptions, token: string, pick: number, change: (d: CustomerDetail) => Record<string, unknown>, reason: string): Promise<string | null> {
+  const list = await apiCall<CustomerListPage>(o.apiUrl, token, 'GET', '/v1/customers?owner=me&sort=name&limit=5');
+  const item = list.body.items[pick];
+  if (!item) return null;
+  const detail = await apiCall<CustomerDetail>(o.apiUrl, token, 'GET', `/v1/customers/${item.orgId}`);
+  await apiCall(o.apiUrl, token, 'PATCH', `/v1/customers/${item.orgId}`, { changes: change(detail.body), reason }, { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` });
+  return item.orgId;
+}
+
+/** Part 2b: a little audit history, made through the API as the demo users. */
+export async function makeAuditHistory(o: ThroughApiOptions): Promise<number> {
+  if (o.customers === 0) return 0;
+  const accounts = o.accounts ?? DEMO_ACCOUNTS;
+  let events = 0;
+  const alice = await signInAs(o.issuer, 'alice', accountOf(accounts, 'alice').password);
+  if (await editOwnCustomer(o, alice, 0, (d) => ({ userCount: d.customer.userCount + 25 }), 'Customer added a team of 25 seats (signed order form)')) events++;
+  if (await editOwnCustomer(o, alice, 1, () => ({ contactPhone: '+44 20 7946 0958' }), 'New direct line given by the contact on the quarterly call')) events++;
+  const carol = await signInAs(o.issuer, 'carol', accountOf(accounts, 'carol').password);
+  if (await editOwnCustomer(o, carol, 0, (d) => ({ renewalDate: addDays(d.customer.renewalDate, 30) }), 'Renewal moved by 30 days, agreed with procurement')) events++;
+  const bob = await signInAs(o.issuer, 'bob', accountOf(accounts, 'bob').password);
+  const list = await apiCall<CustomerListPage>(o.apiUrl, bob, 'GET', '/v1/customers?sort=name&limit=3');
+  const last = list.body.items.at(-1);
+  if (last && list.body.items.length > 1) {
+    const detail = await apiCall<CustomerDetail>(o.apiUrl, bob, 'GET', `/v1/customers/${last.orgId}`);
+    await apiCall(o.apiUrl, bob, 'POST', `/v1/customers/${last.orgId}/archive`, { reason: 'Duplicate record of a merged account' }, { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` });
+    events++;
+  }
+  o.log?.(`audit history: ${events} changes made through the API as alice, carol and bob`);
+  return events;
+}
+
+function addDays(isoDate: string, days: number): string {
+  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
