@@ -11,6 +11,14 @@ export default defineConfig({
           environment: 'node',
         },
       },
+      {
+        test: {
+          name: 'renderer',
+          include: ['renderer/**/*.test.tsx'],
+          environment: 'jsdom',
+          setupFiles: ['renderer/test/setup.ts'],
+        },
+      },
     ],
   },
 });

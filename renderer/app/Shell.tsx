@@ -1,0 +1,205 @@
+import { Alert, Badge, Button, Group, Menu, Text, UnstyledButton } from '@mantine/core';
+import { useHotkeys } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import { useQueryClient } from '@tanstack/react-query';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import type { Me } from '../../shared/api';
+import { call } from '../bridge/client';
+import { useBridgeEvent } from '../bridge/useBridgeEvent';
+import { useSessionAction } from '../bridge/mutations';
+import { CustomerScreen } from '../features/customer/CustomerScreen';
+import { CustomersScreen } from '../features/customers/CustomersScreen';
+import { listDrafts } from '../features/edit/drafts';
+import { EditCustomerScreen } from '../features/edit/EditCustomerScreen';
+import { PortfolioScreen } from '../features/portfolio/PortfolioScreen';
+import { SkeletonRows } from '../ui/states';
+import { canCreateCustomers, canEditCustomer, canReviewAudit, isCrm } from './permissions';
+import { loadRoute, storeRoute, type Route } from './routes';
+
+const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
+const ACTIVITY_REPORT_MS = 30_000;
+
+function allowed(user: Me, route: Route): boolean {
+  if (route.name === 'audit') return canReviewAudit(user);
+  if (route.name === 'portfolio' || route.name === 'new') return isCrm(user);
+  return true;
+}
+
+const home = (user: Me): Route => (isCrm(user) ? { name: 'portfolio' } : { name: 'customers' });
+
+export function Shell({ user }: { user: Me }) {
+  const [route, setRoute] = useState<Route>(() => {
+    const saved = loadRoute();
+    return saved && allowed(user, saved) ? saved : home(user);
+  });
+  const [focusSearch, setFocusSearch] = useState(0);
+  const go = useCallback((r: Route) => {
+    setRoute(r);
+    storeRoute(r);
+  }, []);
+  const openCustomer = useCallback((orgId: string) => go({ name: 'customer', orgId }), [go]);
+
+  useHotkeys(
+    [
+      [
+        'mod+K',
+        () => {
+          go({ name: 'customers' });
+          setFocusSearch((n) => n + 1);
+        },
+      ],
+    ],
+    [],
+  );
+  useActivityReporting();
+  const reachable = useConnectivity();
+  const drafts = route.name === 'edit' || route.name === 'new' ? [] : listDrafts(user.sub);
+
+  const nav: { route: Route; label: string }[] = [
+    ...(isCrm(user) ? [{ route: { name: 'portfolio' } as Route, label: 'My portfolio' }] : []),
+    { route: { name: 'customers' }, label: 'Customers' },
+    ...(canReviewAudit(user) ? [{ route: { name: 'audit' } as Route, label: 'Audit review' }] : []),
+  ];
+  const section = route.name === 'customer' || route.name === 'edit' || route.name === 'new' ? 'customers' : route.name;
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <Group gap="lg" wrap="nowrap">
+          <Text fw={700} className="brand">
+            CIMS Console
+          </Text>
+          <nav aria-label="Main">
+            <Group gap={4}>
+              {nav.map((n) => (
+                <UnstyledButton
+                  key={n.route.name}
+                  className="nav-item"
+                  aria-current={section === n.route.name ? 'page' : undefined}
+                  onClick={() => go(n.route)}
+                >
+                  {n.label}
+                </UnstyledButton>
+              ))}
+            </Group>
+          </nav>
+        </Group>
+        <UserMenu user={user} />
+      </header>
+      {!reachable && (
+        <Alert color="red" variant="filled" radius={0} className="banner" role="alert" title="The CIMS service cannot be reached">
+          You can keep reading what is loaded. Edits are kept as drafts and can be saved when the connection is back; the console
+          reconnects by itself.
+        </Alert>
+      )}
+      {drafts.length > 0 && (
+        <Alert color="blue" variant="light" radius={0} className="banner" role="status">
+          <Group gap="xs">
+            <Text size="sm">Unsaved changes:</Text>
+            {drafts.map((d) => (
+              <Button
+                key={d.key}
+                size="compact-xs"
+                variant="light"
+                onClick={() => go(d.key === 'new' ? { name: 'new' } : { name: 'edit', orgId: d.key })}
+              >
+                {d.key === 'new' ? 'New customer' : d.key}
+              </Button>
+            ))}
+          </Group>
+        </Alert>
+      )}
+      <main className="content">
+        {route.name === 'portfolio' && <PortfolioScreen userName={user.name} onOpen={openCustomer} />}
+        {route.name === 'customers' && (
+          <CustomersScreen
+            onOpen={openCustomer}
+            onNew={canCreateCustomers(user) ? () => go({ name: 'new' }) : undefined}
+            focusSearchSignal={focusSearch}
+          />
+        )}
+        {route.name === 'customer' && (
+          <CustomerScreen
+            orgId={route.orgId}
+            canEdit={(c) => canEditCustomer(user, c)}
+            onEdit={(orgId) => go({ name: 'edit', orgId })}
+            onBack={() => go({ name: 'customers' })}
+          />
+        )}
+        {(route.name === 'edit' || route.name === 'new') && (
+          <EditCustomerScreen
+            key={route.name === 'edit' ? route.orgId : 'new'}
+            orgId={route.name === 'edit' ? route.orgId : null}
+            draftOwner={user.sub}
+            onSaved={openCustomer}
+            onCancel={() => (route.name === 'edit' ? openCustomer(route.orgId) : go({ name: 'customers' }))}
+          />
+        )}
+        {route.name === 'audit' && (
+          <Suspense fallback={<SkeletonRows label="Loading audit review" />}>
+            <AuditScreen />
+          </Suspense>
+        )}
+      </main>
+    </div>
+  );
+}
+
+function UserMenu({ user }: { user: Me }) {
+  const signOut = useSessionAction('session:signOut');
+  return (
+    <Menu position="bottom-end" width={220}>
+      <Menu.Target>
+        <UnstyledButton className="user-button" aria-label={`Account: ${user.name}`}>
+          <Text size="sm" fw={500} span>
+            {user.name}
+          </Text>{' '}
+          {user.roles.map((r) => (
+            <Badge key={r} size="xs" variant="outline" ml={4}>
+              {r.replace('_', ' ')}
+            </Badge>
+          ))}
+        </UnstyledButton>
+      </Menu.Target>
+      <Menu.Dropdown>
+        <Menu.Label>{user.sub}</Menu.Label>
+        <Menu.Item onClick={() => void call('diagnostics:exportLogs', {}).catch(() => undefined)}>Export diagnostic logs</Menu.Item>
+        <Menu.Item color="red" onClick={() => signOut.mutate({})}>
+          Sign out
+        </Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
+
+/** Tells the main process (at most every 30 s) that someone is using the console, for the inactivity lock. */
+function useActivityReporting() {
+  const last = useRef(0);
+  useEffect(() => {
+    const report = () => {
+      const now = Date.now();
+      if (now - last.current < ACTIVITY_REPORT_MS) return;
+      last.current = now;
+      void call('session:activity', {}).catch(() => undefined);
+    };
+    const events = ['keydown', 'pointerdown', 'wheel'] as const;
+    events.forEach((e) => window.addEventListener(e, report, { passive: true }));
+    return () => events.forEach((e) => window.removeEventListener(e, report));
+  }, []);
+}
+
+/** Follows `api:connectivity`; when the API comes back, says so and refreshes what is on screen. */
+function useConnectivity(): boolean {
+  const qc = useQueryClient();
+  const [reachable, setReachable] = useState(true);
+  const was = useRef(true);
+  useBridgeEvent('api:connectivity', ({ reachable: now }) => {
+    if (!was.current && now) {
+      notifications.show({ color: 'teal', title: 'Connected again', message: 'The CIMS service is reachable; refreshing.' });
+      void qc.invalidateQueries();
+    }
+    was.current = now;
+    setReachable(now);
+  });
+  return reachable;
+}

@@ -1,0 +1,71 @@
+// One queryOptions factory per resource. Keys go from general to specific
+// (customers → list(filters) → detail(id) → usage/audit), so a mutation can
+// invalidate a whole subtree by prefix.
+import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
+import type { AuditQuery, CustomerListQuery, OrgId } from '../../shared/api';
+import { call } from './client';
+
+/** Filters of a customer list, without the cursor (the infinite query owns paging). */
+export type CustomerListFilters = Omit<CustomerListQuery, 'cursor'>;
+/** Filters of the audit review, without paging. */
+export type AuditFilters = Omit<AuditQuery, 'cursor' | 'limit'>;
+
+export const sessionQueries = {
+  all: ['session'] as const,
+  current: () =>
+    queryOptions({
+      queryKey: sessionQueries.all,
+      queryFn: () => call('session:get', {}),
+      staleTime: Infinity,
+    }),
+};
+
+export const customerQueries = {
+  all: ['customers'] as const,
+  lists: () => [...customerQueries.all, 'list'] as const,
+  list: (filters: CustomerListFilters) =>
+    infiniteQueryOptions({
+      queryKey: [...customerQueries.lists(), filters] as const,
+      queryFn: ({ pageParam }) => call('customers:list', { ...filters, ...(pageParam ? { cursor: pageParam } : {}) }),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.nextCursor,
+      staleTime: 30_000,
+    }),
+  details: () => [...customerQueries.all, 'detail'] as const,
+  detail: (orgId: OrgId) =>
+    queryOptions({
+      queryKey: [...customerQueries.details(), orgId] as const,
+      queryFn: () => call('customers:get', { orgId }),
+      staleTime: 30_000,
+    }),
+  usage: (orgId: OrgId, days: 90 | 180) =>
+    queryOptions({
+      queryKey: [...customerQueries.details(), orgId, 'usage', days] as const,
+      queryFn: () => call('customers:usage', { orgId, days }),
+      staleTime: 5 * 60_000,
+    }),
+  predictions: (orgId: OrgId) =>
+    queryOptions({
+      queryKey: [...customerQueries.details(), orgId, 'predictions'] as const,
+      queryFn: () => call('customers:predictions', { orgId }),
+      staleTime: 5 * 60_000,
+    }),
+  audit: (orgId: OrgId) =>
+    infiniteQueryOptions({
+      queryKey: [...customerQueries.details(), orgId, 'audit'] as const,
+      queryFn: ({ pageParam }) => call('customers:audit', { orgId, ...(pageParam ? { cursor: pageParam } : {}) }),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.nextCursor,
+    }),
+};
+
+export const auditQueries = {
+  all: ['audit'] as const,
+  events: (filters: AuditFilters, limit = 100) =>
+    infiniteQueryOptions({
+      queryKey: [...auditQueries.all, 'events', filters, limit] as const,
+      queryFn: ({ pageParam }) => call('audit:events', { ...filters, limit, ...(pageParam ? { cursor: pageParam } : {}) }),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.nextCursor,
+    }),
+};

@@ -1,0 +1,202 @@
+// Audit review for support leads. Lazy-loaded: CRMs never download it.
+import { Alert, Button, Group, NativeSelect, Paper, Progress, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { AuditAction, EDITABLE_FIELDS, type AuditVerifyResult } from '../../../shared/api';
+import { describeError } from '../../bridge/errors';
+import { useBridgeEvent } from '../../bridge/useBridgeEvent';
+import { useAuditExport, useAuditVerify } from '../../bridge/mutations';
+import { auditQueries, type AuditFilters } from '../../bridge/queries';
+import { AuditChanges } from '../../ui/AuditChanges';
+import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
+import { formatDateTime } from '../../ui/format';
+import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
+import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
+
+const FIELD_OPTIONS = [{ value: '', label: 'Any field' }, ...EDITABLE_FIELDS.map((f) => ({ value: f, label: FIELD_LABELS[f] }))];
+const ACTION_OPTIONS = [{ value: '', label: 'Any action' }, ...AuditAction.options.map((a) => ({ value: a, label: ACTION_LABELS[a] }))];
+const PROBLEM_TEXT = {
+  hash_mismatch: 'an event does not match its recorded fingerprint (it was altered)',
+  chain_break: 'an event does not link to the one before it (the order was changed or one was inserted)',
+  missing_event: 'an event is missing from the chain (one was removed)',
+} as const;
+
+export default function AuditScreen() {
+  const [inputs, setInputs] = useState<FilterInputs>(NO_FILTERS);
+  const [errors, setErrors] = useState<Partial<Record<keyof FilterInputs, string>>>({});
+  const [applied, setApplied] = useState<AuditFilters>({});
+  const events = useInfiniteQuery(auditQueries.events(applied));
+  const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
+
+  const set = (k: keyof FilterInputs) => (e: { currentTarget: { value: string } }) => {
+    const value = e.currentTarget.value;
+    setInputs((f) => ({ ...f, [k]: value }));
+  };
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    const r = toAuditFilters(inputs);
+    if ('errors' in r) return setErrors(r.errors);
+    setErrors({});
+    setApplied(r.filters);
+  };
+  const clear = () => {
+    setInputs(NO_FILTERS);
+    setErrors({});
+    setApplied({});
+  };
+
+  return (
+    <section className="screen scroll" aria-labelledby="audit-title">
+      <Group justify="space-between" className="screen-head">
+        <Title order={1} size="h3" id="audit-title">
+          Audit review
+        </Title>
+        <Group gap="xs">
+          <ExportButton filters={applied} />
+          <VerifyButton filters={applied} />
+        </Group>
+      </Group>
+      <form onSubmit={apply} aria-label="Audit filters" noValidate>
+        <Group gap="sm" align="flex-start" wrap="nowrap" className="filters">
+          <TextInput size="xs" label="User" placeholder="Name or id" value={inputs.actor} onChange={set('actor')} w={150} />
+          <TextInput size="xs" label="Customer" placeholder="ORG-000123" value={inputs.orgId} onChange={set('orgId')} error={errors.orgId} w={150} />
+          <NativeSelect size="xs" label="Field" data={FIELD_OPTIONS} value={inputs.field} onChange={set('field')} w={160} />
+          <NativeSelect size="xs" label="Action" data={ACTION_OPTIONS} value={inputs.action} onChange={set('action')} w={160} error={errors.action} />
+          <TextInput size="xs" type="date" label="From" value={inputs.fromDay} onChange={set('fromDay')} w={140} />
+          <TextInput size="xs" type="date" label="To" value={inputs.toDay} onChange={set('toDay')} error={errors.toDay} w={140} />
+          <Group gap="xs" className="filter-buttons">
+            <Button size="xs" type="submit">
+              Apply filters
+            </Button>
+            <Button size="xs" variant="default" onClick={clear}>
+              Clear
+            </Button>
+          </Group>
+        </Group>
+      </form>
+      <Paper withBorder radius="sm" className="audit-list">
+        {events.isPending ? (
+          <SkeletonRows label="Loading audit events" />
+        ) : events.isError ? (
+          <div className="pad">
+            <ErrorState title="Could not load audit events" error={events.error} onRetry={() => void events.refetch()} />
+          </div>
+        ) : rows.length === 0 ? (
+          <EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>
+        ) : (
+          <Table striped stickyHeader verticalSpacing={4} fz="xs" aria-label="Audit events, newest first" className="dense-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th w={140}>When</Table.Th>
+                <Table.Th w={130}>Who</Table.Th>
+                <Table.Th w={90}>Action</Table.Th>
+                <Table.Th w={100}>Customer</Table.Th>
+                <Table.Th>What changed</Table.Th>
+                <Table.Th w={200}>Why</Table.Th>
+                <Table.Th w={110}>From</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((e) => (
+                <Table.Tr key={e.id}>
+                  <Table.Td>{formatDateTime(e.occurredAt)}</Table.Td>
+                  <Table.Td>
+                    <div>{e.actorName}</div>
+                    <div className="dim">{e.actorRoles.join(', ') || e.actorSub}</div>
+                  </Table.Td>
+                  <Table.Td>{ACTION_LABELS[e.action]}</Table.Td>
+                  <Table.Td className="mono">{e.entityId}</Table.Td>
+                  <Table.Td>
+                    <AuditChanges changes={e.changes} />
+                  </Table.Td>
+                  <Table.Td>{e.reason ?? <span className="dim">—</span>}</Table.Td>
+                  <Table.Td className="mono">{e.clientAddress ?? '—'}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </Paper>
+      <Group justify="space-between">
+        <Text size="xs" c="dimmed" role="status">
+          {events.isSuccess && `${rows.length.toLocaleString()} events shown, newest first`}
+        </Text>
+        {events.hasNextPage && (
+          <Button size="xs" variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
+            Load older events
+          </Button>
+        )}
+      </Group>
+    </section>
+  );
+}
+
+function ExportButton({ filters }: { filters: AuditFilters }) {
+  const exportCsv = useAuditExport();
+  const [progress, setProgress] = useState<{ rows: number; done: boolean } | null>(null);
+  useBridgeEvent('audit:exportProgress', (p) => setProgress(p));
+  const run = () => {
+    setProgress({ rows: 0, done: false });
+    exportCsv.mutate(filters, {
+      onSuccess: (r) =>
+        notifications.show(
+          r.path === null
+            ? { color: 'gray', title: 'Export cancelled', message: 'No file was written.' }
+            : { color: 'teal', title: 'Export finished', message: `${r.rows.toLocaleString()} events written to ${r.path}` },
+        ),
+      onError: (e) => notifications.show({ color: 'red', title: 'Export failed', message: describeError(e) }),
+      onSettled: () => setProgress(null),
+    });
+  };
+  return (
+    <Group gap={6} wrap="nowrap">
+      {exportCsv.isPending && progress && (
+        <Stack gap={2} w={160} role="status" aria-label="Export progress">
+          <Progress value={100} striped animated size="sm" aria-label="Exporting" />
+          <Text size="xs" c="dimmed">
+            {progress.rows.toLocaleString()} rows written…
+          </Text>
+        </Stack>
+      )}
+      <Button size="xs" variant="default" onClick={run} loading={exportCsv.isPending}>
+        Export CSV
+      </Button>
+    </Group>
+  );
+}
+
+function VerifyButton({ filters }: { filters: AuditFilters }) {
+  const verify = useAuditVerify();
+  const range = { ...(filters.from ? { from: filters.from } : {}), ...(filters.to ? { to: filters.to } : {}) };
+  return (
+    <>
+      <Button size="xs" variant="default" onClick={() => verify.mutate(range)} loading={verify.isPending}>
+        Verify integrity
+      </Button>
+      {(verify.isSuccess || verify.isError) && (
+        <div className="verify-result">
+          {verify.isError ? (
+            <Alert color="red" variant="light" title="Could not verify" withCloseButton closeButtonLabel="Dismiss" onClose={() => verify.reset()} role="alert">
+              {describeError(verify.error)}
+            </Alert>
+          ) : (
+            <VerifyResult result={verify.data!} onClose={() => verify.reset()} />
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+function VerifyResult({ result, onClose }: { result: AuditVerifyResult; onClose: () => void }) {
+  return result.ok ? (
+    <Alert color="teal" variant="light" title="Audit trail intact" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="status">
+      {result.checked.toLocaleString()} events checked: none altered, removed or reordered.
+    </Alert>
+  ) : (
+    <Alert color="red" variant="filled" title="Audit trail damaged" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="alert">
+      Checked {result.checked.toLocaleString()} events. At event #{result.firstBadEventId}, {PROBLEM_TEXT[result.problem]}. Report this to security.
+    </Alert>
+  );
+}

@@ -1,0 +1,186 @@
+import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
+import type { Customer, CustomerDetail } from '../../../shared/api';
+import { customerQueries } from '../../bridge/queries';
+import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney } from '../../ui/format';
+import { ErrorState, SkeletonRows } from '../../ui/states';
+import { Predictions } from './Predictions';
+import { RecordHistory } from './RecordHistory';
+
+const UsageChart = lazy(() => import('./UsageChart'));
+
+export interface CustomerScreenProps {
+  orgId: string;
+  /** Whether to offer the edit button (the API decides for real). */
+  canEdit: (customer: Customer) => boolean;
+  onEdit: (orgId: string) => void;
+  onBack: () => void;
+}
+
+export function CustomerScreen({ orgId, canEdit, onEdit, onBack }: CustomerScreenProps) {
+  const detail = useQuery(customerQueries.detail(orgId));
+  return (
+    <section className="screen scroll" aria-labelledby="customer-title">
+      <Group justify="space-between" className="screen-head" wrap="nowrap">
+        <Group gap="sm" wrap="nowrap" className="minw0">
+          <Button size="xs" variant="subtle" onClick={onBack}>
+            ← Customers
+          </Button>
+          <Title order={1} size="h3" id="customer-title" className="truncate">
+            {detail.data ? detail.data.customer.orgName : orgId}
+          </Title>
+          {detail.data && (
+            <>
+              <Text className="mono" c="dimmed" size="sm">
+                {detail.data.customer.orgId}
+              </Text>
+              {detail.data.customer.status === 'archived' && (
+                <Badge color="gray" variant="outline">
+                  Archived
+                </Badge>
+              )}
+            </>
+          )}
+        </Group>
+        {detail.data && canEdit(detail.data.customer) && detail.data.customer.status === 'active' && (
+          <Button size="xs" onClick={() => onEdit(orgId)}>
+            Edit customer
+          </Button>
+        )}
+      </Group>
+      {detail.isPending ? (
+        <SkeletonRows rows={10} label="Loading customer" />
+      ) : detail.isError ? (
+        <ErrorState title="Could not load this customer" error={detail.error} onRetry={() => void detail.refetch()} />
+      ) : (
+        <CustomerBody detail={detail.data} />
+      )}
+    </section>
+  );
+}
+
+function Card({ title, children, className }: { title: string; children: ReactNode; className?: string }) {
+  return (
+    <Paper withBorder p="sm" radius="sm" className={className} component="section" aria-label={title}>
+      <Text fw={600} size="sm" mb={6}>
+        {title}
+      </Text>
+      {children}
+    </Paper>
+  );
+}
+
+function Row({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="kv">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+function CustomerBody({ detail }: { detail: CustomerDetail }) {
+  const c = detail.customer;
+  const days = daysUntil(c.renewalDate);
+  const [usageDays, setUsageDays] = useState<90 | 180>(90);
+  return (
+    <Stack gap="sm">
+      <div className="cards-3">
+        <Card title="Contact">
+          <dl>
+            <Row label="Name">{c.contactName}</Row>
+            <Row label="Email">{c.contactEmail}</Row>
+            <Row label="Phone">{c.contactPhone}</Row>
+            <Row label="Owner">{c.ownerName}</Row>
+          </dl>
+        </Card>
+        <Card title="Contract">
+          <dl>
+            <Row label="Users">{c.userCount.toLocaleString()}</Row>
+            <Row label="Value">
+              {formatMoney(c.contractValueCents, c.currency)} <span className="dim">{c.currency}</span>
+            </Row>
+            <Row label="Renewal">
+              {formatDate(c.renewalDate)}{' '}
+              <span className={days >= 0 && days <= 30 ? 'warn' : 'dim'}>({describeDaysLeft(days)})</span>
+            </Row>
+            <Row label="Updated">
+              {formatDateTime(c.updatedAt)} <span className="dim">v{c.version}</span>
+            </Row>
+          </dl>
+        </Card>
+        <Card title="Billing">
+          {detail.billing.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              No billing method on file.
+            </Text>
+          ) : (
+            <ul className="plain-list">
+              {detail.billing.map((b) => {
+                const expired = b.expYear * 12 + b.expMonth < new Date().getFullYear() * 12 + new Date().getMonth() + 1;
+                return (
+                  <li key={`${b.brand}-${b.last4}-${b.expYear}-${b.expMonth}`}>
+                    <span className="fw6">{b.brand}</span> <span className="mono">•••• {b.last4}</span>{' '}
+                    <span className={expired ? 'danger' : 'dim'}>
+                      {expired ? 'expired' : 'expires'} {String(b.expMonth).padStart(2, '0')}/{b.expYear}
+                    </span>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          <Text size="xs" c="dimmed" mt={6}>
+            Card numbers are never stored; only brand, last four digits and expiry.
+          </Text>
+        </Card>
+      </div>
+      <div className="cards-2">
+        <Card title="Usage">
+          <Group justify="space-between" mb={4}>
+            <Text size="xs" c="dimmed">
+              {detail.usage.activeUsersLatest !== null ? `${detail.usage.activeUsersLatest} active users latest` : 'No usage yet'}
+              {detail.usage.trend30 !== null && ` · 30-day trend ${detail.usage.trend30 >= 0 ? '+' : '−'}${Math.abs(Math.round(detail.usage.trend30 * 100))}%`}
+            </Text>
+            <SegmentedControl
+              size="xs"
+              aria-label="Usage period"
+              value={String(usageDays)}
+              onChange={(v) => setUsageDays(v === '180' ? 180 : 90)}
+              data={[
+                { value: '90', label: '90 days' },
+                { value: '180', label: '180 days' },
+              ]}
+            />
+          </Group>
+          <Usage orgId={c.orgId} days={usageDays} />
+        </Card>
+        <Card title="Predictions">
+          <Predictions predictions={detail.predictions} />
+        </Card>
+      </div>
+      <Card title="History of this record">
+        <RecordHistory orgId={c.orgId} />
+      </Card>
+    </Stack>
+  );
+}
+
+function Usage({ orgId, days }: { orgId: string; days: 90 | 180 }) {
+  const usage = useQuery(customerQueries.usage(orgId, days));
+  const chartSkeleton = <Skeleton height={200} aria-label="Loading usage" />;
+  if (usage.isPending) return chartSkeleton;
+  if (usage.isError) return <ErrorState title="Could not load usage" error={usage.error} onRetry={() => void usage.refetch()} />;
+  if (usage.data.length === 0) {
+    return (
+      <Alert variant="light" color="gray">
+        No usage recorded in the last {days} days.
+      </Alert>
+    );
+  }
+  return (
+    <Suspense fallback={chartSkeleton}>
+      <UsageChart days={usage.data} />
+    </Suspense>
+  );
+}

@@ -1,0 +1,211 @@
+import { Button, CloseButton, Group, NumberInput, Select, Switch, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { CustomerListItem } from '../../../shared/api';
+import { customerQueries, type CustomerListFilters } from '../../bridge/queries';
+import { ChurnBadge } from '../../ui/ChurnBadge';
+import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../ui/format';
+import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
+import { columnHelper, VirtualTable } from '../../ui/VirtualTable';
+
+type Sort = NonNullable<CustomerListFilters['sort']>;
+interface FilterState {
+  q: string;
+  mine: boolean;
+  renewalWithinDays: number | '';
+  minChurnPercent: number | '';
+  sort: Sort;
+}
+const EMPTY: FilterState = { q: '', mine: false, renewalWithinDays: '', minChurnPercent: '', sort: 'name' };
+// Kept for the lifetime of the window so coming back from a record keeps the search.
+let remembered: FilterState = EMPTY;
+
+const SORTS: { value: Sort; label: string }[] = [
+  { value: 'name', label: 'Name' },
+  { value: 'renewal', label: 'Renewal date' },
+  { value: 'churnRisk', label: 'Churn risk' },
+];
+
+export function toQuery(f: FilterState, q: string): CustomerListFilters {
+  return {
+    sort: f.sort,
+    limit: 100,
+    ...(q.trim() ? { q: q.trim() } : {}),
+    ...(f.mine ? { owner: 'me' as const } : {}),
+    ...(f.renewalWithinDays !== '' ? { renewalWithinDays: f.renewalWithinDays } : {}),
+    ...(f.minChurnPercent !== '' ? { minChurnRisk: f.minChurnPercent / 100 } : {}),
+  };
+}
+
+const helper = columnHelper<CustomerListItem>();
+
+export interface CustomersScreenProps {
+  onOpen: (orgId: string) => void;
+  onNew?: () => void;
+  /** Bumped by the app's Ctrl/Cmd+K shortcut. */
+  focusSearchSignal: number;
+}
+
+export function CustomersScreen({ onOpen, onNew, focusSearchSignal }: CustomersScreenProps) {
+  const [filters, setFilters] = useState<FilterState>(remembered);
+  const [debouncedQ] = useDebouncedValue(filters.q, 250);
+  const searchRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    remembered = filters;
+  }, [filters]);
+  useEffect(() => {
+    if (focusSearchSignal > 0) {
+      searchRef.current?.focus();
+      searchRef.current?.select();
+    }
+  }, [focusSearchSignal]);
+
+  const query = useMemo(() => toQuery(filters, debouncedQ), [filters, debouncedQ]);
+  const list = useInfiniteQuery(customerQueries.list(query));
+  const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  const set = <K extends keyof FilterState>(key: K, value: FilterState[K]) => setFilters((f) => ({ ...f, [key]: value }));
+  const filtered = filters.q.trim() !== '' || filters.mine || filters.renewalWithinDays !== '' || filters.minChurnPercent !== '';
+
+  const columns = useMemo(
+    () =>
+      helper.columns([
+        helper.accessor('orgName', {
+          header: 'Organization',
+          cell: (info) => (
+            <UnstyledButton className="link-cell" onClick={() => onOpen(info.row.original.orgId)} title={info.getValue()}>
+              {info.getValue()}
+            </UnstyledButton>
+          ),
+        }),
+        helper.accessor('orgId', { header: 'Org ID', cell: (info) => <span className="mono dim">{info.getValue()}</span> }),
+        helper.accessor('contactName', {
+          header: 'Contact',
+          cell: (info) => (
+            <span className="truncate" title={`${info.getValue()} · ${info.row.original.contactEmail}`}>
+              {info.getValue()} <span className="dim">· {info.row.original.contactEmail}</span>
+            </span>
+          ),
+        }),
+        helper.accessor('renewalDate', {
+          header: 'Renewal',
+          cell: (info) => {
+            const days = daysUntil(info.getValue());
+            return (
+              <span className="truncate" title={describeDaysLeft(days)}>
+                {formatDate(info.getValue())}{' '}
+                <span className={days >= 0 && days <= 30 ? 'warn' : 'dim'}>({days >= 0 ? `${days} d` : 'past'})</span>
+              </span>
+            );
+          },
+        }),
+        helper.accessor('contractValueCents', {
+          header: () => <span className="num">Value</span>,
+          cell: (info) => <span className="num">{formatMoney(info.getValue(), info.row.original.currency)}</span>,
+        }),
+        helper.accessor('ownerName', { header: 'Owner', cell: (info) => <span className="truncate">{info.getValue()}</span> }),
+        helper.accessor('churnRisk', { header: 'Churn risk', cell: (info) => <ChurnBadge score={info.getValue()} /> }),
+      ]),
+    [onOpen],
+  );
+
+  return (
+    <section className="screen" aria-labelledby="customers-title">
+      <Group justify="space-between" className="screen-head">
+        <Title order={1} id="customers-title" size="h3">
+          Customers
+        </Title>
+        {onNew && (
+          <Button size="xs" onClick={onNew}>
+            New customer
+          </Button>
+        )}
+      </Group>
+      <Group gap="sm" align="flex-end" className="filters" wrap="nowrap">
+        <TextInput
+          ref={searchRef}
+          className="grow"
+          size="xs"
+          label="Search"
+          placeholder="Organization, org ID, contact email or phone"
+          value={filters.q}
+          onChange={(e) => set('q', e.currentTarget.value)}
+          rightSection={
+            filters.q ? <CloseButton size="sm" aria-label="Clear search" onClick={() => set('q', '')} /> : <kbd className="kbd">Ctrl K</kbd>
+          }
+          rightSectionWidth={filters.q ? undefined : 56}
+        />
+        <Switch size="xs" label="My customers" checked={filters.mine} onChange={(e) => set('mine', e.currentTarget.checked)} className="switch-filter" />
+        <NumberInput
+          size="xs"
+          w={150}
+          label="Renewal within (days)"
+          placeholder="Any"
+          min={0}
+          max={3650}
+          allowDecimal={false}
+          value={filters.renewalWithinDays}
+          onChange={(v) => set('renewalWithinDays', typeof v === 'number' ? v : '')}
+        />
+        <NumberInput
+          size="xs"
+          w={140}
+          label="Churn risk at least (%)"
+          placeholder="Any"
+          min={0}
+          max={100}
+          allowDecimal={false}
+          value={filters.minChurnPercent}
+          onChange={(v) => set('minChurnPercent', typeof v === 'number' ? v : '')}
+        />
+        <Select
+          size="xs"
+          w={140}
+          label="Sort by"
+          data={SORTS}
+          value={filters.sort}
+          allowDeselect={false}
+          onChange={(v) => v && set('sort', v as Sort)}
+        />
+      </Group>
+      <div className="table-wrap">
+        {list.isPending ? (
+          <SkeletonRows label="Loading customers" />
+        ) : list.isError ? (
+          <div className="pad">
+            <ErrorState title="Could not load customers" error={list.error} onRetry={() => void list.refetch()} />
+          </div>
+        ) : rows.length === 0 ? (
+          <EmptyState
+            title={filtered ? 'No customers match' : 'No customers yet'}
+            action={
+              filtered ? (
+                <Button size="xs" variant="default" onClick={() => setFilters({ ...EMPTY, sort: filters.sort })}>
+                  Clear search and filters
+                </Button>
+              ) : undefined
+            }
+          >
+            {filtered ? 'Try a shorter search, or another organization id, email or phone.' : 'Customers you can see will appear here.'}
+          </EmptyState>
+        ) : (
+          <VirtualTable
+            label="Customers"
+            columns={columns}
+            data={rows}
+            getRowId={(r) => r.orgId}
+            template="minmax(160px,2fr) 104px minmax(170px,2.2fr) 150px 104px minmax(90px,1fr) 104px"
+            onOpen={(r) => onOpen(r.orgId)}
+            hasNextPage={list.hasNextPage}
+            isFetchingNextPage={list.isFetchingNextPage}
+            fetchNextPage={() => void list.fetchNextPage()}
+          />
+        )}
+      </div>
+      <Text size="xs" c="dimmed" className="screen-foot" role="status">
+        {list.isSuccess && `${rows.length.toLocaleString()} loaded${list.hasNextPage ? ', more as you scroll' : ''}`}
+        {list.isFetching && !list.isPending ? ' · updating…' : ''}
+      </Text>
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+import { Button, Group, Modal, Table, Text } from '@mantine/core';
+import { EDITABLE_FIELDS, type CustomerFields } from '../../../shared/api';
+import { FIELD_LABELS, fieldValueText } from '../../ui/fields';
+
+export interface ReviewDialogProps {
+  opened: boolean;
+  before: CustomerFields | null;
+  changes: Partial<CustomerFields>;
+  reason: string;
+  saving: boolean;
+  onSave: () => void;
+  onClose: () => void;
+}
+
+/** Exactly what will change, before → after. Enter saves (the button has focus), Escape goes back. */
+export function ReviewDialog({ opened, before, changes, reason, saving, onSave, onClose }: ReviewDialogProps) {
+  const fields = EDITABLE_FIELDS.filter((f) => f in changes);
+  return (
+    <Modal opened={opened} onClose={onClose} title="Review changes" size="lg" centered>
+      {fields.length === 0 ? (
+        <Text size="sm">You have not changed anything yet.</Text>
+      ) : (
+        <Table withTableBorder verticalSpacing={4} fz="sm" aria-label="Changes to save" className="dense-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Field</Table.Th>
+              <Table.Th>Before</Table.Th>
+              <Table.Th>After</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {fields.map((f) => (
+              <Table.Tr key={f}>
+                <Table.Td>{FIELD_LABELS[f]}</Table.Td>
+                <Table.Td className="before">{before ? fieldValueText(f, before[f]) : '—'}</Table.Td>
+                <Table.Td className="after">{fieldValueText(f, changes[f] ?? null)}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      <Text size="sm" mt="sm">
+        <strong>Reason:</strong> {reason}
+      </Text>
+      <Group justify="flex-end" mt="md">
+        <Button variant="default" onClick={onClose}>
+          Back to editing
+        </Button>
+        <Button onClick={onSave} loading={saving} disabled={fields.length === 0} data-autofocus>
+          Save changes
+        </Button>
+      </Group>
+    </Modal>
+  );
+}

@@ -1,0 +1,123 @@
+import { Group, Paper, Text, Title, UnstyledButton } from '@mantine/core';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import type { CustomerListItem } from '../../../shared/api';
+import { customerQueries, type CustomerListFilters } from '../../bridge/queries';
+import { ChurnBadge } from '../../ui/ChurnBadge';
+import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../ui/format';
+import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
+import { columnHelper, VirtualTable } from '../../ui/VirtualTable';
+
+const MY_PORTFOLIO: CustomerListFilters = { owner: 'me', sort: 'churnRisk', limit: 100 };
+const helper = columnHelper<CustomerListItem>();
+
+export interface PortfolioScreenProps {
+  userName: string;
+  onOpen: (orgId: string) => void;
+}
+
+/** A CRM's own customers, riskiest first: where the day starts. */
+export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
+  const list = useInfiniteQuery(customerQueries.list(MY_PORTFOLIO));
+  const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  const highRisk = rows.filter((r) => (r.churnRisk ?? 0) >= 0.7).length;
+  const renewingSoon = rows.filter((r) => {
+    const d = daysUntil(r.renewalDate);
+    return d >= 0 && d <= 30;
+  }).length;
+
+  const columns = useMemo(
+    () =>
+      helper.columns([
+        helper.accessor('churnRisk', { header: 'Churn risk', cell: (i) => <ChurnBadge score={i.getValue()} /> }),
+        helper.accessor('orgName', {
+          header: 'Organization',
+          cell: (i) => (
+            <UnstyledButton className="link-cell" onClick={() => onOpen(i.row.original.orgId)} title={i.getValue()}>
+              {i.getValue()}
+            </UnstyledButton>
+          ),
+        }),
+        helper.accessor('renewalDate', {
+          header: 'Renewal',
+          cell: (i) => {
+            const d = daysUntil(i.getValue());
+            return (
+              <span className="truncate">
+                {formatDate(i.getValue())} <span className={d >= 0 && d <= 30 ? 'warn' : 'dim'}>{describeDaysLeft(d)}</span>
+              </span>
+            );
+          },
+        }),
+        helper.accessor('contractValueCents', {
+          header: () => <span className="num">Value</span>,
+          cell: (i) => <span className="num">{formatMoney(i.getValue(), i.row.original.currency)}</span>,
+        }),
+        helper.accessor('contactName', {
+          header: 'Contact',
+          cell: (i) => (
+            <span className="truncate">
+              {i.getValue()} <span className="dim">· {i.row.original.contactPhone}</span>
+            </span>
+          ),
+        }),
+      ]),
+    [onOpen],
+  );
+
+  return (
+    <section className="screen" aria-labelledby="portfolio-title">
+      <Group justify="space-between" className="screen-head">
+        <Title order={1} size="h3" id="portfolio-title">
+          My portfolio
+        </Title>
+        <Text size="sm" c="dimmed">
+          {userName}
+        </Text>
+      </Group>
+      {list.isSuccess && rows.length > 0 && (
+        <Group gap="sm" className="stats" role="group" aria-label="Portfolio summary">
+          <Stat label="Customers" value={`${rows.length.toLocaleString()}${list.hasNextPage ? '+' : ''}`} />
+          <Stat label="High churn risk" value={String(highRisk)} tone={highRisk ? 'danger' : undefined} />
+          <Stat label="Renewing within 30 days" value={String(renewingSoon)} tone={renewingSoon ? 'warn' : undefined} />
+        </Group>
+      )}
+      <div className="table-wrap">
+        {list.isPending ? (
+          <SkeletonRows label="Loading your customers" />
+        ) : list.isError ? (
+          <div className="pad">
+            <ErrorState title="Could not load your customers" error={list.error} onRetry={() => void list.refetch()} />
+          </div>
+        ) : rows.length === 0 ? (
+          <EmptyState title="No customers assigned to you">When customers are assigned to you, they appear here, riskiest first.</EmptyState>
+        ) : (
+          <VirtualTable
+            label="My customers by churn risk"
+            columns={columns}
+            data={rows}
+            getRowId={(r) => r.orgId}
+            template="110px minmax(200px,2.4fr) 220px 120px minmax(200px,2fr)"
+            onOpen={(r) => onOpen(r.orgId)}
+            hasNextPage={list.hasNextPage}
+            isFetchingNextPage={list.isFetchingNextPage}
+            fetchNextPage={() => void list.fetchNextPage()}
+          />
+        )}
+      </div>
+    </section>
+  );
+}
+
+function Stat({ label, value, tone }: { label: string; value: string; tone?: 'danger' | 'warn' }) {
+  return (
+    <Paper withBorder p="xs" px="sm" radius="sm" className="stat">
+      <Text size="xs" c="dimmed">
+        {label}
+      </Text>
+      <Text fw={700} size="lg" className={tone ?? undefined}>
+        {value}
+      </Text>
+    </Paper>
+  );
+}

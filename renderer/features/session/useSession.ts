@@ -1,0 +1,10 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useBridgeEvent } from '../../bridge/useBridgeEvent';
+import { sessionQueries } from '../../bridge/queries';
+
+/** The session as the main process reports it: fetched once, then pushed by `session:changed`. */
+export function useSession() {
+  const qc = useQueryClient();
+  useBridgeEvent('session:changed', (state) => qc.setQueryData(sessionQueries.current().queryKey, state));
+  return useQuery(sessionQueries.current());
+}

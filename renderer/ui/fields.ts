@@ -1,0 +1,32 @@
+import { EDITABLE_FIELDS, type AuditAction, type EditableField } from '../../shared/api';
+import { formatValue } from './format';
+
+export const FIELD_LABELS: Record<EditableField, string> = {
+  orgName: 'Organization name',
+  contactName: 'Contact name',
+  contactEmail: 'Contact email',
+  contactPhone: 'Contact phone',
+  userCount: 'Users',
+  contractValueCents: 'Contract value',
+  currency: 'Currency',
+  renewalDate: 'Renewal date',
+};
+
+export const ACTION_LABELS: Record<AuditAction, string> = {
+  'customer.create': 'Created',
+  'customer.update': 'Updated',
+  'customer.archive': 'Archived',
+  'predictions.ingest': 'Predictions loaded',
+};
+
+const isEditable = (f: string): f is EditableField => (EDITABLE_FIELDS as readonly string[]).includes(f);
+
+export const fieldLabel = (field: string): string => (isEditable(field) ? FIELD_LABELS[field] : field);
+
+/** A field's value as text; contract value is stored in cents and shown in units. */
+export function fieldValueText(field: string, value: string | number | boolean | null): string {
+  if (field === 'contractValueCents' && typeof value === 'number') {
+    return (value / 100).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  return formatValue(value);
+}

@@ -1,0 +1,49 @@
+// Display formatting. Everything renders as text; nothing from the API becomes HTML.
+const DAY_MS = 86_400_000;
+
+export function formatMoney(cents: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency, maximumFractionDigits: 0 }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+/** A calendar date (YYYY-MM-DD), shown without shifting it into another time zone. */
+export function formatDate(isoDate: string): string {
+  const d = new Date(`${isoDate.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return isoDate;
+  return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+}
+
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+/** Whole days from today (local calendar) to a calendar date; negative when past. */
+export function daysUntil(isoDate: string, now: Date = new Date()): number {
+  const target = Date.UTC(Number(isoDate.slice(0, 4)), Number(isoDate.slice(5, 7)) - 1, Number(isoDate.slice(8, 10)));
+  const today = Date.UTC(now.getFullYear(), now.getMonth(), now.getDate());
+  return Math.round((target - today) / DAY_MS);
+}
+
+export function describeDaysLeft(days: number): string {
+  if (days === 0) return 'today';
+  if (days === 1) return 'tomorrow';
+  if (days > 0) return `in ${days} days`;
+  return days === -1 ? 'yesterday' : `${-days} days ago`;
+}
+
+export function ageInDays(iso: string, now: Date = new Date()): number {
+  return Math.floor((now.getTime() - new Date(iso).getTime()) / DAY_MS);
+}
+
+export const formatPercent = (score: number): string => `${Math.round(score * 100)}%`;
+
+/** Audit values are JSON scalars; show null as an explicit dash. */
+export function formatValue(value: string | number | boolean | null): string {
+  if (value === null) return '—';
+  return String(value);
+}
