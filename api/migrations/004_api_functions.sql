@@ -652,6 +652,7 @@ BEGIN
   FOR e IN
     SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
      WHERE u.xid < pg_snapshot_xmin(pg_current_snapshot())
+       AND NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
      ORDER BY u.event_id LIMIT 10000
   LOOP
     INSERT INTO audit.chain (seq, event_id, prev_hash, hash) VALUES (next_seq, e.id, prev, audit.link_hash(prev, e, next_seq));
