@@ -389,12 +389,21 @@ export class PgStore implements Store {
   }
 }
 
-/** Opens embedded PGlite, applies the migrations as its superuser, then drops to cims_api for good. */
-async function openPglite(dataDir: string | undefined): Promise<Db> {
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+/** Opens embedded PGlite with the extensions the migrations need (in memory without `dataDir`). */
+export function createPglite(dataDir?: string): Promise<PGlite> {
+  return PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
+}
+
+/**
+ * A store over an open PGlite: applies the migrations as its superuser, then switches the one
+ * connection to cims_api (`SET ROLE`), so every later query has the API role's privileges.
+ * Embedded mode only: on a single in-process connection the role switch is what separates them.
+ */
+export async function pgliteStore(db: PGlite, opts: Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'> = {}): Promise<PgStore> {
+  await db.exec('RESET ROLE');
   await migrate(db);
-  await db.exec('SET SESSION AUTHORIZATION DEFAULT; SET ROLE cims_api');
-  return new PgliteDb(db);
+  await db.exec('SET ROLE cims_api');
+  return new PgStore(new PgliteDb(db), 'pglite', opts);
 }
 
 /**
@@ -410,5 +419,5 @@ export async function openStore(options: OpenStoreOptions | string | undefined =
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     return new PgStore(new PoolDb(pool), 'postgres', opts);
   }
-  return new PgStore(await openPglite(opts.dataDir), 'pglite', opts);
+  return pgliteStore(await createPglite(opts.dataDir), opts);
 }

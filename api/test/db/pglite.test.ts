@@ -1,0 +1,39 @@
+// The embedded default: the same migrations on PGlite (PostgreSQL in
+// WebAssembly), and the store's queries under SET ROLE cims_api, refused on
+// tables exactly as on the real server.
+import type { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomerDetail, CustomerListQuery } from '../../../shared/api';
+import { createPglite, pgliteStore, type PgStore } from '../../src/db/pg-store';
+import { actors, customerFields, testContext } from '../support/db';
+
+let db: PGlite;
+let store: PgStore;
+beforeAll(async () => {
+  db = await createPglite();
+  store = await pgliteStore(db, { sealIntervalMs: 0 });
+});
+afterAll(() => store?.close());
+
+describe('PGlite', () => {
+  it('runs the migrations, and a CRM creates, edits and reads a customer as cims_api, audited and verifiable', async () => {
+    expect((await db.query<{ u: string }>('SELECT current_user AS u')).rows[0]?.u).toBe('cims_api');
+    const created = await store.createCustomer(actors.alice, testContext(), {
+      customer: { orgId: 'ORG-001001', ...customerFields({ orgName: 'Embedded Works' }) },
+      reason: 'Demo customer',
+    });
+    await store.updateCustomer(actors.alice, testContext(), 'ORG-001001', created.customer.version, { userCount: 7 }, 'Fewer seats');
+    await expect(store.updateCustomer(actors.carol, testContext(), 'ORG-001001', 2, { userCount: 8 }, 'Not mine')).rejects.toMatchObject({ kind: 'forbidden' });
+    const read = await store.getCustomer(actors.bob, testContext(), 'ORG-001001');
+    expect(CustomerDetail.parse(read).customer).toMatchObject({ orgName: 'Embedded Works', userCount: 7, version: 2 });
+    const found = await store.searchCustomers(actors.alice, CustomerListQuery.parse({ q: 'embedded' }));
+    expect(found.items.map((c) => c.orgId)).toEqual(['ORG-001001']);
+    expect(await store.auditVerify(actors.bob, undefined, undefined)).toEqual({ ok: true, checked: 2, unsealed: 0 });
+  });
+
+  it('refuses the API role any direct table access', async () => {
+    await expect(db.query('SELECT * FROM core.customers')).rejects.toMatchObject({ code: '42501' });
+    await expect(db.query('SELECT * FROM audit.events')).rejects.toMatchObject({ code: '42501' });
+    await expect(db.query("INSERT INTO core.customers (org_id) VALUES ('ORG-000001')")).rejects.toMatchObject({ code: '42501' });
+  });
+});
