@@ -65,7 +65,6 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     // 2. Request ids: generated (or a safe incoming x-request-id), echoed below, in every log line and problem.
     genReqId: requestId,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     trustProxy: options.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 },
     ...(options.https ? { https: options.https } : {}),

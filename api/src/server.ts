@@ -1,0 +1,153 @@
+// The API process: configuration from the environment, HTTPS when given a
+// certificate, and a refusal to serve plain HTTP anywhere but loopback.
+// `startApi` is also what the stack orchestrator calls in-process.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { API_AUDIENCE, isLoopbackHost } from './auth';
+import { buildApp, type App, type BuildAppOptions } from './app';
+import { openStore } from './db/pg-store';
+import type { Store } from './db/store';
+import type { LogOptions } from './logging';
+
+export const DEFAULT_API_PORT = 4801;
+export const DEFAULT_API_HOST = '127.0.0.1';
+
+export interface StartApiOptions {
+  /** The store to serve; closed by `close()` only when `ownsStore` is true. */
+  store: Store;
+  ownsStore?: boolean;
+  issuer: string;
+  audience?: string;
+  /** 0 picks a free port. Default 4801. */
+  port?: number;
+  /** Default 127.0.0.1. Anything but loopback requires `tls`. */
+  host?: string;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logger?: false | LogOptions;
+  rateLimit?: BuildAppOptions['rateLimit'];
+  trustProxy?: BuildAppOptions['trustProxy'];
+}
+
+export interface RunningApi {
+  /** Base URL, e.g. `http://127.0.0.1:4801` (no trailing slash). */
+  url: string;
+  app: App;
+  close(): Promise<void>;
+}
+
+export class InsecureBindError extends Error {
+  constructor(host: string) {
+    super(
+      `Refusing to serve plain HTTP on ${host}: tokens and customer data would cross the network unencrypted. ` +
+        'Set TLS_CERT_FILE and TLS_KEY_FILE, or bind to 127.0.0.1.',
+    );
+    this.name = 'InsecureBindError';
+  }
+}
+
+export async function startApi(options: StartApiOptions): Promise<RunningApi> {
+  const host = options.host ?? DEFAULT_API_HOST;
+  if (!options.tls && !isLoopbackHost(host)) throw new InsecureBindError(host);
+
+  const app = await buildApp({
+    store: options.store,
+    issuer: options.issuer,
+    audience: options.audience ?? API_AUDIENCE,
+    logger: options.logger ?? { level: 'info' },
+    ...(options.tls ? { https: options.tls } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+  });
+  await app.listen({ port: options.port ?? DEFAULT_API_PORT, host });
+  const { port } = app.server.address() as { port: number };
+  const scheme = options.tls ? 'https' : 'http';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `${scheme}://${urlHost}:${port}`,
+    app,
+    close: () =>
+      (closing ??= (async () => {
+        // Stops accepting, lets in-flight requests finish, then releases the database.
+        await app.close();
+        if (options.ownsStore) await options.store.close();
+      })()),
+  };
+}
+
+export interface ApiEnv {
+  issuer: string;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+}
+
+/** Reads and checks the environment; throws with a message a person can act on. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
+  const issuer = env.ISSUER;
+  if (!issuer) throw new Error('ISSUER is required: the OpenID issuer URL whose tokens the API accepts.');
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    throw new Error(`ISSUER is not a URL: ${issuer}`);
+  }
+  if (issuerUrl.protocol !== 'https:' && !isLoopbackHost(issuerUrl.hostname)) {
+    throw new Error('ISSUER must use https (plain http only on loopback).');
+  }
+  const port = Number(env.CIMS_API_PORT ?? DEFAULT_API_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`CIMS_API_PORT is not a port: ${env.CIMS_API_PORT}`);
+  const certFile = env.TLS_CERT_FILE;
+  const keyFile = env.TLS_KEY_FILE;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('Set both TLS_CERT_FILE and TLS_KEY_FILE, or neither.');
+  return {
+    issuer,
+    port,
+    host: env.CIMS_API_HOST || DEFAULT_API_HOST,
+    databaseUrl: env.DATABASE_URL || undefined,
+    tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  let env: ApiEnv;
+  try {
+    env = readEnv();
+    if (!env.tls && !isLoopbackHost(env.host)) throw new InsecureBindError(env.host);
+  } catch (err) {
+    console.error(`cims-api: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  let api: RunningApi | undefined;
+  // Without DATABASE_URL: embedded PGlite, migrated on open, queried as cims_api.
+  const store = await openStore({
+    databaseUrl: env.databaseUrl,
+    onBackgroundError: (err) => api?.app.log.error({ err }, 'background audit sealing failed; retrying'),
+  });
+  api = await startApi({ store, ownsStore: true, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
+  api.app.log.info({ url: api.url, database: store.kind }, 'CIMS API listening');
+  const running = api;
+
+  const shutdown = (signal: string) => {
+    running.app.log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 10_000).unref();
+    running.close().then(
+      () => {
+        clearTimeout(timer);
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(`cims-api: failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

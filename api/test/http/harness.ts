@@ -1,0 +1,107 @@
+// One API per test file: a fresh PostgreSQL database with the real store, a
+// real test issuer (discovery + JWKS over HTTP), an "evil" issuer for tokens
+// the API must refuse, and a token for each kind of caller.
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+import { buildApp, type App, type BuildAppOptions } from '../../src/app';
+import { actors, createTestDatabase, type TestDatabase } from '../support/db';
+import { startTestIssuer, type TestIssuer } from '../support/issuer';
+
+/** Every kind of caller of the authorization matrix. */
+export const PRINCIPALS = [
+  'none',
+  'expired',
+  'wrongAudience',
+  'wrongIssuer',
+  'owner',
+  'otherCrm',
+  'lead',
+  'admin',
+  'service',
+] as const;
+export type Principal = (typeof PRINCIPALS)[number];
+export type ValidPrincipal = 'owner' | 'otherCrm' | 'lead' | 'admin' | 'service';
+export const HUMANS: readonly ValidPrincipal[] = ['owner', 'otherCrm', 'lead', 'admin'];
+
+export interface Harness {
+  db: TestDatabase;
+  app: App;
+  issuer: TestIssuer;
+  evil: TestIssuer;
+  tokens: Record<Principal, string | null>;
+  /** Injects a request as `who`, with JSON body and extra headers. */
+  call(who: Principal, method: InjectOptions['method'], url: string, opts?: CallOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Raw payload instead of JSON. */
+  payload?: string | Buffer;
+}
+
+export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): Promise<Harness> {
+  const [db, issuer, evil] = await Promise.all([createTestDatabase(), startTestIssuer('RS256'), startTestIssuer('ES256')]);
+  const app = await buildApp({ store: db.store, issuer: issuer.url, logger: false, ...appOptions });
+  const now = Math.floor(Date.now() / 1000);
+  const person = (a: { sub: string; name: string; roles: string[] }) =>
+    issuer.sign({ sub: a.sub, name: a.name, roles: a.roles, scope: 'openid profile' });
+
+  const tokens: Record<Principal, string | null> = {
+    none: null,
+    expired: await issuer.sign({ ...actors.alice, scope: 'openid', iat: now - 900, exp: now - 120 }),
+    wrongAudience: await issuer.sign({ ...actors.alice, scope: 'openid', aud: 'urn:cims:other' }),
+    wrongIssuer: await evil.sign({ ...actors.alice, scope: 'openid' }),
+    owner: await person(actors.alice),
+    otherCrm: await person(actors.carol),
+    lead: await person(actors.bob),
+    admin: await person(actors.erin),
+    service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write' }),
+  };
+
+  return {
+    db,
+    app,
+    issuer,
+    evil,
+    tokens,
+    call(who, method, url, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const token = tokens[who];
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
+      const payload = opts.payload ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined);
+      return app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+    },
+    async close() {
+      await app.close();
+      await Promise.all([db.drop(), issuer.close(), evil.close()]);
+    },
+  };
+}
+
+/** Asserts an RFC 9457 problem response with the request id echoed; returns its body. */
+export function expectProblem(res: LightMyRequestResponse, status: number): Record<string, unknown> {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = res.json() as Record<string, unknown>;
+  expect(body).toMatchObject({ status, title: expect.any(String), type: expect.any(String) });
+  expect(body.requestId).toBe(res.headers['x-request-id']);
+  return body;
+}
+
+/** Everything a write could have touched, to compare before and after a refused request. */
+export async function dbState(db: TestDatabase): Promise<string> {
+  const { rows } = await db.admin.query(
+    `SELECT (SELECT coalesce(json_agg(c ORDER BY org_id), '[]') FROM core.customers c) AS customers,
+            (SELECT count(*) FROM core.predictions) AS predictions,
+            (SELECT count(*) FROM audit.events) AS events`,
+  );
+  return JSON.stringify(rows[0]);
+}
+
+export async function versionOf(db: TestDatabase, orgId: string): Promise<number> {
+  const { rows } = await db.admin.query<{ version: number }>('SELECT version FROM core.customers WHERE org_id = $1', [orgId]);
+  return rows[0]?.version ?? 0;
+}

@@ -1,0 +1,165 @@
+// The authorization matrix: every endpoint × every kind of caller, each allowed
+// or refused as the issue specifies. A refused write must leave the database
+// exactly as it was: no changed row, no audit event.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEventCount, seedBilling, seedCustomer, seedPrediction, seedUsage } from '../support/db';
+import { dbState, expectProblem, HUMANS, PRINCIPALS, startHarness, versionOf, type Harness, type ValidPrincipal } from './harness';
+
+let h: Harness;
+const OWNED = 'ORG-000001';
+const TO_ARCHIVE = 'ORG-000002';
+
+beforeAll(async () => {
+  h = await startHarness();
+  await seedCustomer(h.db.admin, { orgId: OWNED, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Logistics' });
+  await seedCustomer(h.db.admin, { orgId: TO_ARCHIVE, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Archive' });
+  await seedBilling(h.db.admin, OWNED);
+  await seedUsage(h.db.admin, OWNED, 10);
+  await seedPrediction(h.db.admin, { orgId: OWNED, score: 0.4 });
+});
+afterAll(() => h?.close());
+
+let counter = 0;
+const next = () => ++counter;
+
+interface Endpoint {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  url: string;
+  /** `public`: anyone, with or without a token. Otherwise the callers that succeed. */
+  allowed: 'public' | readonly ValidPrincipal[];
+  status?: number;
+  write?: boolean;
+  body?: () => unknown;
+  ifMatch?: string;
+}
+
+const ENDPOINTS: Endpoint[] = [
+  { method: 'GET', url: '/healthz', allowed: 'public' },
+  { method: 'GET', url: '/readyz', allowed: 'public' },
+  { method: 'GET', url: '/v1/openapi.json', allowed: 'public' },
+  { method: 'GET', url: '/v1/me', allowed: HUMANS },
+  { method: 'GET', url: '/v1/customers?q=Acme', allowed: HUMANS },
+  { method: 'GET', url: `/v1/customers/${OWNED}`, allowed: HUMANS },
+  {
+    method: 'POST',
+    url: '/v1/customers',
+    allowed: ['owner', 'otherCrm'],
+    status: 201,
+    write: true,
+    body: () => ({
+      customer: {
+        orgId: `ORG-${String(100 + next()).padStart(6, '0')}`,
+        orgName: 'New Co',
+        contactName: 'Pat Doe',
+        contactEmail: 'pat@new.example',
+        contactPhone: '+44 20 7946 0000',
+        userCount: 5,
+        contractValueCents: 100_000,
+        currency: 'GBP',
+        renewalDate: '2027-06-30',
+      },
+      reason: 'Signed last week',
+    }),
+  },
+  {
+    method: 'PATCH',
+    url: `/v1/customers/${OWNED}`,
+    allowed: ['owner'],
+    write: true,
+    ifMatch: OWNED,
+    body: () => ({ changes: { userCount: 200 + next() }, reason: 'Customer added seats' }),
+  },
+  {
+    method: 'POST',
+    url: `/v1/customers/${TO_ARCHIVE}/archive`,
+    allowed: ['lead'],
+    write: true,
+    ifMatch: TO_ARCHIVE,
+    body: () => ({ reason: 'Contract ended' }),
+  },
+  { method: 'GET', url: `/v1/customers/${OWNED}/usage`, allowed: HUMANS },
+  { method: 'GET', url: `/v1/customers/${OWNED}/predictions`, allowed: HUMANS },
+  { method: 'GET', url: `/v1/customers/${OWNED}/audit`, allowed: ['owner', 'otherCrm', 'lead'] },
+  { method: 'GET', url: '/v1/audit/events', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/audit/events.csv', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/audit/verify', allowed: ['lead'] },
+  {
+    method: 'PUT',
+    url: '/v1/predictions',
+    allowed: ['service'],
+    write: true,
+    body: () => ({
+      predictions: [
+        {
+          orgId: OWNED,
+          kind: 'churn_risk',
+          modelName: 'churn-gbm',
+          modelVersion: '2.0.0',
+          score: 0.5,
+          topFactors: [{ factor: 'seats', weight: 0.3 }],
+          scoredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, next())).toISOString(),
+        },
+      ],
+    }),
+  },
+];
+
+describe.each(ENDPOINTS)('$method $url', (endpoint) => {
+  it.each(PRINCIPALS)('as %s', async (who) => {
+    const headers: Record<string, string> = {};
+    if (endpoint.ifMatch) headers['if-match'] = `"${await versionOf(h.db, endpoint.ifMatch)}"`;
+    const before = endpoint.write ? await dbState(h.db) : '';
+    const eventsBefore = await auditEventCount(h.db.admin);
+    const res = await h.call(who, endpoint.method, endpoint.url, {
+      headers,
+      ...(endpoint.body ? { body: endpoint.body() } : {}),
+    });
+
+    const validCaller = !['none', 'expired', 'wrongAudience', 'wrongIssuer'].includes(who);
+    const allowed = endpoint.allowed === 'public' || (validCaller && endpoint.allowed.includes(who as ValidPrincipal));
+    if (allowed) {
+      expect(res.statusCode, res.body).toBe(endpoint.status ?? 200);
+      if (endpoint.write) expect(await auditEventCount(h.db.admin)).toBe(eventsBefore + 1);
+      return;
+    }
+    if (!validCaller) {
+      const problem = expectProblem(res, 401);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="cims"/);
+      if (who === 'none') expect(res.headers['www-authenticate']).not.toContain('error=');
+      else expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(problem.type).toBe('urn:cims:problem:unauthorized');
+    } else {
+      expectProblem(res, 403);
+    }
+    if (endpoint.write) expect(await dbState(h.db)).toBe(before);
+  });
+});
+
+describe('what the matrix relies on', () => {
+  it('the allowed writes did happen (the refusals above were not vacuous)', async () => {
+    expect(await versionOf(h.db, OWNED)).toBe(2);
+    const { rows } = await h.db.admin.query<{ status: string }>('SELECT status FROM core.customers WHERE org_id = $1', [TO_ARCHIVE]);
+    expect(rows[0]?.status).toBe('archived');
+  });
+
+  it('a service account token is refused on every human endpoint even with a role claim added', async () => {
+    const token = await h.issuer.sign({ sub: 'cims-model-runner', roles: ['admin'], scope: 'predictions:write' });
+    const res = await h.app.inject({ method: 'GET', url: '/v1/customers', headers: { authorization: `Bearer ${token}` } });
+    expectProblem(res, 403);
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/predictions',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: '{"predictions":[]}',
+    });
+    expectProblem(put, 403);
+  });
+
+  it('a signed-in person without any role sees who they are and nothing else', async () => {
+    const token = await h.issuer.sign({ sub: 'dana', name: 'Dana', roles: ['viewer'] });
+    const me = await h.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+    expect(me.json()).toEqual({ sub: 'dana', name: 'Dana', roles: [] });
+    const list = await h.app.inject({ method: 'GET', url: '/v1/customers', headers: { authorization: `Bearer ${token}` } });
+    expectProblem(list, 403);
+  });
+});
