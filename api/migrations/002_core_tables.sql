@@ -31,7 +31,8 @@ CREATE INDEX customers_search_trgm ON core.customers
 -- Keyset pagination for each sort order (org_id breaks ties).
 CREATE INDEX customers_by_name ON core.customers (org_name, org_id);
 CREATE INDEX customers_by_renewal ON core.customers (renewal_date, org_id);
-CREATE INDEX customers_by_churn ON core.customers (latest_churn_risk DESC NULLS LAST, org_id);
+-- Highest risk first, unknown last, as one ascending key (so keyset pagination is a row comparison).
+CREATE INDEX customers_by_churn ON core.customers ((-coalesce(latest_churn_risk, -1)), org_id);
 CREATE INDEX customers_by_owner ON core.customers (owner_sub, org_name, org_id);
 
 -- Card data: a processor token and what may be shown (brand, last four, expiry).

@@ -178,6 +178,7 @@ DECLARE
   renewal_until date;
   lim integer := coalesce(p_limit, 50);
   matched core.customers[];
+  sql text;
   n_found integer;
   last_row core.customers;
 BEGIN
@@ -194,42 +195,31 @@ BEGIN
   IF p_owner_me THEN owner_filter := p_sub; END IF;
   IF p_renewal_within_days IS NOT NULL THEN renewal_until := current_date + p_renewal_within_days; END IF;
 
-  -- One query per sort order, so each can walk its own index (keyset pagination).
-  IF p_sort = 'name' THEN
-    matched := ARRAY(
-      SELECT c FROM core.customers c
-       WHERE (pattern IS NULL OR (c.org_name || ' ' || c.org_id || ' ' || c.contact_email || ' ' || c.contact_phone) ILIKE pattern)
-         AND (owner_filter IS NULL OR c.owner_sub = owner_filter)
-         AND (renewal_until IS NULL OR c.renewal_date BETWEEN current_date AND renewal_until)
-         AND (p_min_churn_risk IS NULL OR c.latest_churn_risk >= p_min_churn_risk)
-         AND (p_include_archived OR c.status = 'active')
-         AND (p_after_id IS NULL OR (c.org_name, c.org_id) > (p_after_key, p_after_id))
-       ORDER BY c.org_name, c.org_id LIMIT lim + 1);
-  ELSIF p_sort = 'renewal' THEN
-    matched := ARRAY(
-      SELECT c FROM core.customers c
-       WHERE (pattern IS NULL OR (c.org_name || ' ' || c.org_id || ' ' || c.contact_email || ' ' || c.contact_phone) ILIKE pattern)
-         AND (owner_filter IS NULL OR c.owner_sub = owner_filter)
-         AND (renewal_until IS NULL OR c.renewal_date BETWEEN current_date AND renewal_until)
-         AND (p_min_churn_risk IS NULL OR c.latest_churn_risk >= p_min_churn_risk)
-         AND (p_include_archived OR c.status = 'active')
-         AND (p_after_id IS NULL OR (c.renewal_date, c.org_id) > (p_after_key::date, p_after_id))
-       ORDER BY c.renewal_date, c.org_id LIMIT lim + 1);
-  ELSE
-    matched := ARRAY(
-      SELECT c FROM core.customers c
-       WHERE (pattern IS NULL OR (c.org_name || ' ' || c.org_id || ' ' || c.contact_email || ' ' || c.contact_phone) ILIKE pattern)
-         AND (owner_filter IS NULL OR c.owner_sub = owner_filter)
-         AND (renewal_until IS NULL OR c.renewal_date BETWEEN current_date AND renewal_until)
-         AND (p_min_churn_risk IS NULL OR c.latest_churn_risk >= p_min_churn_risk)
-         AND (p_include_archived OR c.status = 'active')
-         AND (p_after_id IS NULL
-              OR (p_after_key IS NULL AND c.latest_churn_risk IS NULL AND c.org_id > p_after_id)
-              OR (p_after_key IS NOT NULL AND (c.latest_churn_risk < p_after_key::double precision
-                    OR (c.latest_churn_risk = p_after_key::double precision AND c.org_id > p_after_id)
-                    OR c.latest_churn_risk IS NULL)))
-       ORDER BY c.latest_churn_risk DESC NULLS LAST, c.org_id LIMIT lim + 1);
+  -- The statement is assembled from fixed fragments only (values are always bound
+  -- with USING) so that each search is planned for the filters it really has:
+  -- the trigram index when there is a query, the sort order's index otherwise.
+  sql := 'SELECT c FROM core.customers c WHERE true';
+  IF pattern IS NOT NULL THEN
+    sql := sql || ' AND (c.org_name || '' '' || c.org_id || '' '' || c.contact_email || '' '' || c.contact_phone) ILIKE $1';
   END IF;
+  IF owner_filter IS NOT NULL THEN sql := sql || ' AND c.owner_sub = $2'; END IF;
+  IF renewal_until IS NOT NULL THEN sql := sql || ' AND c.renewal_date BETWEEN current_date AND $3'; END IF;
+  IF p_min_churn_risk IS NOT NULL THEN sql := sql || ' AND c.latest_churn_risk >= $4'; END IF;
+  IF NOT coalesce(p_include_archived, false) THEN sql := sql || ' AND c.status = ''active'''; END IF;
+  IF p_sort = 'name' THEN
+    IF p_after_id IS NOT NULL THEN sql := sql || ' AND (c.org_name, c.org_id) > ($5, $6)'; END IF;
+    sql := sql || ' ORDER BY c.org_name, c.org_id';
+  ELSIF p_sort = 'renewal' THEN
+    IF p_after_id IS NOT NULL THEN sql := sql || ' AND (c.renewal_date, c.org_id) > ($5::date, $6)'; END IF;
+    sql := sql || ' ORDER BY c.renewal_date, c.org_id';
+  ELSE
+    IF p_after_id IS NOT NULL THEN
+      sql := sql || ' AND (-coalesce(c.latest_churn_risk, -1), c.org_id) > ($5::double precision, $6)';
+    END IF;
+    sql := sql || ' ORDER BY -coalesce(c.latest_churn_risk, -1), c.org_id';
+  END IF;
+  EXECUTE 'SELECT ARRAY(' || sql || ' LIMIT $7)' INTO matched
+    USING pattern, owner_filter, renewal_until, p_min_churn_risk, p_after_key, p_after_id, lim + 1;
 
   n_found := coalesce(array_length(matched, 1), 0);
   IF n_found > lim THEN
@@ -241,7 +231,7 @@ BEGIN
       'id', last_row.org_id,
       'key', CASE p_sort WHEN 'name' THEN last_row.org_name
                          WHEN 'renewal' THEN to_char(last_row.renewal_date, 'YYYY-MM-DD')
-                         ELSE last_row.latest_churn_risk::text END) END);
+                         ELSE (-coalesce(last_row.latest_churn_risk, -1))::text END) END);
 END
 $$;
 

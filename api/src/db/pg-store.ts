@@ -138,7 +138,7 @@ class FlushBarrier {
 }
 
 // Opaque cursors: base64url JSON, bound to the sort order they were made for.
-const SearchCursor = z.strictObject({ s: z.enum(['name', 'renewal', 'churnRisk']), k: z.string().nullable(), i: z.string() });
+const SearchCursor = z.strictObject({ s: z.enum(['name', 'renewal', 'churnRisk']), k: z.string(), i: z.string() });
 const AuditCursor = z.strictObject({ b: z.string().regex(/^[0-9]{1,19}$/) });
 
 const encodeCursor = (v: unknown): string => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
