@@ -120,15 +120,13 @@ async function main(): Promise<void> {
     console.error(`cims-api: ${(err as Error).message}`);
     process.exit(2);
   }
-  let api: RunningApi | undefined;
+  // Background errors are reported through the app's logger once it exists.
+  const background = { report: (err: unknown) => console.error(`cims-api: ${(err as Error).message}`) };
   // Without DATABASE_URL: embedded PGlite, migrated on open, queried as cims_api.
-  const store = await openStore({
-    databaseUrl: env.databaseUrl,
-    onBackgroundError: (err) => api?.app.log.error({ err }, 'background audit sealing failed; retrying'),
-  });
-  api = await startApi({ store, ownsStore: true, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
-  api.app.log.info({ url: api.url, database: store.kind }, 'CIMS API listening');
-  const running = api;
+  const store = await openStore({ databaseUrl: env.databaseUrl, onBackgroundError: (err) => background.report(err) });
+  const running = await startApi({ store, ownsStore: true, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
+  background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');
+  running.app.log.info({ url: running.url, database: store.kind }, 'CIMS API listening');
 
   const shutdown = (signal: string) => {
     running.app.log.info({ signal }, 'shutting down');
