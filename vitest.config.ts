@@ -19,6 +19,16 @@ export default defineConfig({
           setupFiles: ['renderer/test/setup.ts'],
         },
       },
+      {
+        // The core against the real OpenID provider, keychain and Chromium (needs scripts/with-keyring.sh).
+        test: {
+          name: 'electron-core',
+          include: ['electron/test/**/*.integration.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });
