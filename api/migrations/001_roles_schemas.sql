@@ -13,7 +13,7 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cims_api') THEN
     BEGIN
-      CREATE ROLE cims_api LOGIN;
+      CREATE ROLE cims_api LOGIN NOINHERIT;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END;
   END IF;

@@ -6,8 +6,9 @@
 -- for every other. Instead a write inserts its event "unsealed" (recording its
 -- transaction id) in its own transaction, and api.audit_seal() (run by the API
 -- every ~200 ms and before verify/export, under an advisory lock) links the
--- events of finished transactions into audit.chain in a deterministic order,
--- each link holding prev_hash and hash = SHA-256(prev_hash || canonical event).
+-- committed events into audit.chain in the order it sees them, each link holding
+-- a sequence number, prev_hash and hash = SHA-256(prev_hash | canonical event).
+-- A write never waits for the chain; the chain trails commits by one interval.
 -- Both tables only ever receive INSERTs; a trigger refuses UPDATE, DELETE and
 -- TRUNCATE for every role, the owner included.
 SET LOCAL ROLE cims_owner;
@@ -26,7 +27,7 @@ CREATE TABLE audit.events (
   request_id      text NOT NULL,
   client_address  text,
   app_version     text,
-  -- Transaction that wrote the event; sealing waits until it has finished.
+  -- Transaction that wrote the event (forensics: which events were written together).
   xid             xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 CREATE INDEX events_entity ON audit.events (entity_type, entity_id, id);

@@ -621,16 +621,19 @@ BEGIN
 END
 $$;
 
--- Seal: link the events of finished transactions into the chain. An event's
--- transaction has finished when its xid is below the xmin of this statement's
--- snapshot; rolled-back events are invisible, so only committed ones are linked.
--- Order: event id. The advisory lock makes sealers (API instances) take turns.
+-- Seal: link committed events into the chain. A statement here sees only events
+-- whose transactions have committed (an open or rolled-back write is invisible),
+-- so nothing waits for unrelated long transactions, and the chain's order is the
+-- order of sealing (event id within one pass). The advisory lock makes sealers
+-- (API instances) take turns; each statement after it sees the previous
+-- sealer's links.
 CREATE FUNCTION api.audit_seal() RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
   prev text;
   next_seq bigint;
   e audit.events;
+  h text;
   sealed integer := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('cims.audit.seal'));
@@ -641,21 +644,17 @@ BEGIN
   END IF;
   FOR e IN
     SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
-     WHERE u.xid < pg_snapshot_xmin(pg_current_snapshot())
-       AND NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
+     WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
      ORDER BY u.event_id LIMIT 10000
   LOOP
-    INSERT INTO audit.chain (seq, event_id, prev_hash, hash) VALUES (next_seq, e.id, prev, audit.link_hash(prev, e, next_seq));
-    prev := audit.link_hash(prev, e, next_seq);
+    h := audit.link_hash(prev, e, next_seq);
+    INSERT INTO audit.chain (seq, event_id, prev_hash, hash) VALUES (next_seq, e.id, prev, h);
+    prev := h;
     next_seq := next_seq + 1;
     sealed := sealed + 1;
   END LOOP;
-  -- The queue is bookkeeping, not evidence: drop what is linked (and rows of
-  -- rolled-back writes, whose events never became visible).
-  DELETE FROM audit.unsealed u
-   WHERE u.xid < pg_snapshot_xmin(pg_current_snapshot())
-     AND (EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
-          OR NOT EXISTS (SELECT 1 FROM audit.events ev WHERE ev.id = u.event_id));
+  -- The queue is bookkeeping, not evidence: drop what is linked.
+  DELETE FROM audit.unsealed u WHERE EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id);
   RETURN sealed;
 END
 $$;

@@ -196,7 +196,8 @@ export interface OpenStoreOptions {
 export class PgStore implements Store {
   private readonly barrier: FlushBarrier;
   private readonly sealTimer: NodeJS.Timeout | null;
-  private sealing: Promise<number> | null = null;
+  private sealTail: Promise<number> = Promise.resolve(0);
+  private sealsPending = 0;
   private closed = false;
 
   constructor(
@@ -211,7 +212,11 @@ export class PgStore implements Store {
     this.sealTimer =
       every > 0
         ? setInterval(() => {
-            this.sealAudit().catch((e: unknown) => opts.onBackgroundError?.(e));
+            if (this.sealsPending > 0) return; // the previous one is still running: skip a beat
+            this.sealsPending++;
+            this.sealAudit()
+              .catch((e: unknown) => opts.onBackgroundError?.(e))
+              .finally(() => this.sealsPending--);
           }, every)
         : null;
     this.sealTimer?.unref();
@@ -329,12 +334,14 @@ export class PgStore implements Store {
 
   async customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
     const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
+    if (!before) await this.sealAudit(); // show hashes for everything committed so far
     const r = AuditResult.parse(await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), orgId, before, limit]));
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
   }
 
   async auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage> {
     const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
+    if (!before) await this.sealAudit(); // a review or an export starts from a sealed trail
     const r = AuditResult.parse(
       await this.call('auditEvents', SQL.auditEvents, [
         ...actorParams(actor),
@@ -351,23 +358,23 @@ export class PgStore implements Store {
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
   }
 
-  /** Links every finished audit event into the hash chain; returns how many were sealed now. */
+  /**
+   * Links every audit event whose transaction has finished into the hash chain; returns how many
+   * were sealed. Calls run one after another, so a call made after a write has committed always
+   * sees that write (other API processes take turns on the database's advisory lock).
+   */
   sealAudit(): Promise<number> {
     if (this.closed) return Promise.resolve(0);
-    // One seal at a time from this process (others wait on the database's advisory lock).
-    this.sealing ??= (async () => {
-      try {
-        let total = 0;
-        for (;;) {
-          const n = z.int().parse(await this.call('seal', SQL.seal, []));
-          total += n;
-          if (n < 10_000) return total;
-        }
-      } finally {
-        this.sealing = null;
+    const run = this.sealTail.then(async () => {
+      let total = 0;
+      for (;;) {
+        const n = z.int().parse(await this.call('seal', SQL.seal, []));
+        total += n;
+        if (n < 10_000) return total;
       }
-    })();
-    return this.sealing;
+    });
+    this.sealTail = run.catch(() => 0);
+    return run;
   }
 
   async auditVerify(actor: Actor, from: string | undefined, to: string | undefined): Promise<AuditVerifyResult> {
@@ -383,7 +390,7 @@ export class PgStore implements Store {
 
   async close(): Promise<void> {
     if (this.sealTimer) clearInterval(this.sealTimer);
-    await this.sealing?.catch(() => undefined);
+    await this.sealTail;
     this.closed = true;
     await this.db.close();
   }
