@@ -105,3 +105,31 @@ export async function versionOf(db: TestDatabase, orgId: string): Promise<number
   const { rows } = await db.admin.query<{ version: number }>('SELECT version FROM core.customers WHERE org_id = $1', [orgId]);
   return rows[0]?.version ?? 0;
 }
+
+/**
+ * Seals every audit event into the hash chain; true when done. Sealing links
+ * only events whose transactions are older than every write transaction still
+ * running in the cluster, so on a shared server a long write in some other
+ * database holds it back: then this returns false (after `timeoutMs`) and names
+ * the blocker in `blockedBy`.
+ */
+export async function sealAll(db: TestDatabase, timeoutMs = 20_000): Promise<{ sealed: boolean; blockedBy?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await db.store.sealAudit();
+    const { rows } = await db.admin.query<{ n: string }>(
+      'SELECT count(*) AS n FROM audit.events e WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = e.id)',
+    );
+    if (rows[0]?.n === '0') return { sealed: true };
+    if (Date.now() > deadline) {
+      const blockers = await db.admin.query<{ datname: string; age: string }>(
+        `SELECT datname, (now() - xact_start)::text AS age FROM pg_stat_activity
+          WHERE backend_xid IS NOT NULL AND datname <> current_database() AND pid <> pg_backend_pid()`,
+      );
+      const b = blockers.rows[0];
+      if (!b) throw new Error(`${rows[0]?.n} audit events still unsealed after ${timeoutMs} ms, and nothing else is writing`);
+      return { sealed: false, blockedBy: `a write transaction in database ${b.datname} open for ${b.age}` };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
