@@ -1,18 +1,27 @@
 // `npm run dist` stops before electron-builder, with one clear message, when no Electron
 // distribution can be found (as on these machines: no network, node_modules/electron/dist missing).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { electronVersion, findElectronDist } from './electron-dist';
+
+/** Temporary folders of this file, removed after its tests. */
+const created: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+};
+afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const root = join(import.meta.dirname, '..');
 const version = electronVersion(root);
 
 /** A project folder whose node_modules/electron has package.json only (what `npm ci` leaves for Electron 45). */
 function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dist-project-'));
+  const dir = tempDir('dist-project-');
   mkdirSync(join(dir, 'node_modules', 'electron'), { recursive: true });
   writeFileSync(join(dir, 'node_modules', 'electron', 'package.json'), JSON.stringify({ name: 'electron', version }));
   return dir;
@@ -20,7 +29,7 @@ function project(): string {
 
 /** An unzipped Electron release folder as far as packaging looks at it: the binary and the version file. */
 function electronFolder(withVersion: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `electron-v${withVersion}-`));
+  const dir = tempDir(`electron-v${withVersion}-`);
   writeFileSync(join(dir, 'electron'), 'binary');
   writeFileSync(join(dir, 'version'), withVersion);
   return dir;
@@ -42,7 +51,7 @@ describe('finding the Electron distribution', () => {
   });
 
   it('names a wrong ELECTRON_DIST_DIR and a wrong Electron version', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'empty-'));
+    const empty = tempDir('empty-');
     const wrongFolder = query(project(), { ELECTRON_DIST_DIR: empty });
     expect(wrongFolder.ok ? '' : wrongFolder.message).toContain(`ELECTRON_DIST_DIR: ${empty} holds neither electron nor electron-v${version}-linux-x64.zip`);
     const old = electronFolder('44.0.0');
@@ -53,7 +62,7 @@ describe('finding the Electron distribution', () => {
   it('takes ELECTRON_DIST_DIR, a folder holding the release zip, or node_modules/electron/dist', () => {
     const dir = electronFolder(version);
     expect(query(project(), { ELECTRON_DIST_DIR: dir })).toMatchObject({ ok: true, dir, source: 'ELECTRON_DIST_DIR' });
-    const zips = mkdtempSync(join(tmpdir(), 'zips-'));
+    const zips = tempDir('zips-');
     writeFileSync(join(zips, `electron-v${version}-linux-x64.zip`), 'zip');
     expect(query(project(), { ELECTRON_DIST_DIR: zips })).toMatchObject({ ok: true, dir: zips });
     const installed = project();
@@ -68,7 +77,7 @@ describe('npm run dist', () => {
     spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'build', 'scripts', 'dist.ts')], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 
   it('stops with the message and exit code 2, before building or calling electron-builder', () => {
-    const run = dist({ ELECTRON_DIST_DIR: mkdtempSync(join(tmpdir(), 'empty-')) });
+    const run = dist({ ELECTRON_DIST_DIR: tempDir('empty-') });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(`Cannot package CIMS Console: no Electron ${version} distribution for ${process.platform}-${process.arch}`);
     expect(run.stdout + run.stderr).not.toMatch(/build:renderer|electron-builder\s+version|SBOM written/);

@@ -2,16 +2,25 @@
 // these machines, so the binary is a synthetic file: filler bytes, @electron/fuses' sentinel and a
 // wire of "inherit" states, exactly the layout getCurrentFuseWire/flipFuses read and write.
 // The fuses are flipped with the options electron-builder derives from our configuration.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FuseV1Options, FuseVersion, flipFuses } from '@electron/fuses';
 import { FuseState, SENTINEL } from '@electron/fuses/dist/constants';
 import { PlatformPackager } from 'app-builder-lib';
 import type { AfterPackContext, Configuration } from 'electron-builder';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createConfig } from './electron-builder.config';
 import { assertFuses, fuseMismatches } from './fuses';
+
+/** Temporary folders of this file, removed after its tests. */
+const created: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+};
+afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const WIRE_LENGTH = 9;
 
@@ -30,14 +39,14 @@ async function flipAsElectronBuilder(binary: string, config: Configuration): Pro
 
 describe('fuse check', () => {
   it('fails on an unfused binary, naming every fuse', async () => {
-    const binary = fakeElectronBinary(mkdtempSync(join(tmpdir(), 'fuses-')), 'electron');
+    const binary = fakeElectronBinary(tempDir('fuses-'), 'electron');
     const mismatches = await fuseMismatches(binary);
     expect(mismatches).toHaveLength(7);
     await expect(assertFuses(binary)).rejects.toThrow(/runAsNode: expected off, binary says inherited/);
   });
 
   it('passes once the configured fuses are flipped, and fails when one differs', async () => {
-    const binary = fakeElectronBinary(mkdtempSync(join(tmpdir(), 'fuses-')), 'electron');
+    const binary = fakeElectronBinary(tempDir('fuses-'), 'electron');
     await flipAsElectronBuilder(binary, createConfig({ env: {}, platform: 'linux' }));
     await expect(assertFuses(binary)).resolves.toBeUndefined();
 
@@ -46,7 +55,7 @@ describe('fuse check', () => {
   });
 
   it('runs in the build: an installer is not started from a packed app whose fuses are wrong', async () => {
-    const appOutDir = mkdtempSync(join(tmpdir(), 'linux-unpacked-'));
+    const appOutDir = tempDir('linux-unpacked-');
     const binary = fakeElectronBinary(appOutDir, 'cims-console');
     const config = createConfig({ env: {}, platform: 'linux' });
     // The parts of electron-builder's pack context the hook reads (a Linux packager).

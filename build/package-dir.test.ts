@@ -5,21 +5,28 @@
 // everything else (loading the config, collecting production modules, asar, flipping the fuses, the
 // fuse check in our hooks) is electron-builder's own work. keytar is not rebuilt (no Electron headers offline).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listPackage } from '@electron/asar';
 import { FuseState, SENTINEL } from '@electron/fuses/dist/constants';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { electronVersion } from './electron-dist';
 import { fuseMismatches } from './fuses';
 import { BUILT_OUTPUT } from './scripts/dist';
 
 const root = join(import.meta.dirname, '..');
 const enabled = process.env.CIMS_PACKAGE_TEST === '1';
+const created: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+};
+afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function standInElectron(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'electron-dist-'));
+  const dir = tempDir('electron-dist-');
   const wire = Buffer.from([1, 9, ...Array<number>(9).fill(FuseState.INHERIT)]);
   writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.alloc(2048, 0x2a), Buffer.from(SENTINEL), wire, Buffer.alloc(2048, 0x2a)]), { mode: 0o755 });
   writeFileSync(join(dir, 'version'), electronVersion(root));
@@ -40,7 +47,7 @@ describe.runIf(enabled)('electron-builder --dir of the real app', () => {
   it('packs only the built output and production modules into app.asar, with the fuses flipped and checked', () => {
     const missing = BUILT_OUTPUT.filter((f) => !existsSync(join(root, f)));
     expect(missing, 'build the app first (npm run build:renderer, npm run build:electron)').toEqual([]);
-    const output = mkdtempSync(join(tmpdir(), 'pack-'));
+    const output = tempDir('pack-');
     const run = packDir(output);
     expect(run.status, run.stdout + run.stderr).toBe(0);
 
@@ -58,7 +65,7 @@ describe.runIf(enabled)('electron-builder --dir of the real app', () => {
   }, 180_000);
 
   it('fails the build when the flipped fuses differ from the ones the app must ship with', () => {
-    const run = packDir(mkdtempSync(join(tmpdir(), 'pack-')), ['-c.electronFuses.enableNodeCliInspectArguments=true']);
+    const run = packDir(tempDir('pack-'), ['-c.electronFuses.enableNodeCliInspectArguments=true']);
     expect(run.status).not.toBe(0);
     expect(run.stdout + run.stderr).toContain('enableNodeCliInspectArguments: expected off, binary says on');
   }, 180_000);

@@ -1,9 +1,18 @@
 // `npm run sbom` runs here (offline) and lists what ships: production dependencies of the desktop app.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSbom } from './scripts/sbom';
+
+/** Temporary folders of this file, removed after its tests. */
+const created: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+};
+afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 interface Component { name: string; group?: string; version: string; components?: Component[] }
 interface Bom { bomFormat: string; specVersion: string; metadata: { component: { name: string } }; components: Component[] }
@@ -16,7 +25,7 @@ describe('SBOM', () => {
   let names: Set<string>;
 
   beforeAll(() => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sbom-')), 'cims-console.cdx.json');
+    const file = join(tempDir('sbom-'), 'cims-console.cdx.json');
     writeSbom(file);
     bom = JSON.parse(readFileSync(file, 'utf8')) as Bom;
     names = new Set(flatten(bom.components).map(fullName));
