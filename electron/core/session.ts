@@ -123,7 +123,11 @@ export class Session {
       await this.accept(set, refreshToken);
       this.lastActivity = this.deps.clock.now();
       this.log('session.restore.ok', { ms: this.deps.clock.now() - started });
-      if (lockedMarker) return this.setState({ status: 'locked', message: MESSAGES.locked });
+      if (lockedMarker) {
+        // Restarting the app does not skip the lock; the access token waits for the unlock sign-in.
+        this.tokens = this.tokens && { ...this.tokens, accessToken: '', expiresAt: 0 };
+        return this.setState({ status: 'locked', message: MESSAGES.locked });
+      }
       return this.setState({ status: 'signedIn', message: null });
     } catch (error) {
       if (error instanceof ProviderUnreachableError) {
@@ -278,6 +282,8 @@ export class Session {
 
   /** The renderer (or the shell) reports user activity. */
   activity(): void {
+    // Check first: activity reported after a long sleep must not wipe out idle time that already ran out.
+    this.checkLock();
     if (this.state.status === 'signedIn') this.lastActivity = this.deps.clock.now();
   }
 

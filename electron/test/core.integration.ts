@@ -245,6 +245,8 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       await a.core.start();
       await a.core.invoke('session:activity', {});
       clock.advance(policy.inactivityTimeoutMinutes * 60_000 + 1000);
+      // Activity reported after a long sleep (before any timer fired) must not undo the lock.
+      await a.core.invoke('session:activity', {});
       expect(await a.core.invoke('audit:verify', {})).toMatchObject({ ok: false, error: { code: 'locked' } });
       expect(await waitFor(a.core, 'locked')).toMatchObject({ user: { sub: 'alice' } });
       a.core.dispose();
@@ -345,6 +347,66 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       expect(started.ok && started.data.signInUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/auth\?/);
       const cancelled = await core.invoke('session:cancelSignIn', {});
       expect(cancelled).toMatchObject({ ok: true, data: { status: 'signedOut', signInUrl: null, message: null } });
+    });
+  });
+
+  describe('the keychain and the page bridge', () => {
+    afterEach(disposeAll);
+
+    it('keeps a refresh token longer than the Windows credential limit in the real keychain, in chunks', async () => {
+      const service = `${SERVICE} chunks`;
+      const big = new ChunkedSecret(keytarSecretStore(service), 'refresh-token');
+      const token = 'r'.repeat(6100);
+      await big.write(token);
+      expect(await big.read()).toBe(token);
+      const entries = await keytar.findCredentials(service);
+      expect(entries.length).toBe(1 + 7);
+      for (const e of entries) expect(Buffer.byteLength(e.password, 'utf16le')).toBeLessThan(2560);
+      await big.clear();
+      expect(await keytar.findCredentials(service)).toEqual([]);
+    });
+
+    it('exposes the core to a Chromium page as window.cims with the contract allow-lists', async () => {
+      const { exposeCoreToPage } = await import('./page-bridge');
+      const { core } = makeCore();
+      await core.start();
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      try {
+        await exposeCoreToPage(page, core);
+        await page.goto('data:text/html,<p>renderer stand-in</p>');
+        const got = await page.evaluate(async () => {
+          const cims = (window as unknown as { cims: import('../../shared/ipc').CimsBridge }).cims;
+          const events: string[] = [];
+          (window as unknown as { seen: string[] }).seen = events;
+          cims.on('session:changed', (s) => events.push(s.status));
+          const state = await cims.invoke('session:get', {});
+          const refused = await cims.invoke('shell:exec' as 'session:get', {}).then(() => 'answered', () => 'refused');
+          const badEvent = (() => {
+            try {
+              cims.on('ipc:raw' as 'session:changed', () => {});
+              return 'subscribed';
+            } catch {
+              return 'refused';
+            }
+          })();
+          const invalid = await cims.invoke('customers:get', { orgId: 'nope' });
+          return { state, refused, badEvent, invalid, keys: Object.keys(cims).sort() };
+        });
+        expect(got.keys).toEqual(['invoke', 'on']);
+        expect(got.state).toMatchObject({ ok: true, data: { status: 'signedOut' } });
+        expect(got.refused).toBe('refused');
+        expect(got.badEvent).toBe('refused');
+        expect(got.invalid).toMatchObject({ ok: false, error: { code: 'validation' } });
+        // Events reach the page: start and cancel a sign-in.
+        await core.invoke('session:signIn', {});
+        await core.invoke('session:cancelSignIn', {});
+        await expect
+          .poll(() => page.evaluate(() => (window as unknown as { seen: string[] }).seen))
+          .toEqual(['signingIn', 'signedOut']);
+      } finally {
+        await context.close();
+      }
     });
   });
 
