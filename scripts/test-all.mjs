@@ -34,7 +34,11 @@ for (const step of steps) {
   const ok = run.status === 0;
 
   if (step.kind === 'check') {
-    ok ? totals.passed++ : (totals.failed++, failures.push(step.name));
+    if (ok) totals.passed++;
+    else {
+      totals.failed++;
+      failures.push(step.name);
+    }
     continue;
   }
   const counts = reportPath && existsSync(reportPath) ? readCounts(step.kind, reportPath) : null;
