@@ -28,6 +28,8 @@ CREATE TABLE core.customers (
 -- trigram index over the four fields, matched with a single ILIKE.
 CREATE INDEX customers_search_trgm ON core.customers
   USING gin ((org_name || ' ' || org_id || ' ' || contact_email || ' ' || contact_phone) ext.gin_trgm_ops);
+-- Queries of one or two characters (no trigram): organization name prefix.
+CREATE INDEX customers_name_prefix ON core.customers (lower(org_name) text_pattern_ops);
 -- Keyset pagination for each sort order (org_id breaks ties).
 CREATE INDEX customers_by_name ON core.customers (org_name, org_id);
 CREATE INDEX customers_by_renewal ON core.customers (renewal_date, org_id);

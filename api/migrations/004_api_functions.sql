@@ -178,6 +178,9 @@ DECLARE
   renewal_until date;
   lim integer := coalesce(p_limit, 50);
   matched core.customers[];
+  key_expr text;
+  key_param text;
+  conds text;
   sql text;
   n_found integer;
   last_row core.customers;
@@ -196,27 +199,34 @@ BEGIN
   IF p_renewal_within_days IS NOT NULL THEN renewal_until := current_date + p_renewal_within_days; END IF;
 
   -- The statement is assembled from fixed fragments only (values are always bound
-  -- with USING) so that each search is planned for the filters it really has:
-  -- the trigram index when there is a query, the sort order's index otherwise.
-  sql := 'SELECT c FROM core.customers c WHERE true';
-  IF pattern IS NOT NULL THEN
-    sql := sql || ' AND (c.org_name || '' '' || c.org_id || '' '' || c.contact_email || '' '' || c.contact_phone) ILIKE $1';
+  -- with USING) so that each search is planned for the filters it really has.
+  -- With a query, matches come from the trigram index (or, for one or two
+  -- characters, which make no trigram, from a name-prefix index) and are sorted
+  -- afterwards: walking the sort order's index and filtering would read most of
+  -- the table when the matches sort late (e.g. names starting with the query).
+  -- Without one, the sort order's index is walked from the cursor.
+  key_expr := CASE p_sort WHEN 'name' THEN 'c.org_name' WHEN 'renewal' THEN 'c.renewal_date'
+                          ELSE '-coalesce(c.latest_churn_risk, -1)' END;
+  key_param := CASE p_sort WHEN 'name' THEN '$5' WHEN 'renewal' THEN '$5::date' ELSE '$5::double precision' END;
+  conds := ' WHERE true';
+  IF pattern IS NOT NULL AND length(btrim(p_q)) >= 3 THEN
+    conds := conds || ' AND (c.org_name || '' '' || c.org_id || '' '' || c.contact_email || '' '' || c.contact_phone) ILIKE $1';
+  ELSIF pattern IS NOT NULL THEN
+    pattern := substr(pattern, 2);  -- 'ab%': a prefix of the organization name
+    conds := conds || ' AND lower(c.org_name) LIKE lower($1)';
   END IF;
-  IF owner_filter IS NOT NULL THEN sql := sql || ' AND c.owner_sub = $2'; END IF;
-  IF renewal_until IS NOT NULL THEN sql := sql || ' AND c.renewal_date BETWEEN current_date AND $3'; END IF;
-  IF p_min_churn_risk IS NOT NULL THEN sql := sql || ' AND c.latest_churn_risk >= $4'; END IF;
-  IF NOT coalesce(p_include_archived, false) THEN sql := sql || ' AND c.status = ''active'''; END IF;
-  IF p_sort = 'name' THEN
-    IF p_after_id IS NOT NULL THEN sql := sql || ' AND (c.org_name, c.org_id) > ($5, $6)'; END IF;
-    sql := sql || ' ORDER BY c.org_name, c.org_id';
-  ELSIF p_sort = 'renewal' THEN
-    IF p_after_id IS NOT NULL THEN sql := sql || ' AND (c.renewal_date, c.org_id) > ($5::date, $6)'; END IF;
-    sql := sql || ' ORDER BY c.renewal_date, c.org_id';
+  IF owner_filter IS NOT NULL THEN conds := conds || ' AND c.owner_sub = $2'; END IF;
+  IF renewal_until IS NOT NULL THEN conds := conds || ' AND c.renewal_date BETWEEN current_date AND $3'; END IF;
+  IF p_min_churn_risk IS NOT NULL THEN conds := conds || ' AND c.latest_churn_risk >= $4'; END IF;
+  IF NOT coalesce(p_include_archived, false) THEN conds := conds || ' AND c.status = ''active'''; END IF;
+  IF p_after_id IS NOT NULL THEN
+    conds := conds || ' AND (' || key_expr || ', c.org_id) > (' || key_param || ', $6)';
+  END IF;
+  IF pattern IS NOT NULL THEN
+    sql := 'WITH m AS MATERIALIZED (SELECT c AS r, ' || key_expr || ' AS k, c.org_id FROM core.customers c' || conds
+        || ') SELECT m.r FROM m ORDER BY m.k, m.org_id';
   ELSE
-    IF p_after_id IS NOT NULL THEN
-      sql := sql || ' AND (-coalesce(c.latest_churn_risk, -1), c.org_id) > ($5::double precision, $6)';
-    END IF;
-    sql := sql || ' ORDER BY -coalesce(c.latest_churn_risk, -1), c.org_id';
+    sql := 'SELECT c FROM core.customers c' || conds || ' ORDER BY ' || key_expr || ', c.org_id';
   END IF;
   EXECUTE 'SELECT ARRAY(' || sql || ' LIMIT $7)' INTO matched
     USING pattern, owner_filter, renewal_until, p_min_churn_risk, p_after_key, p_after_id, lim + 1;

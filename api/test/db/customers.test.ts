@@ -213,6 +213,7 @@ describe('search', () => {
     expect(await find('ORG-000503')).toEqual(['ORG-000503']);
     expect(await find('search2.example')).toEqual(['ORG-000502']);
     expect(await find('7946 0100')).toEqual(['ORG-000501']);
+    expect(await find('ki')).toEqual(['ORG-000503']); // one or two characters: organization name prefix
     expect(await find('%')).toEqual([]);
     expect(await find("' OR 1=1 --")).toEqual([]);
   });
