@@ -1,0 +1,133 @@
+// The server entry: HTTPS when given a certificate, a refusal to serve plain
+// HTTP beyond loopback, environment checks, and a real listening socket.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InsecureBindError, readEnv, startApi } from '../../src/server';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startTestIssuer, type TestIssuer } from '../support/issuer';
+
+let db: TestDatabase;
+let issuer: TestIssuer;
+let certDir: string;
+
+beforeAll(async () => {
+  [db, issuer] = await Promise.all([createTestDatabase(), startTestIssuer()]);
+  certDir = mkdtempSync(join(tmpdir(), 'cims-api-tls-'));
+  // A throwaway self-signed certificate for 127.0.0.1 (OpenSSL is part of the base system here).
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+});
+afterAll(async () => {
+  rmSync(certDir, { recursive: true, force: true });
+  await Promise.all([db?.drop(), issuer?.close()]);
+});
+
+describe('startApi', () => {
+  it.each(['0.0.0.0', '::', '192.168.1.10'])('refuses plain HTTP on %s', async (host) => {
+    await expect(startApi({ store: db.store, issuer: issuer.url, host, port: 0, logger: false })).rejects.toBeInstanceOf(
+      InsecureBindError,
+    );
+  });
+
+  it('serves plain HTTP on loopback, verifying tokens over a real socket, and closes', async () => {
+    const api = await startApi({ store: db.store, issuer: issuer.url, port: 0, logger: false });
+    expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'] });
+    const me = await fetch(`${api.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await me.json()).toEqual({ sub: 'alice', name: 'Alice Adams', roles: ['crm'] });
+    await api.close();
+    await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
+    // The store was not the API's to close: it still answers.
+    await expect(db.store.ping()).resolves.toBeUndefined();
+  });
+
+  it('serves HTTPS with the given certificate, on any address', async () => {
+    const cert = readFileSync(join(certDir, 'cert.pem'));
+    const key = readFileSync(join(certDir, 'key.pem'));
+    const api = await startApi({ store: db.store, issuer: issuer.url, host: '127.0.0.1', port: 0, tls: { cert, key }, logger: false });
+    try {
+      expect(api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const body = await new Promise<string>((resolve, reject) => {
+        request(`${api.url}/healthz`, { ca: cert }, (res) => {
+          let data = '';
+          res.on('data', (c: Buffer) => (data += c.toString()));
+          res.on('end', () => resolve(data));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('readEnv', () => {
+  const base = { ISSUER: 'https://idp.example.com/realms/cims' };
+
+  it('applies the defaults', () => {
+    expect(readEnv(base)).toEqual({ issuer: base.ISSUER, port: 4801, host: '127.0.0.1', databaseUrl: undefined, tls: undefined });
+  });
+
+  it.each([
+    [{}, /ISSUER is required/],
+    [{ ISSUER: 'not a url' }, /not a URL/],
+    [{ ISSUER: 'http://idp.example.com' }, /must use https/],
+    [{ ...base, CIMS_API_PORT: '70000' }, /not a port/],
+    [{ ...base, TLS_CERT_FILE: '/tmp/cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
+  ])('refuses %j', (env, message) => {
+    expect(() => readEnv(env)).toThrow(message);
+  });
+
+  it('reads the certificate files', () => {
+    const env = readEnv({ ...base, TLS_CERT_FILE: join(certDir, 'cert.pem'), TLS_KEY_FILE: join(certDir, 'key.pem') });
+    expect(env.tls?.cert.toString()).toContain('BEGIN CERTIFICATE');
+  });
+});
+
+describe('the server process', () => {
+  const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+
+  it('serves the database in DATABASE_URL and shuts down cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', server], {
+      env: { ...process.env, ISSUER: issuer.url, DATABASE_URL: db.apiUrl, CIMS_API_PORT: '0', CIMS_API_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*CIMS API listening/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('exits non-zero with a clear message when asked for plain HTTP on a public address', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', server], {
+      env: { ...process.env, ISSUER: issuer.url, CIMS_API_HOST: '0.0.0.0', CIMS_API_PORT: '0', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('Refusing to serve plain HTTP on 0.0.0.0');
+  });
+});
