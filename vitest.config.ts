@@ -17,6 +17,8 @@ export default defineConfig({
           include: ['renderer/**/*.test.tsx'],
           environment: 'jsdom',
           setupFiles: ['renderer/test/setup.ts'],
+          // Typing goes key by key through React; the shared 2-core machine is slow.
+          testTimeout: 30_000,
         },
       },
       {

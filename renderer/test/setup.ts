@@ -44,3 +44,10 @@ Object.defineProperties(window.HTMLElement.prototype, {
 window.HTMLElement.prototype.getBoundingClientRect = function getBoundingClientRect() {
   return { x: 0, y: 0, top: 0, left: 0, bottom: 800, right: 1280, width: 1280, height: 800, toJSON: () => ({}) } as DOMRect;
 };
+
+// Mantine's autosizing textarea listens for web fonts loading.
+if (!('fonts' in document)) {
+  Object.defineProperty(document, 'fonts', {
+    value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
+  });
+}

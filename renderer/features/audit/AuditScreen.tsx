@@ -27,6 +27,7 @@ export default function AuditScreen() {
   const [errors, setErrors] = useState<Partial<Record<keyof FilterInputs, string>>>({});
   const [applied, setApplied] = useState<AuditFilters>({});
   const events = useInfiniteQuery(auditQueries.events(applied));
+  const verify = useAuditVerify();
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
 
   const set = (k: keyof FilterInputs) => (e: { currentTarget: { value: string } }) => {
@@ -54,9 +55,17 @@ export default function AuditScreen() {
         </Title>
         <Group gap="xs">
           <ExportButton filters={applied} />
-          <VerifyButton filters={applied} />
+          <Button size="xs" variant="default" onClick={() => verify.mutate(verifyRange(applied))} loading={verify.isPending}>
+            Verify integrity
+          </Button>
         </Group>
       </Group>
+      {verify.isError && (
+        <Alert color="red" variant="light" title="Could not verify" withCloseButton closeButtonLabel="Dismiss" onClose={() => verify.reset()} role="alert" className="verify-result">
+          {describeError(verify.error)}
+        </Alert>
+      )}
+      {verify.isSuccess && <VerifyResult result={verify.data} onClose={() => verify.reset()} />}
       <form onSubmit={apply} aria-label="Audit filters" noValidate>
         <Group gap="sm" align="flex-start" wrap="nowrap" className="filters">
           <TextInput size="xs" label="User" placeholder="Name or id" value={inputs.actor} onChange={set('actor')} w={150} />
@@ -88,7 +97,7 @@ export default function AuditScreen() {
           <Table striped stickyHeader verticalSpacing={4} fz="xs" aria-label="Audit events, newest first" className="dense-table">
             <Table.Thead>
               <Table.Tr>
-                <Table.Th w={140}>When</Table.Th>
+                <Table.Th w={165}>When</Table.Th>
                 <Table.Th w={130}>Who</Table.Th>
                 <Table.Th w={90}>Action</Table.Th>
                 <Table.Th w={100}>Customer</Table.Th>
@@ -166,36 +175,15 @@ function ExportButton({ filters }: { filters: AuditFilters }) {
   );
 }
 
-function VerifyButton({ filters }: { filters: AuditFilters }) {
-  const verify = useAuditVerify();
-  const range = { ...(filters.from ? { from: filters.from } : {}), ...(filters.to ? { to: filters.to } : {}) };
-  return (
-    <>
-      <Button size="xs" variant="default" onClick={() => verify.mutate(range)} loading={verify.isPending}>
-        Verify integrity
-      </Button>
-      {(verify.isSuccess || verify.isError) && (
-        <div className="verify-result">
-          {verify.isError ? (
-            <Alert color="red" variant="light" title="Could not verify" withCloseButton closeButtonLabel="Dismiss" onClose={() => verify.reset()} role="alert">
-              {describeError(verify.error)}
-            </Alert>
-          ) : (
-            <VerifyResult result={verify.data!} onClose={() => verify.reset()} />
-          )}
-        </div>
-      )}
-    </>
-  );
-}
+const verifyRange = (f: AuditFilters) => ({ ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) });
 
 function VerifyResult({ result, onClose }: { result: AuditVerifyResult; onClose: () => void }) {
   return result.ok ? (
-    <Alert color="teal" variant="light" title="Audit trail intact" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="status">
+    <Alert color="teal" variant="light" title="Audit trail intact" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="status" className="verify-result">
       {result.checked.toLocaleString()} events checked: none altered, removed or reordered.
     </Alert>
   ) : (
-    <Alert color="red" variant="filled" title="Audit trail damaged" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="alert">
+    <Alert color="red" variant="filled" title="Audit trail damaged" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="alert" className="verify-result">
       Checked {result.checked.toLocaleString()} events. At event #{result.firstBadEventId}, {PROBLEM_TEXT[result.problem]}. Report this to security.
     </Alert>
   );

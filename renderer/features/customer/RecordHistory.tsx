@@ -21,10 +21,10 @@ export function RecordHistory({ orgId }: { orgId: string }) {
   }
   return (
     <>
-      <Table striped withTableBorder verticalSpacing={4} fz="sm" aria-label="Record history" className="dense-table">
+      <Table striped withTableBorder verticalSpacing={4} fz="xs" aria-label="Record history" className="dense-table">
         <Table.Thead>
           <Table.Tr>
-            <Table.Th w={160}>When</Table.Th>
+            <Table.Th w={170}>When</Table.Th>
             <Table.Th w={150}>Who</Table.Th>
             <Table.Th w={110}>Action</Table.Th>
             <Table.Th>What changed</Table.Th>

@@ -72,7 +72,7 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
           My portfolio
         </Title>
         <Text size="sm" c="dimmed">
-          {userName}
+          Customers assigned to {userName}, riskiest first
         </Text>
       </Group>
       {list.isSuccess && rows.length > 0 && (

@@ -1,0 +1,134 @@
+// Demo records for looking at screens and for component tests: every object is
+// parsed with the shared schemas, so what the stand-in bridges return has the
+// shape the real main process returns. Not shipped.
+import {
+  AuditEvent,
+  CustomerDetail,
+  CustomerListItem,
+  Prediction,
+  UsageDay,
+  type AuditEvent as AuditEventT,
+  type CustomerDetail as CustomerDetailT,
+  type CustomerListItem as CustomerListItemT,
+} from '../../shared/api';
+import { SessionState, type SessionState as SessionStateT } from '../../shared/ipc';
+
+export const ISSUER = 'http://127.0.0.1:4800';
+export const ALICE = { sub: 'alice', name: 'Alice Martin', roles: ['crm' as const] };
+export const BOB = { sub: 'bob', name: 'Bob Keller', roles: ['support_lead' as const] };
+
+export const signedIn = (user: typeof ALICE | typeof BOB): SessionStateT =>
+  SessionState.parse({ status: 'signedIn', issuer: ISSUER, user, message: null, signInUrl: null, signInDeadline: null });
+
+const NAMES = ['Northwind Traders', 'Contoso Health', 'Fabrikam Logistics', 'Tailspin Aviation', 'Litware Finance', 'Adatum Retail', 'Proseware Labs', 'Wingtip Energy', 'Lucerne Publishing', 'Margie Travel'];
+const PEOPLE = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson', 'Edsger Dijkstra', 'Barbara Liskov', 'Donald Knuth', 'Frances Allen'];
+
+const pad = (n: number) => String(n).padStart(6, '0');
+const dayOffset = (days: number, from = new Date()) => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
+
+/** Deterministic list rows; number 7 carries markup in its name to show it stays text. */
+export function listItem(i: number, ownerSub = i % 3 === 0 ? 'carol' : 'alice'): CustomerListItemT {
+  const person = PEOPLE[i % PEOPLE.length]!;
+  return CustomerListItem.parse({
+    orgId: `ORG-${pad(i)}`,
+    orgName: i === 7 ? '<img src=x onerror=alert(1)>' : `${NAMES[i % NAMES.length]} ${Math.floor(i / NAMES.length) || ''}`.trim(),
+    contactName: person,
+    contactEmail: `${person.split(' ')[0]!.toLowerCase()}@example.com`,
+    contactPhone: `+49 30 ${1000000 + i * 37}`,
+    renewalDate: dayOffset(((i * 37) % 400) - 20),
+    contractValueCents: 1_200_000 + ((i * 7919) % 90) * 100_000,
+    currency: i % 4 === 0 ? 'USD' : 'EUR',
+    ownerSub,
+    ownerName: ownerSub === 'alice' ? 'Alice Martin' : 'Carol Nguyen',
+    status: 'active',
+    churnRisk: i % 11 === 0 ? null : ((i * 37) % 100) / 100,
+  });
+}
+
+export function detail(orgId: string, overrides: Partial<CustomerDetailT['customer']> = {}): CustomerDetailT {
+  const i = Number(orgId.slice(4));
+  const item = listItem(i);
+  const now = new Date();
+  const prediction = (kind: 'churn_risk' | 'upsell_propensity', score: number, ageDays: number) =>
+    Prediction.parse({
+      orgId,
+      kind,
+      modelName: kind === 'churn_risk' ? 'churn-gbm' : 'upsell-logit',
+      modelVersion: kind === 'churn_risk' ? '2026.11.3' : '1.4.0',
+      score,
+      topFactors:
+        kind === 'churn_risk'
+          ? [
+              { factor: 'Active users down 30 days', weight: 0.42 },
+              { factor: 'Support tickets open', weight: 0.21 },
+              { factor: 'Renewal within 60 days', weight: 0.12 },
+              { factor: 'Feature adoption', weight: -0.18 },
+            ]
+          : [
+              { factor: 'Seats near limit', weight: 0.35 },
+              { factor: 'Usage growth', weight: 0.2 },
+            ],
+      scoredAt: new Date(now.getTime() - ageDays * 86_400_000).toISOString(),
+    });
+  return CustomerDetail.parse({
+    customer: {
+      orgId,
+      orgName: item.orgName,
+      contactName: item.contactName,
+      contactEmail: item.contactEmail,
+      contactPhone: item.contactPhone,
+      userCount: 120 + i,
+      contractValueCents: item.contractValueCents,
+      currency: item.currency,
+      renewalDate: item.renewalDate,
+      ownerSub: item.ownerSub,
+      ownerName: item.ownerName,
+      status: 'active',
+      version: 3,
+      createdAt: '2025-02-03T09:00:00.000Z',
+      updatedAt: '2026-11-02T14:12:00.000Z',
+      ...overrides,
+    },
+    billing: [{ brand: 'Visa', last4: '4242', expMonth: 8, expYear: 2028 }],
+    usage: { days: 180, activeUsersLatest: 96, activeUsersAvg30: 101.5, trend30: -0.12 },
+    predictions: [prediction('churn_risk', item.churnRisk ?? 0.5, 2), prediction('upsell_propensity', 0.31, 12)],
+  });
+}
+
+export function usage(days: number): UsageDay[] {
+  return Array.from({ length: days }, (_, d) =>
+    UsageDay.parse({
+      day: dayOffset(d - days),
+      activeUsers: Math.round(110 - d * 0.08 + 12 * Math.sin(d / 4)),
+      sessions: Math.round(260 - d * 0.2 + 30 * Math.sin(d / 3)),
+      featureEvents: 900 + d,
+    }),
+  );
+}
+
+export function auditEvent(n: number, over: Partial<AuditEventT> = {}): AuditEventT {
+  return AuditEvent.parse({
+    id: String(1000 - n),
+    occurredAt: new Date(Date.UTC(2026, 10, 21, 16, 0) - n * 3_600_000).toISOString(),
+    actorSub: n % 2 ? 'alice' : 'carol',
+    actorName: n % 2 ? 'Alice Martin' : 'Carol Nguyen',
+    actorRoles: ['crm'],
+    action: n % 5 === 4 ? 'customer.create' : 'customer.update',
+    entityType: 'customer',
+    entityId: `ORG-${pad(n + 1)}`,
+    changes:
+      n % 5 === 4
+        ? [{ field: 'orgName', before: null, after: NAMES[n % NAMES.length]! }]
+        : [
+            { field: 'contactEmail', before: 'old@example.com', after: 'ada@example.com' },
+            ...(n % 2 ? [{ field: 'contractValueCents', before: 1_200_000, after: 1_450_000 }] : []),
+          ],
+    reason: n % 5 === 4 ? 'New customer signed' : 'Customer asked to update the billing contact',
+    requestId: `req-${n}`,
+    clientAddress: '10.20.0.' + (10 + n),
+    appVersion: '0.1.0',
+    prevHash: 'a'.repeat(64),
+    hash: 'b'.repeat(64),
+    ...over,
+  });
+}

@@ -1,0 +1,208 @@
+// Screenshots of every screen, light and dark, 1280×800, in Debian's Chromium.
+// Run after `npm run build:renderer`:  npx tsx renderer/dev/screenshot.ts
+//
+// LOOKING ONLY, NOT A TEST. Until the lead's end-to-end harness bridges the real
+// core in, `window.cims` here is a stand-in fed with demo data (renderer/dev/demo.ts)
+// through page.exposeFunction. It proves nothing about the main process or the API.
+// It builds nothing: it serves the built dist/renderer/ as it is.
+import { chromium, type Page } from '@playwright/test';
+import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../../shared/ipc';
+import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from './demo';
+
+const dist = decodeURIComponent(new URL('../../dist/renderer/', import.meta.url).pathname);
+const outDir = decodeURIComponent(new URL('../../e2e/artifacts/screens/', import.meta.url).pathname);
+const ORIGIN = 'http://console.local';
+
+type Handler = (channel: Channel, input: Record<string, unknown>) => unknown;
+
+interface Shot {
+  name: string;
+  session: SessionState;
+  route?: unknown;
+  handler?: Handler;
+  /** Runs after the page settles, before the picture. */
+  act?: (page: Page) => Promise<void>;
+}
+
+const TOTAL = 100_000;
+const demoHandler: Handler = (channel, input) => {
+  switch (channel) {
+    case 'customers:list': {
+      const start = input.cursor ? Number(input.cursor) : 1;
+      const limit = Number(input.limit ?? 50);
+      const mine = input.owner === 'me';
+      const items = Array.from({ length: limit }, (_, k) => listItem(start + k)).filter((c) => !mine || c.ownerSub === 'alice');
+      if (input.sort === 'churnRisk') items.sort((a, b) => (b.churnRisk ?? -1) - (a.churnRisk ?? -1));
+      return { items, nextCursor: start + limit < TOTAL ? String(start + limit) : null };
+    }
+    case 'customers:get':
+      return detail(String(input.orgId));
+    case 'customers:usage':
+      return usage(Number(input.days));
+    case 'customers:audit':
+      return { items: [auditEvent(1), auditEvent(4), auditEvent(9)], nextCursor: null };
+    case 'audit:events':
+      return { items: Array.from({ length: 24 }, (_, n) => auditEvent(n)), nextCursor: 'next' };
+    case 'audit:verify':
+      return { ok: true, checked: 18342 };
+    case 'session:activity':
+      return null;
+    default:
+      throw new Error(`no demo data for ${channel}`);
+  }
+};
+
+const signingIn: SessionState = {
+  status: 'signingIn',
+  issuer: ISSUER,
+  user: null,
+  message: null,
+  signInUrl: `${ISSUER}/auth?client_id=cims-console&response_type=code&code_challenge_method=S256&code_challenge=Zk3x9f0a&state=q8e1&redirect_uri=http%3A%2F%2F127.0.0.1%3A53122%2Fcallback`,
+  signInDeadline: new Date(Date.now() + 4 * 60_000 + 31_000).toISOString(),
+};
+
+const allShots: Shot[] = [
+  { name: 'sign-in', session: { ...signingIn, status: 'signedOut', signInUrl: null, signInDeadline: null } },
+  { name: 'sign-in-failed', session: { ...signingIn, status: 'signedOut', signInUrl: null, signInDeadline: null, message: 'Sign-in was cancelled in the browser. Try again when you are ready.' } },
+  { name: 'signing-in', session: signingIn },
+  { name: 'locked', session: { ...signedIn(ALICE), status: 'locked', message: 'Locked after 15 minutes without activity.' }, route: { name: 'customers' } },
+  { name: 'portfolio', session: signedIn(ALICE) },
+  { name: 'customers', session: signedIn(BOB), route: { name: 'customers' } },
+  {
+    name: 'customers-search-empty',
+    session: signedIn(ALICE),
+    route: { name: 'customers' },
+    handler: (c, i) => (c === 'customers:list' ? { items: [], nextCursor: null } : demoHandler(c, i)),
+    act: async (p) => {
+      await p.getByLabel('Search').fill('zzz-nothing');
+      await p.waitForTimeout(500);
+    },
+  },
+  {
+    name: 'customers-error',
+    session: signedIn(ALICE),
+    route: { name: 'customers' },
+    handler: (c, i) => (c === 'customers:list' ? { error: { code: 'unavailable', message: 'API unreachable' } } : demoHandler(c, i)),
+  },
+  { name: 'customer', session: signedIn(ALICE), route: { name: 'customer', orgId: 'ORG-000001' } },
+  {
+    name: 'edit',
+    session: signedIn(ALICE),
+    route: { name: 'edit', orgId: 'ORG-000001' },
+    act: async (p) => {
+      await p.getByLabel('Contact email').fill('ada@example');
+      await p.getByLabel('Reason for this change').fill('Customer asked');
+    },
+  },
+  {
+    name: 'edit-review',
+    session: signedIn(ALICE),
+    route: { name: 'edit', orgId: 'ORG-000001' },
+    act: async (p) => {
+      await p.getByLabel('Contact name').fill('Barbara Liskov');
+      await p.getByLabel('Reason for this change').fill('New main contact after reorganisation');
+      await p.getByRole('button', { name: 'Review changes' }).click();
+    },
+  },
+  {
+    name: 'edit-conflict',
+    session: signedIn(ALICE),
+    route: { name: 'edit', orgId: 'ORG-000001' },
+    handler: (c, i) => {
+      if (c === 'customers:update') return { error: { code: 'conflict', message: 'Someone else changed this customer', status: 412 } };
+      if (c === 'customers:get') return detail('ORG-000001', { version: 4, contactPhone: '+49 30 5550100', updatedAt: new Date().toISOString() });
+      return demoHandler(c, i);
+    },
+    act: async (p) => {
+      await p.getByLabel('Contact name').fill('Barbara Liskov');
+      await p.getByLabel('Reason for this change').fill('New main contact after reorganisation');
+      await p.getByRole('button', { name: 'Review changes' }).click();
+      await p.getByRole('button', { name: 'Save changes' }).click();
+      await p.getByText('Re-apply my changes on top').waitFor();
+      await p.waitForTimeout(400);
+    },
+  },
+  { name: 'new-customer', session: signedIn(ALICE), route: { name: 'new' } },
+  { name: 'audit', session: signedIn(BOB), route: { name: 'audit' } },
+  {
+    name: 'audit-verified',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Verify integrity' }).click();
+      await p.getByText('Audit trail intact').waitFor();
+    },
+  },
+  {
+    name: 'offline-banner',
+    session: signedIn(ALICE),
+    route: { name: 'customers' },
+    act: async (p) => {
+      await p.evaluate("window.__emit('api:connectivity', { reachable: false })");
+    },
+  },
+];
+
+const shots = process.env.SHOTS ? allShots.filter((s) => process.env.SHOTS!.split(',').includes(s.name)) : allShots;
+
+/** The stand-in bridge, shaped like the preload's: invoke + on, plus __emit to push events. */
+const STAND_IN_BRIDGE = `function installBridge(route) {
+  if (route) sessionStorage.setItem('cims.route.v1', JSON.stringify(route));
+  const listeners = {};
+  window.__emit = function (event, payload) { (listeners[event] || new Set()).forEach(function (l) { l(payload); }); };
+  window.cims = {
+    invoke: function (channel, input) { return window.__cimsInvoke(channel, input); },
+    on: function (event, listener) {
+      (listeners[event] = listeners[event] || new Set()).add(listener);
+      return function () { listeners[event].delete(listener); };
+    },
+  };
+}`;
+
+async function run() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const problems: string[] = [];
+  for (const scheme of ['light', 'dark'] as const) {
+    for (const shot of shots) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
+      const page = await context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`${shot.name}/${scheme}: ${m.text()}`);
+        if (process.env.DEBUG_SHOTS) console.log(shot.name, m.type(), m.text());
+      });
+      page.on('pageerror', (e) => problems.push(`${shot.name}/${scheme}: ${e.message}`));
+      await page.route(`${ORIGIN}/**`, (route) => {
+        const path = new URL(route.request().url()).pathname.replace(/^\/+/, '') || 'index.html';
+        return route.fulfill({ path: dist + path });
+      });
+      const handler = shot.handler ?? demoHandler;
+      await page.exposeFunction('__cimsInvoke', (channel: Channel, input: Record<string, unknown>): IpcResult<unknown> => {
+        if (channel === 'session:get') return { ok: true, data: shot.session };
+        const out = handler(channel, input);
+        if (out && typeof out === 'object' && 'error' in out) return { ok: false, error: IpcError.parse(out.error) };
+        return { ok: true, data: channels[channel].output.parse(out) };
+      });
+      // The stand-in bridge, shaped like the preload's: invoke + on.
+      // A string, not a function: tsx would wrap a function's inner helpers in names the page does not have.
+      await page.addInitScript(`${STAND_IN_BRIDGE}; installBridge(${JSON.stringify(shot.route ?? null)});`);
+      await page.goto(`${ORIGIN}/index.html`);
+      await page.waitForLoadState('networkidle');
+      await page.waitForTimeout(600);
+      if (shot.act) await shot.act(page);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: `${outDir}${shot.name}-${scheme}.png` });
+      await context.close();
+    }
+  }
+  await browser.close();
+  console.log(`saved ${shots.length * 2} screenshots to ${outDir}`);
+  if (problems.length) {
+    console.log('console errors:\n' + problems.join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+void run();
