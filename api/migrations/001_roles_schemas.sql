@@ -35,6 +35,13 @@ BEGIN
              AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb OR rolreplication)) THEN
     ALTER ROLE cims_analyst NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION;
   END IF;
+  -- The API's login holds no other role's privileges, whatever an earlier setup granted it.
+  IF pg_has_role('cims_api', 'cims_owner', 'MEMBER') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = 'cims_api') THEN
+    REVOKE cims_owner FROM cims_api;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = 'cims_api'::regrole AND m.roleid = 'cims_analyst'::regrole) THEN
+    REVOKE cims_analyst FROM cims_api;
+  END IF;
   -- A migrator that is not a superuser must be able to act as the owner.
   IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
      AND NOT pg_has_role(current_user, 'cims_owner', 'MEMBER') THEN
