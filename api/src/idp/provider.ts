@@ -6,11 +6,13 @@
 // a confidential client-credentials client for the model runner.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Provider, { errors, interactionPolicy, type Account, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
 import { PAGE_HEADERS, escapeHtml, loginPage, messagePage, page } from './pages';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { loadOrCreateSecrets } from './secrets';
+import { createStateStore } from './store';
 
 export const CONSOLE_CLIENT_ID = 'cims-console';
 export const MODEL_RUNNER_CLIENT_ID = 'cims-model-runner';
@@ -23,6 +25,7 @@ export const PREDICTIONS_WRITE_SCOPE = 'predictions:write';
 export const CONSOLE_REDIRECT_URI = 'http://127.0.0.1/callback';
 export const CONSOLE_POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/signed-out';
 export const DEFAULT_IDP_PORT = 4800;
+export const STATE_FILE = 'idp-state.json';
 
 export interface IdpAccount {
   username: string;
@@ -43,6 +46,11 @@ export interface IdentityProviderOptions {
   /** Defaults to the demo accounts (alice, carol, bob, erin). */
   accounts?: readonly IdpAccount[];
   apiAudience?: string;
+  /**
+   * Keep sessions, grants and refresh tokens in `<dataDir>/idp-state.json` so they survive a restart
+   * (the stack does). Default false: in memory, gone when the provider closes (tests).
+   */
+  persistSessions?: boolean;
   /** Lifetime of JWT access tokens, in seconds (default 300). */
   accessTokenTtlSeconds?: number;
   /** One line per notable event; never receives tokens or passwords. Default: silent. */
@@ -134,6 +142,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
   const log = options.log ?? (() => {});
   const secrets = loadOrCreateSecrets(options.dataDir);
+  const state = createStateStore(options.persistSessions ? join(options.dataDir, STATE_FILE) : undefined, log);
 
   const accounts = new Map<string, StoredAccount>();
   const configured: readonly IdpAccount[] = options.accounts ?? DEMO_ACCOUNTS;
@@ -206,6 +215,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   };
 
   const configuration: Configuration = {
+    adapter: (model: string) => state.adapterFor(model),
     clients: [
       {
         client_id: CONSOLE_CLIENT_ID,
@@ -387,6 +397,6 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     consoleClientId: CONSOLE_CLIENT_ID,
     consoleScope: CONSOLE_SCOPE,
     modelRunner: { clientId: MODEL_RUNNER_CLIENT_ID, clientSecret: secrets.modelRunnerSecret, scope: PREDICTIONS_WRITE_SCOPE },
-    close: () => (closed ??= closeServer(server)),
+    close: () => (closed ??= closeServer(server).then(() => state.flush())),
   };
 }

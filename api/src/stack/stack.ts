@@ -12,7 +12,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { migrate, type SqlRunner } from '../db/migrate';
 import { openStore } from '../db/pg-store';
-import { DEFAULT_IDP_PORT, PortInUseError, startIdentityProvider } from '../idp/provider';
+import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
 import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets';
 import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
 import { isEmpty } from '../seed/load';
@@ -26,7 +26,7 @@ const SEED_STATE = 'seed-state.json';
 const LOCK = 'stack.lock';
 const API_LOG = 'api.log';
 /** Everything the stack writes into its data folder; --reset removes exactly these. */
-const OWN_ENTRIES = [PGDATA, SECRETS_FILE, SEED_STATE, API_LOG];
+const OWN_ENTRIES = [PGDATA, SECRETS_FILE, STATE_FILE, SEED_STATE, API_LOG];
 
 export interface StackOptions {
   dataDir: string;
@@ -227,7 +227,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     }
 
     // 2. The OpenID provider, 3. the API (in-process, as cims_api).
-    const idp = await startIdentityProvider({ port: idpPort, dataDir, log });
+    const idp = await startIdentityProvider({ port: idpPort, dataDir, log, persistSessions: true });
     closers.push(() => idp.close());
     let store;
     try {

@@ -275,6 +275,33 @@ describe('keys in the data folder', () => {
     }
   });
 
+  it('keeps sign-ins across a restart when asked to (the stack does), and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cims-idp-persist-'));
+    try {
+      const refreshAfterRestart = async (persistSessions: boolean) => {
+        const first = await startIdentityProvider({ port: 0, dataDir: dir, persistSessions });
+        const { tokens } = await signIn(first.issuer, alice.username, alice.password);
+        await first.close();
+        const second = await startIdentityProvider({ port: 0, dataDir: dir, persistSessions });
+        try {
+          const d = await discover(second.issuer);
+          return await tokenRequest(d.token_endpoint, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: 'cims-console' });
+        } finally {
+          await second.close();
+        }
+      };
+      const kept = await refreshAfterRestart(true);
+      expect(kept.status).toBe(200);
+      expect(decodeJwt(kept.body.access_token!)).toMatchObject({ sub: 'alice', roles: ['crm'] });
+      expect(statSync(join(dir, 'idp-state.json')).mode & 0o777).toBe(0o600);
+      rmSync(join(dir, 'idp-state.json'));
+      const lost = await refreshAfterRestart(false);
+      expect(lost.body.error).toBe('invalid_grant');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a damaged key file with a message that says what to do', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cims-idp-bad-'));
     try {
