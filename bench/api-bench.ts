@@ -1,0 +1,180 @@
+// `npm run bench:api`: the hardened API against the old design's naive
+// endpoint (same SQL, superuser, no token check, no validation, no audit),
+// on 100,000 seeded customers in a fresh PostgreSQL database. A report, not a
+// test: it prints requests/s, p50 and p99 of each and the ratios.
+//
+//   BENCH_DURATION=10 BENCH_CONNECTIONS=10 npm run bench:api
+import { spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { migrate } from '../api/src/db/migrate';
+import { startTestIssuer } from '../api/test/support/issuer';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+const orgId = (n: number) => `ORG-${String(n).padStart(6, '0')}`;
+const randomOrg = () => orgId(randomInt(1, CUSTOMERS + 1));
+
+function dbUrl(database: string, user?: string): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${database}`;
+  if (user) u.username = user;
+  return u.toString();
+}
+
+async function createDatabase(): Promise<{ name: string; adminUrl: string; apiUrl: string }> {
+  const name = `cims_bench_${randomBytes(4).toString('hex')}`;
+  const server = new pg.Client({ connectionString: ADMIN_URL });
+  await server.connect();
+  try {
+    await server.query(`CREATE DATABASE ${name}`); // hex name generated above; identifiers cannot be parameters
+  } finally {
+    await server.end();
+  }
+  const adminUrl = dbUrl(name);
+  await migrate(adminUrl);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query('BEGIN');
+    await admin.query('SET LOCAL ROLE cims_owner');
+    await admin.query(
+      `INSERT INTO core.customers (org_id, org_name, contact_name, contact_email, contact_phone, user_count,
+         contract_value_cents, currency, renewal_date, owner_sub, owner_name, latest_churn_risk)
+       SELECT 'ORG-' || lpad(g::text, 6, '0'),
+              (ARRAY['Acme','Globex','Initech','Umbrella','Stark','Wayne','Hooli','Vandelay','Soylent','Tyrell'])[1 + g % 10]
+                || ' ' || (ARRAY['Logistics','Foods','Labs','Systems','Media','Health','Energy','Retail'])[1 + (g / 10) % 8] || ' ' || g,
+              'Contact ' || g, 'contact' || g || '@customer' || (g % 997) || '.example',
+              '+1 555 ' || lpad((g % 10000)::text, 4, '0'), 10 + g % 5000, (g % 1000) * 10000, 'EUR',
+              current_date + (g % 700), 'alice', 'Alice Adams', (g % 100) / 100.0
+         FROM generate_series(1, $1::int) g`,
+      [CUSTOMERS],
+    );
+    await admin.query('COMMIT');
+    await admin.query('ANALYZE');
+  } finally {
+    await admin.end();
+  }
+  return { name, adminUrl, apiUrl: dbUrl(name, 'cims_api') };
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const server = new pg.Client({ connectionString: ADMIN_URL });
+  await server.connect();
+  try {
+    await server.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await server.end();
+  }
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(url: string, request: autocannon.Request, token?: string): Promise<Figures> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    requests: [request],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+const versions = new Map<string, number>();
+
+function scenarios(prefix: string, hardened: boolean): Record<'read' | 'search' | 'write', autocannon.Request> {
+  const customers = hardened ? '/v1/customers' : '/naive/customers';
+  return {
+    read: { method: 'GET', setupRequest: (req) => ({ ...req, path: `${customers}/${randomOrg()}` }) },
+    search: {
+      method: 'GET',
+      setupRequest: (req) => ({ ...req, path: `${customers}?q=${randomInt(100, 1000)}${randomInt(0, 10)}&limit=20` }),
+    },
+    write: {
+      method: 'PATCH',
+      setupRequest: (req) => {
+        // Distinct ranges per run, so each side edits its own customers.
+        const id = orgId(randomInt(1, CUSTOMERS / 2) + (hardened ? 0 : CUSTOMERS / 2));
+        const version = versions.get(id) ?? 1;
+        return {
+          ...req,
+          path: `${customers}/${id}`,
+          headers: { ...req.headers, 'content-type': 'application/json', ...(hardened ? { 'if-match': `"${version}"` } : {}) },
+          body: JSON.stringify({ changes: { userCount: randomInt(1, 10_000) }, reason: `${prefix} benchmark edit` }),
+        };
+      },
+      onResponse: (status, body) => {
+        if (status !== 200) return;
+        const c = (JSON.parse(body) as { customer?: { orgId: string; version: number } }).customer;
+        if (c) versions.set(c.orgId, c.version);
+      },
+    },
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(9);
+
+async function main(): Promise<void> {
+  console.log(`Seeding ${CUSTOMERS} customers into a fresh database…`);
+  const db = await createDatabase();
+  const issuer = await startTestIssuer('RS256');
+  const servers = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-servers.ts', import.meta.url))], {
+    env: { ...process.env, BENCH_API_DATABASE_URL: db.apiUrl, BENCH_ADMIN_DATABASE_URL: db.adminUrl, ISSUER: issuer.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const urls = await new Promise<{ hardened: string; naive: string }>((resolve, reject) => {
+      servers.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+      servers.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
+    });
+    const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'], scope: 'openid', exp: Math.floor(Date.now() / 1000) + 3600 });
+
+    const rows: [string, Figures, Figures][] = [];
+    for (const name of ['read', 'search', 'write'] as const) {
+      // A short warm-up of each side (JIT, connection pools, caches), then the measured runs.
+      await autocannon({ url: urls.hardened, connections: 2, duration: 2, headers: { authorization: `Bearer ${token}` }, requests: [scenarios('warm', true)[name]] });
+      await autocannon({ url: urls.naive, connections: 2, duration: 2, requests: [scenarios('warm', false)[name]] });
+      const hardened = await load(urls.hardened, scenarios('hardened', true)[name], token);
+      const naive = await load(urls.naive, scenarios('naive', false)[name]);
+      rows.push([name, hardened, naive]);
+      console.log(`${name}: done`);
+    }
+
+    console.log(`\n${CUSTOMERS} customers, ${CONNECTIONS} connections, ${DURATION} s per run\n`);
+    console.log('scenario     side        req/s   p50 ms   p99 ms   errors');
+    for (const [name, h, n] of rows) {
+      console.log(`${name.padEnd(12)} hardened ${fmt(h.rps)}${fmt(h.p50, 1)}${fmt(h.p99, 1)}${fmt(h.errors)}`);
+      console.log(`${''.padEnd(12)} naive    ${fmt(n.rps)}${fmt(n.p50, 1)}${fmt(n.p99, 1)}${fmt(n.errors)}`);
+    }
+    console.log('\nratios hardened/naive: throughput (goal reads ≥ 0.7, writes ≥ 0.5), p99 (goal reads ≤ 1.5)');
+    for (const [name, h, n] of rows) {
+      console.log(`${name.padEnd(12)} throughput ${(h.rps / n.rps).toFixed(2)}   p99 ${(h.p99 / Math.max(n.p99, 0.001)).toFixed(2)}`);
+    }
+  } finally {
+    servers.kill('SIGTERM');
+    await new Promise((r) => servers.once('exit', r));
+    await issuer.close();
+    await dropDatabase(db.name);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

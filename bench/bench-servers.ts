@@ -1,0 +1,33 @@
+// Child process of the API benchmark: serves the hardened API (real store,
+// audit sealing, access-log barrier, token verification, validation, logs to
+// a discarding sink) and the naive endpoint side by side, so the load
+// generator in the parent does not share their event loop.
+import { openStore } from '../api/src/db/pg-store';
+import { startApi } from '../api/src/server';
+import { startNaiveServer } from './naive-server';
+
+const apiUrl = process.env.BENCH_API_DATABASE_URL;
+const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL;
+const issuer = process.env.ISSUER;
+if (!apiUrl || !adminUrl || !issuer) throw new Error('BENCH_API_DATABASE_URL, BENCH_ADMIN_DATABASE_URL and ISSUER are required');
+
+const store = await openStore({ databaseUrl: apiUrl, poolSize: 10 });
+const api = await startApi({
+  store,
+  ownsStore: true,
+  issuer,
+  port: 0,
+  // Logging stays on (its cost is part of the design); lines go nowhere.
+  logger: { level: 'info', sink: { write: () => undefined } },
+  // One subject drives thousands of requests a second here; the limiter still runs.
+  rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 },
+});
+const naive = await startNaiveServer(adminUrl, 10);
+console.log(JSON.stringify({ hardened: api.url, naive: naive.url }));
+
+const stop = async () => {
+  await Promise.all([api.close(), naive.close()]);
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
