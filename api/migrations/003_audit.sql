@@ -64,14 +64,15 @@ CREATE TABLE audit.access_events (
 CREATE INDEX access_events_entity ON audit.access_events (entity_type, entity_id, occurred_at);
 CREATE INDEX access_events_actor ON audit.access_events (actor_sub, occurred_at);
 
--- One row that api.access_flush() updates: a tiny synchronously committed write
+-- Rows that api.access_flush() updates: a tiny synchronously committed write
 -- whose WAL flush also makes every earlier asynchronously committed access
--- event durable (see api.customer_get).
+-- event durable (see api.customer_get). A few slots, so that concurrent flushes
+-- do not queue on one row lock (PostgreSQL then lets them share WAL flushes).
 CREATE TABLE audit.flush_marker (
-  id     boolean PRIMARY KEY DEFAULT true CHECK (id),
+  slot   smallint PRIMARY KEY CHECK (slot BETWEEN 0 AND 7),
   n      bigint NOT NULL DEFAULT 0
 );
-INSERT INTO audit.flush_marker DEFAULT VALUES;
+INSERT INTO audit.flush_marker (slot) SELECT generate_series(0, 7);
 
 CREATE FUNCTION audit.refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -275,9 +275,9 @@ $$;
 
 -- The durability barrier for access events: a tiny synchronous commit. Its WAL
 -- flush covers every commit that completed before it started.
-CREATE FUNCTION api.access_flush() RETURNS void
+CREATE FUNCTION api.access_flush(p_slot integer) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
-  UPDATE audit.flush_marker SET n = n + 1;
+  UPDATE audit.flush_marker SET n = n + 1 WHERE slot = ((p_slot % 8) + 8) % 8;
 $$;
 
 CREATE FUNCTION api.customer_create(

@@ -12,8 +12,9 @@
 //   read's own transaction (no read without its event) but commits it without a
 //   WAL flush. A read is acknowledged only after a later synchronous commit
 //   (`api.access_flush`) has flushed the WAL past it; one such flush serves every
-//   read that finished before it started (group commit), so reads share flushes
-//   instead of paying one each, and no acknowledged access event can be lost.
+//   read that finished before it started (group commit, a few flushes in flight),
+//   so reads share flushes instead of paying one each, and no acknowledged access
+//   event can be lost.
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
@@ -108,31 +109,41 @@ export function toStoreError(err: unknown): unknown {
   return new StoreError(kind, column ? `${snakeToCamel(column)} is not valid` : 'a value is not valid');
 }
 
-/** Group commit for the access-log barrier: one flush at a time, shared by every read waiting when it starts. */
-class FlushBarrier {
-  private running = false;
+/**
+ * Group commit for the access-log barrier. A read waits for a flush that starts after it
+ * finished; up to `maxInFlight` flushes run at once (on different marker rows, so the database
+ * can serve them with shared WAL flushes), and each takes every read waiting when it starts.
+ */
+export class FlushBarrier {
+  private inFlight = 0;
+  private nextSlot = 0;
   private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  constructor(private readonly flush: () => Promise<void>) {}
+  constructor(
+    private readonly flush: (slot: number) => Promise<void>,
+    private readonly maxInFlight = 4,
+  ) {}
 
   wait(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      if (!this.running) this.run();
+      if (this.inFlight < this.maxInFlight) this.run();
     });
   }
 
   private run(): void {
     const batch = this.waiting;
     this.waiting = [];
-    this.running = true;
-    this.flush()
+    this.inFlight++;
+    const slot = this.nextSlot;
+    this.nextSlot = (this.nextSlot + 1) % this.maxInFlight;
+    this.flush(slot)
       .then(
         () => batch.forEach((w) => w.resolve()),
         (e: unknown) => batch.forEach((w) => w.reject(e)),
       )
       .finally(() => {
-        this.running = false;
-        if (this.waiting.length > 0) this.run();
+        this.inFlight--;
+        if (this.waiting.length > 0 && this.inFlight < this.maxInFlight) this.run();
       });
   }
 }
@@ -164,7 +175,7 @@ const placeholders = (n: number, casts: Record<number, string> = {}): string =>
 const SQL = {
   search: `SELECT api.customer_search(${placeholders(13)}) AS r`,
   get: `SELECT api.customer_get(${placeholders(8)}) AS r`,
-  flush: 'SELECT api.access_flush() AS r',
+  flush: 'SELECT api.access_flush($1) AS r',
   create: `SELECT api.customer_create(${placeholders(10, { 9: '::jsonb' })}) AS r`,
   update: `SELECT api.customer_update(${placeholders(11, { 10: '::jsonb' })}) AS r`,
   archive: `SELECT api.customer_archive(${placeholders(10)}) AS r`,
@@ -205,9 +216,10 @@ export class PgStore implements Store {
     readonly kind: 'postgres' | 'pglite',
     opts: Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'> = {},
   ) {
-    this.barrier = new FlushBarrier(async () => {
-      await this.call('flush', SQL.flush, []);
-    });
+    // PGlite has one connection: concurrent flushes would only queue.
+    this.barrier = new FlushBarrier(async (slot) => {
+      await this.call('flush', SQL.flush, [slot]);
+    }, kind === 'pglite' ? 1 : 4);
     const every = opts.sealIntervalMs ?? 200;
     this.sealTimer =
       every > 0
