@@ -126,8 +126,8 @@ describe('ApiClient', () => {
   it('streams a download to the chosen path and counts rows without the header', async () => {
     routes.set('/v1/audit/events.csv', (_q, r) => {
       r.writeHead(200, { 'Content-Type': 'text/csv' });
-      r.write('id,action\n');
-      for (let i = 1; i <= 1000; i++) r.write(`${i},customer.update\n`);
+      r.write('id,action,reason\r\n');
+      for (let i = 1; i <= 1000; i++) r.write(`${i},customer.update,"line one\r\nline ""two"""\r\n`);
       r.end();
     });
     const { api } = client();
@@ -136,6 +136,6 @@ describe('ApiClient', () => {
     const rows = await api.download({ method: 'GET', path: '/v1/audit/events.csv', route: 'csv' }, path, (n, d) => progress.push([n, d]));
     expect(rows).toBe(1000);
     expect(progress.at(-1)).toEqual([1000, true]);
-    expect(readFileSync(path, 'utf8').split('\n')[1]).toBe('1,customer.update');
+    expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe('1,customer.update,"line one');
   });
 });

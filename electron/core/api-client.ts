@@ -65,12 +65,17 @@ export class ApiClient {
     const response = await this.send(request);
     if (!response.body) throw fail('internal', MESSAGES.badResponse);
     const partial = `${path}.part`;
+    // Counts CSV records: line ends outside quoted cells (a cell may hold a line break).
     let newlines = 0;
+    let inQuotes = false;
     let lastChar = '\n';
     let lastReport = 0;
     const counter = new Transform({
       transform: (chunk: Buffer, _enc, done) => {
-        for (const byte of chunk) if (byte === 10) newlines++;
+        for (const byte of chunk) {
+          if (byte === 34) inQuotes = !inQuotes;
+          else if (byte === 10 && !inQuotes) newlines++;
+        }
         if (chunk.length) lastChar = String.fromCharCode(chunk[chunk.length - 1]!);
         const now = this.deps.clock.now();
         if (now - lastReport > 200) {

@@ -17,8 +17,7 @@ import {
   type EventPayload,
   type IpcResult,
 } from '../../shared/ipc';
-import { AuditPage, AuditVerifyResult, CustomerDetail, CustomerListPage, Prediction, UsageDay } from '../../shared/api';
-import { z as zod } from 'zod';
+import { AuditPage, AuditVerifyResult, CustomerDetail, CustomerListPage } from '../../shared/api';
 import { ApiClient } from './api-client';
 import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } from './deps';
 import { fail, IpcFailure, MESSAGES } from './errors';
@@ -71,10 +70,6 @@ function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** Some list endpoints may wrap arrays as { items }: accept both, validate the array. */
-const listOf = <T extends z.ZodType>(item: T) =>
-  zod.union([zod.array(item), zod.object({ items: zod.array(item) }).transform((o) => o.items)]);
-
 export function createHandlers(deps: CoreDeps): CimsCore {
   const clock = deps.clock ?? systemClock;
   const log: NonNullable<CoreDeps['log']> = deps.log ?? nullLog;
@@ -120,10 +115,10 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     'customers:usage': ({ orgId, days }) => {
       const now = clock.now();
       const query = { from: isoDay(now - (days - 1) * 86_400_000), to: isoDay(now) };
-      return api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/usage`, route: 'customers.usage', query }, listOf(UsageDay));
+      return api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/usage`, route: 'customers.usage', query }, channels['customers:usage'].output);
     },
     'customers:predictions': ({ orgId }) =>
-      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/predictions`, route: 'customers.predictions' }, listOf(Prediction)),
+      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/predictions`, route: 'customers.predictions' }, channels['customers:predictions'].output),
     'customers:audit': ({ orgId, cursor }) =>
       api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/audit`, route: 'customers.audit', query: { cursor } }, AuditPage),
     'audit:events': (q) => api.json({ method: 'GET', path: '/v1/audit/events', route: 'audit.events', query: q }, AuditPage),

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import keytar from 'keytar';
 import type { Browser } from '@playwright/test';
 import { Policy } from '../../shared/config';
-import type { SessionState, SessionStatus } from '../../shared/ipc';
+import type { SessionState } from '../../shared/ipc';
 import type { Clock, SecretStore } from '../core/deps';
 import { createHandlers, type CimsCore } from '../core/handlers';
 import { createRotatingLog } from '../core/log';
 import { ChunkedSecret, keytarSecretStore } from '../core/secret-store';
-import { ALICE, BOB, launchChromium, signInInBrowser, startIdp, startResourceServer, type TestAccount } from './harness';
+import { ALICE, BOB, launchChromium, signInInBrowser, startIdp, startResourceServer, waitFor, type TestAccount } from './harness';
 
 const KEYCHAIN_READY = Boolean(process.env.CIMS_KEYRING_READY);
 const SERVICE = `CIMS Console test ${process.pid}`;
@@ -46,6 +46,11 @@ interface MakeOptions {
   signInTimeoutMs?: number;
 }
 
+/** The browser stand-in signs in as `who`; openExternal does not wait for it, like a real browser. */
+const browserAs = (who: TestAccount, pages: string[] = []) => async (url: string) => {
+  void signInInBrowser(browser, url, who).then((text) => pages.push(text));
+};
+
 /** What the app and the e2e harness do: build the core from capabilities, then start it. */
 function makeCore(options: MakeOptions = {}) {
   const opened: string[] = [];
@@ -66,28 +71,6 @@ function makeCore(options: MakeOptions = {}) {
   cores.push(core);
   core.on('session:changed', (s) => states.push(s));
   return { core, opened, states };
-}
-
-/** The browser stand-in signs in as `who`; the promise is not awaited by openExternal, like a real browser. */
-const browserAs = (who: TestAccount, pages: string[] = []) => async (url: string) => {
-  void signInInBrowser(browser, url, who).then((text) => pages.push(text));
-};
-
-async function waitFor(core: CimsCore, status: SessionStatus, timeoutMs = 20_000): Promise<SessionState> {
-  const current = await core.invoke('session:get', {});
-  if (current.ok && current.data.status === status) return current.data;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${status} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = core.on('session:changed', (s) => {
-      if (s.status !== status) return;
-      clearTimeout(timer);
-      off();
-      resolve(s);
-    });
-  });
 }
 
 async function discovery(): Promise<{ token_endpoint: string; revocation_endpoint: string; end_session_endpoint: string }> {

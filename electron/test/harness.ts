@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { SessionState, SessionStatus } from '../../shared/ipc';
+import type { CimsCore } from '../core/handlers';
 
 export interface TestIdp {
   issuer: string;
@@ -35,11 +37,9 @@ export const ALICE = account('alice', 'Alice Test', ['crm']);
 export const BOB = account('bob', 'Bob Test', ['support_lead']);
 
 export async function startIdp(accessTokenTtlSeconds = 300): Promise<TestIdp & { dataDir: string }> {
-  // A computed specifier keeps the API workspace out of the desktop typecheck.
-  const modulePath = ['..', '..', 'api', 'src', 'idp', 'provider'].join('/');
-  const mod = (await import(/* @vite-ignore */ modulePath)) as {
+  const mod = await importApi<{
     startIdentityProvider(options: { port: number; dataDir: string; accounts: TestAccount[]; accessTokenTtlSeconds?: number }): Promise<TestIdp>;
-  };
+  }>('idp', 'provider');
   const dataDir = mkdtempSync(join(tmpdir(), 'cims-idp-'));
   const idp = await mod.startIdentityProvider({ port: 0, dataDir, accounts: [ALICE, BOB], accessTokenTtlSeconds });
   return {
@@ -131,4 +131,28 @@ export async function signInInBrowser(browser: Browser, url: string, who: TestAc
   } finally {
     await context.close();
   }
+}
+
+/** Resolves with the session state once it reaches `status` (now or by a later session:changed). */
+export async function waitFor(core: CimsCore, status: SessionStatus, timeoutMs = 20_000): Promise<SessionState> {
+  const current = await core.invoke('session:get', {});
+  if (current.ok && current.data.status === status) return current.data;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${status} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = core.on('session:changed', (s) => {
+      if (s.status !== status) return;
+      clearTimeout(timer);
+      off();
+      resolve(s);
+    });
+  });
+}
+
+/** Imports a module of the API workspace by a computed specifier, which keeps it out of the desktop typecheck. */
+export function importApi<T>(...segments: string[]): Promise<T> {
+  const path = ['..', '..', 'api', 'src', ...segments].join('/');
+  return import(/* @vite-ignore */ path) as Promise<T>;
 }
