@@ -58,7 +58,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
   });
-  await app.listen({ port: options.port ?? DEFAULT_API_PORT, host });
+  try {
+    await app.listen({ port: options.port ?? DEFAULT_API_PORT, host });
+  } catch (err) {
+    await app.close(); // e.g. the port is taken: release what buildApp opened
+    throw err;
+  }
   const { port } = app.server.address() as { port: number };
   const scheme = options.tls ? 'https' : 'http';
   const urlHost = host.includes(':') ? `[${host}]` : host;

@@ -49,6 +49,16 @@ describe('startApi', () => {
     await expect(db.store.ping()).resolves.toBeUndefined();
   });
 
+  it('fails to start on a port that is taken, without leaving anything open', async () => {
+    const first = await startApi({ store: db.store, issuer: issuer.url, port: 0, logger: false });
+    try {
+      const port = Number(new URL(first.url).port);
+      await expect(startApi({ store: db.store, issuer: issuer.url, port, logger: false })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await first.close();
+    }
+  });
+
   it('serves HTTPS with the given certificate, on any address', async () => {
     const cert = readFileSync(join(certDir, 'cert.pem'));
     const key = readFileSync(join(certDir, 'key.pem'));
