@@ -16,6 +16,7 @@ const steps = [
   { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
   { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
   { name: 'api (real PostgreSQL)', kind: 'vitest', report: 'api.json', command: 'npx vitest run --root api' },
+  { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npm run -s build:renderer && npx playwright test -c e2e/playwright.config.ts' },
   { name: 'electronegativity (electron/, accepted findings only)', kind: 'check', command: 'node scripts/electronegativity.mjs' },
 ];
 

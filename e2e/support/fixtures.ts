@@ -1,0 +1,230 @@
+// The end-to-end harness. No Electron binary can be obtained on these machines,
+// so the console runs as it would inside the app, minus Electron itself: the
+// built renderer in Debian's Chromium, served with the app's own CSP, and the
+// real electron/core running in this test process, exposed to the page exactly
+// where the preload puts it (`window.cims`, same allow-lists, sender check).
+// Everything behind it is real: `npm run stack` (OpenID provider, API) on a
+// fresh PostgreSQL database, and gnome-keyring's Secret Service for the keychain.
+//
+// Stand-ins at the OS edge only: the "system browser" is a second Chromium
+// context that openExternal drives, and the save dialog answers with a path in
+// the test's folder.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test as base, expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
+import keytar from 'keytar';
+import pg from 'pg';
+import { Policy } from '../../shared/config';
+import type { SessionStatus } from '../../shared/ipc';
+import { createHandlers, type CimsCore } from '../../electron/core/handlers';
+import { createRotatingLog } from '../../electron/core/log';
+import { keytarSecretStore } from '../../electron/core/secret-store';
+import { CONTENT_SECURITY_POLICY } from '../../electron/shell/security';
+import { exposeCoreToPage } from '../../electron/test/page-bridge';
+import { startRelay, type Relay } from './proxy';
+import { serveRenderer } from './renderer-server';
+import { startStack, type RunningStack, type StackInfo } from './stack';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
+export const MODE = 'chromium + real core (no Electron binary here)';
+
+export type Account = StackInfo['demoAccounts'][number];
+
+export interface Stack {
+  info: StackInfo;
+  /** The API as the console reaches it: through a relay the test can take down. */
+  relay: Relay;
+  /** A superuser connection to the stack's database, for checks and tampering only. */
+  db: pg.Client;
+  account(username: string): Account;
+}
+
+export interface ConsoleOptions {
+  /** Keychain service name: two consoles with the same one share a stored session, like a restart. */
+  keychainService?: string;
+  inactivityTimeoutMinutes?: number;
+}
+
+export interface ConsoleApp {
+  page: Page;
+  core: CimsCore;
+  keychainService: string;
+  /** Clicks "Sign in", signs in on the provider's own page in the system browser, waits for the console. */
+  signIn(account: Account): Promise<void>;
+  waitForStatus(status: SessionStatus): Promise<void>;
+  /** Saves a screenshot to e2e/artifacts/screens and attaches it to the report. */
+  screenshot(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Fixtures {
+  openConsole: (options?: ConsoleOptions) => Promise<ConsoleApp>;
+}
+interface WorkerFixtures {
+  stack: Stack;
+  rendererUrl: string;
+}
+
+let consoleCount = 0;
+
+export const test = base.extend<Fixtures, WorkerFixtures>({
+  stack: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as the first argument
+    async ({}, use) => {
+      const dbName = `cims_e2e_${process.pid}_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: ADMIN_URL });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(dbName)}`);
+      const dbUrl = new URL(ADMIN_URL);
+      dbUrl.pathname = `/${dbName}`;
+      let running: RunningStack | null = null;
+      let relay: Relay | null = null;
+      const db = new pg.Client({ connectionString: dbUrl.toString() });
+      try {
+        running = await startStack(['--customers', '300'], {
+          DATABASE_URL: dbUrl.toString(),
+          CIMS_IDP_PORT: '0',
+          CIMS_API_PORT: '0',
+        });
+        relay = await startRelay(running.info.api);
+        await db.connect();
+        const info = running.info;
+        await use({
+          info,
+          relay,
+          db,
+          account: (username) => {
+            const found = info.demoAccounts.find((a) => a.username === username);
+            if (!found) throw new Error(`no demo account ${username}`);
+            return found;
+          },
+        });
+      } finally {
+        await db.end().catch(() => undefined);
+        await relay?.close();
+        await running?.stop();
+        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`).catch(() => undefined);
+        await admin.end();
+      }
+    },
+    { scope: 'worker', timeout: 240_000 },
+  ],
+
+  rendererUrl: [
+    // eslint-disable-next-line no-empty-pattern -- see above
+    async ({}, use) => {
+      const server = await serveRenderer(CONTENT_SECURITY_POLICY);
+      await use(server.url);
+      await server.close();
+    },
+    { scope: 'worker' },
+  ],
+
+  openConsole: async ({ browser, stack, rendererUrl }, use, testInfo) => {
+    const opened: ConsoleApp[] = [];
+    await use(async (options = {}) => {
+      const app = await openConsole(browser, stack, rendererUrl, testInfo, options);
+      opened.push(app);
+      return app;
+    });
+    for (const app of opened) await app.close();
+  },
+});
+
+async function openConsole(
+  browser: Browser,
+  stack: Stack,
+  rendererUrl: string,
+  testInfo: TestInfo,
+  options: ConsoleOptions,
+): Promise<ConsoleApp> {
+  const keychainService = options.keychainService ?? `CIMS Console e2e ${process.pid} ${++consoleCount}`;
+  const workDir = mkdtempSync(join(tmpdir(), 'cims-e2e-console-'));
+  const policy = Policy.parse({
+    issuer: stack.info.issuer,
+    clientId: stack.info.clientId,
+    apiBaseUrl: stack.relay.url,
+    apiAudience: stack.info.audience,
+    scope: stack.info.scope,
+    ...(options.inactivityTimeoutMinutes ? { inactivityTimeoutMinutes: options.inactivityTimeoutMinutes } : {}),
+  });
+
+  // The system browser: its own context, like a separate application.
+  let systemBrowser: BrowserContext | null = null;
+  const browserTabs: Page[] = [];
+  const core = createHandlers({
+    policy,
+    fetch: (input, init) => fetch(input, init),
+    openExternal: async (url) => {
+      systemBrowser ??= await browser.newContext();
+      const tab = await systemBrowser.newPage();
+      await tab.goto(url);
+      browserTabs.push(tab);
+    },
+    secrets: keytarSecretStore(keychainService),
+    chooseSavePath: async (request) => join(workDir, request.defaultName),
+    log: createRotatingLog({ dir: join(workDir, 'logs') }),
+    lockCheckIntervalMs: 500,
+  });
+  await core.start();
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const origin = new URL(rendererUrl).origin;
+  const unexpose = await exposeCoreToPage(page, core, { allowedOrigin: origin });
+  await page.goto(rendererUrl);
+
+  const waitForStatus = async (status: SessionStatus) => {
+    await expect
+      .poll(async () => {
+        const s = await core.invoke('session:get', {});
+        return s.ok ? s.data.status : s.error.code;
+      }, { timeout: 30_000 })
+      .toBe(status);
+  };
+
+  return {
+    page,
+    core,
+    keychainService,
+    waitForStatus,
+    async signIn(account) {
+      const before = browserTabs.length;
+      await page.getByRole('button', { name: /sign in|unlock/i }).first().click();
+      await expect.poll(() => browserTabs.length, { timeout: 15_000 }).toBeGreaterThan(before);
+      const tab = browserTabs.at(-1)!;
+      await tab.locator('input[name=username]').fill(account.username);
+      await tab.locator('input[name=password]').fill(account.password);
+      await tab.locator('button[type=submit]').click();
+      await expect(tab.locator('body')).toContainText(/signed in/i, { timeout: 15_000 });
+      await waitForStatus('signedIn');
+      await tab.close();
+    },
+    async screenshot(name) {
+      const dir = join(ARTIFACTS, 'screens');
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, `${name}.png`);
+      await page.screenshot({ path });
+      await testInfo.attach(name, { path, contentType: 'image/png' });
+    },
+    async close() {
+      unexpose();
+      core.dispose();
+      await context.close();
+      await systemBrowser?.close();
+      // Leave no test secret behind in the keychain (a stored session is only kept when a spec reuses the service).
+      if (!options.keychainService) {
+        for (const c of await keytar.findCredentials(keychainService).catch(() => [])) {
+          await keytar.deletePassword(keychainService, c.account);
+        }
+      }
+      expect(pageErrors, 'the console threw in the page').toEqual([]);
+    },
+  };
+}
+
+export { expect };
