@@ -68,3 +68,31 @@ describe('createHandlers', () => {
     expect(r).toMatchObject({ ok: true, data: { status: 'signedOut', message: expect.stringMatching(/cannot be reached/) } });
   });
 });
+
+describe('diagnostics:exportLogs', () => {
+  it('writes the rotating log to the chosen path, with no token in it, or nothing when cancelled', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createRotatingLog } = await import('./log');
+    const dir = mkdtempSync(join(tmpdir(), 'cims-diag-'));
+    const log = createRotatingLog({ dir: join(dir, 'logs') });
+    log.write('info', 'token.refreshed', { refreshToken: 'should-never-appear', note: 'Bearer eyJabcdefgh.eyJabcdefgh.sig' });
+    let target: string | null = join(dir, 'export.log');
+    core = createHandlers({
+      policy,
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+      openExternal: async () => {},
+      secrets: { get: async () => null, set: async () => {}, delete: async () => false },
+      chooseSavePath: async () => target,
+      log,
+    });
+    expect(await core.invoke('diagnostics:exportLogs', {})).toEqual({ ok: true, data: { path: target } });
+    const text = readFileSync(target, 'utf8');
+    expect(text).toContain('token.refreshed');
+    expect(text).not.toContain('should-never-appear');
+    expect(text).not.toContain('eyJabcdefgh');
+    target = null;
+    expect(await core.invoke('diagnostics:exportLogs', {})).toEqual({ ok: true, data: { path: null } });
+  });
+});
