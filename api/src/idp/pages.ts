@@ -24,7 +24,7 @@ export const PAGE_CSP = [
   "default-src 'none'",
   `style-src ${STYLE_HASH}`,
   "img-src 'self'",
-  "form-action 'self' http://127.0.0.1:* http://localhost:* http://[::1]:*",
+  "form-action 'self' http://127.0.0.1:* http://localhost:*",
   "frame-ancestors 'none'",
   "base-uri 'none'",
 ].join('; ');

@@ -376,6 +376,10 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'max-age=86400' }).end(); // browsers ask; there is none
+      return;
+    }
     const match = /^\/interaction\/([A-Za-z0-9_-]{1,100})(\/login|\/abort)?$/.exec(path);
     if (!match) {
       void oidc(req, res);

@@ -24,6 +24,8 @@ export interface DemoDataOptions {
   usageCustomers?: number;
   batchSize?: number;
   progress?: Progress;
+  /** Stops between batches (Ctrl+C while seeding). */
+  signal?: AbortSignal;
 }
 
 export function generatorOptions(o: DemoDataOptions): GenerateOptions {
@@ -43,6 +45,9 @@ export async function loadBulkData(db: SqlRunner, o: DemoDataOptions): Promise<{
   progress.start('Customers', o.customers);
   try {
     for (const batch of gen.batches(o.batchSize ?? 500)) {
+      // Embedded PGlite answers without real I/O: yield so signals (Ctrl+C) are seen between batches.
+      await new Promise((r) => setImmediate(r));
+      o.signal?.throwIfAborted();
       usageRows += (await loadBatch(db, batch)).usageRows;
       progress.advance(batch.length);
     }
@@ -69,6 +74,7 @@ export async function pushPredictions(o: ThroughApiOptions): Promise<{ accepted:
   progress.start('Predictions (API)', o.customers);
   try {
     for (const batch of gen.batches(500)) {
+      o.signal?.throwIfAborted();
       for (const predictions of predictionBatches(batch.flatMap((g) => g.predictions))) {
         const { body } = await apiCall<PredictionBatchResult>(o.apiUrl, await token(), 'PUT', '/v1/predictions', { predictions });
         totals.accepted += body.accepted;

@@ -65,6 +65,16 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Ctrl+C while starting (seeding can take minutes) stops between steps and undoes what was started.
+  const starting = new AbortController();
+  const abortStart = (signal: string) => {
+    if (starting.signal.aborted) return;
+    note(`${signal}: stopping before the stack was ready`);
+    starting.abort();
+  };
+  const onStartSignal = { SIGINT: () => abortStart('SIGINT'), SIGTERM: () => abortStart('SIGTERM'), SIGHUP: () => abortStart('SIGHUP') };
+  for (const [sig, handler] of Object.entries(onStartSignal)) process.on(sig, handler);
+
   const stack = await startStack({
     dataDir: args['data-dir'] ?? join(REPO_ROOT, '.data', 'stack'),
     reset: args.reset,
@@ -77,11 +87,14 @@ async function main(): Promise<void> {
     apiDatabaseUrl: process.env.CIMS_API_DATABASE_URL || undefined,
     log: note,
     progress: createProgress(process.stderr),
+    signal: starting.signal,
   }).catch((err: unknown) => {
+    if (starting.signal.aborted) fail('stopped; nothing is left running.', 1);
     if (isUserFacing(err)) fail(err.message);
     fail(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
   });
 
+  for (const [sig, handler] of Object.entries(onStartSignal)) process.off(sig, handler);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -44,6 +44,8 @@ export interface StackOptions {
   apiDatabaseUrl?: string;
   log?: (line: string) => void;
   progress?: Progress;
+  /** Aborts start-up (Ctrl+C before the stack is ready): what was started is stopped again. */
+  signal?: AbortSignal;
 }
 
 export interface ReadyInfo {
@@ -215,10 +217,15 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       } catch (err) {
         throw new StackError(`The database migrations failed: ${(err as Error).message}. ${o.databaseUrl ? 'Check that DATABASE_URL names a migrator (owner or superuser) of a CIMS database.' : 'Start over with --reset.'}`);
       }
+      if (state && !state.bulkLoaded) {
+        throw new DataDirError(`Loading the demo data into ${o.databaseUrl ? describeDbUrl(o.databaseUrl) : pgdata} was interrupted. Start over with --reset.`);
+      }
       if (customers > 0 && (await isEmpty(migrator.runner))) {
         const gen = generatorOptions({ customers, seed: o.seed, usageCustomers: o.usageCustomers });
         log(`seeding ${customers} demo customers (seed ${gen.seed}, usage for ${gen.usageCustomers})`);
-        await loadBulkData(migrator.runner, { ...gen, progress: o.progress ?? silentProgress });
+        // Marked as started first: an interrupted load is then recognized (and reported) at the next start.
+        writeSeedState(dataDir, { database, seed: gen.seed, customers, asOf: gen.asOf, bulkLoaded: false, apiSeeded: false });
+        await loadBulkData(migrator.runner, { ...gen, progress: o.progress ?? silentProgress, signal: o.signal });
         state = { database, seed: gen.seed, customers, asOf: gen.asOf, bulkLoaded: true, apiSeeded: false };
         writeSeedState(dataDir, state);
       }
@@ -226,6 +233,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       await migrator.close();
     }
 
+    o.signal?.throwIfAborted();
     // 2. The OpenID provider, 3. the API (in-process, as cims_api).
     const idp = await startIdentityProvider({ port: idpPort, dataDir, log, persistSessions: true });
     closers.push(() => idp.close());
@@ -250,7 +258,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
 
     // 4. Predictions and audit history through the API, once per fresh database.
     if (state?.bulkLoaded && !state.apiSeeded) {
-      const through = { ...state, apiUrl: api.url, issuer: idp.issuer, modelRunner: idp.modelRunner, progress: o.progress ?? silentProgress, log };
+      const through = { ...state, signal: o.signal, apiUrl: api.url, issuer: idp.issuer, modelRunner: idp.modelRunner, progress: o.progress ?? silentProgress, log };
       const pushed = await pushPredictions(through);
       log(`predictions: ${pushed.accepted} accepted through PUT /v1/predictions`);
       await makeAuditHistory(through);
@@ -258,6 +266,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       writeSeedState(dataDir, state);
     }
 
+    o.signal?.throwIfAborted();
     const ready: ReadyInfo = {
       issuer: idp.issuer,
       api: api.url,
