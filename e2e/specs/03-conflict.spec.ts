@@ -1,5 +1,5 @@
 import { expect, test } from '../support/fixtures';
-import { auditOf, customerOf, editAndReview, openCustomer } from './support';
+import { auditOf, editAndReview, openCustomer } from './support';
 
 test('two consoles edit the same customer: the second sees what changed and re-applies without retyping', async ({ openConsole, stack }) => {
   const { rows } = await stack.db.query<{ org_id: string }>(
