@@ -1,6 +1,5 @@
 import { Alert, Badge, Button, Group, Menu, Text, UnstyledButton } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { notifications } from '@mantine/notifications';
 import { useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import type { Me } from '../../shared/api';
@@ -13,6 +12,7 @@ import { listDrafts } from '../features/edit/drafts';
 import { EditCustomerScreen } from '../features/edit/EditCustomerScreen';
 import { PortfolioScreen } from '../features/portfolio/PortfolioScreen';
 import { SkeletonRows } from '../ui/states';
+import { toast } from '../ui/toast';
 import { canCreateCustomers, canEditCustomer, canReviewAudit, isCrm } from './permissions';
 import { loadRoute, storeRoute, type Route } from './routes';
 
@@ -87,7 +87,7 @@ export function Shell({ user }: { user: Me }) {
         <UserMenu user={user} />
       </header>
       {!reachable && (
-        <Alert color="red" variant="filled" radius={0} className="banner" role="alert" title="The CIMS service cannot be reached">
+        <Alert color="red" variant="light" radius={0} py={8} className="banner" role="alert" title="The CIMS service cannot be reached">
           You can keep reading what is loaded. Edits are kept as drafts and can be saved when the connection is back; the console
           reconnects by itself.
         </Alert>
@@ -195,7 +195,7 @@ function useConnectivity(): boolean {
   const was = useRef(true);
   useBridgeEvent('api:connectivity', ({ reachable: now }) => {
     if (!was.current && now) {
-      notifications.show({ color: 'teal', title: 'Connected again', message: 'The CIMS service is reachable; refreshing.' });
+      toast('success', 'Connected again', 'The CIMS service is reachable; refreshing.');
       void qc.invalidateQueries();
     }
     was.current = now;

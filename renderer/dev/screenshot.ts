@@ -5,6 +5,7 @@
 // core in, `window.cims` here is a stand-in fed with demo data (renderer/dev/demo.ts)
 // through page.exposeFunction. It proves nothing about the main process or the API.
 // It builds nothing: it serves the built dist/renderer/ as it is.
+import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../../shared/ipc';
 import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from './demo';
@@ -83,6 +84,8 @@ const allShots: Shot[] = [
     session: signedIn(ALICE),
     route: { name: 'customers' },
     handler: (c, i) => (c === 'customers:list' ? { error: { code: 'unavailable', message: 'API unreachable' } } : demoHandler(c, i)),
+    // Unreachable is retried twice with back-off before the error shows.
+    act: (p) => p.getByText('Could not load customers').waitFor({ timeout: 10_000 }),
   },
   { name: 'customer', session: signedIn(ALICE), route: { name: 'customer', orgId: 'ORG-000001' } },
   {
@@ -194,6 +197,11 @@ async function run() {
       if (shot.act) await shot.act(page);
       await page.waitForTimeout(300);
       await page.screenshot({ path: `${outDir}${shot.name}-${scheme}.png` });
+      // A look at accessibility while we are here (the end-to-end suite is where it is asserted).
+      const axe = await new AxeBuilder({ page }).analyze();
+      for (const v of axe.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical')) {
+        problems.push(`${shot.name}/${scheme}: axe ${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
+      }
       await context.close();
     }
   }

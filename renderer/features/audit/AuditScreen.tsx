@@ -1,6 +1,5 @@
 // Audit review for support leads. Lazy-loaded: CRMs never download it.
 import { Alert, Button, Group, NativeSelect, Paper, Progress, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { AuditAction, EDITABLE_FIELDS, type AuditVerifyResult } from '../../../shared/api';
@@ -12,6 +11,7 @@ import { AuditChanges } from '../../ui/AuditChanges';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
 import { formatDateTime } from '../../ui/format';
 import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
+import { toast } from '../../ui/toast';
 import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
 
 const FIELD_OPTIONS = [{ value: '', label: 'Any field' }, ...EDITABLE_FIELDS.map((f) => ({ value: f, label: FIELD_LABELS[f] }))];
@@ -84,7 +84,7 @@ export default function AuditScreen() {
           </Group>
         </Group>
       </form>
-      <Paper withBorder radius="sm" className="audit-list">
+      <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Audit events">
         {events.isPending ? (
           <SkeletonRows label="Loading audit events" />
         ) : events.isError ? (
@@ -149,12 +149,10 @@ function ExportButton({ filters }: { filters: AuditFilters }) {
     setProgress({ rows: 0, done: false });
     exportCsv.mutate(filters, {
       onSuccess: (r) =>
-        notifications.show(
-          r.path === null
-            ? { color: 'gray', title: 'Export cancelled', message: 'No file was written.' }
-            : { color: 'teal', title: 'Export finished', message: `${r.rows.toLocaleString()} events written to ${r.path}` },
-        ),
-      onError: (e) => notifications.show({ color: 'red', title: 'Export failed', message: describeError(e) }),
+        r.path === null
+          ? toast('info', 'Export cancelled', 'No file was written.')
+          : toast('success', 'Export finished', `${r.rows.toLocaleString()} events written to ${r.path}`),
+      onError: (e) => toast('error', 'Export failed', describeError(e)),
       onSettled: () => setProgress(null),
     });
   };

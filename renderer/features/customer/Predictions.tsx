@@ -1,4 +1,4 @@
-import { Alert, Badge, Group, Stack, Text } from '@mantine/core';
+import { Alert, Group, Stack, Text } from '@mantine/core';
 import type { Prediction, PredictionKind } from '../../../shared/api';
 import { ageInDays, formatDateTime, formatPercent } from '../../ui/format';
 
@@ -72,11 +72,7 @@ function PredictionView({ p }: { p: Prediction }) {
           ))}
         </ul>
       )}
-      {age <= STALE_AFTER_DAYS && (
-        <Badge size="xs" variant="outline" color="gray" mt={4}>
-          Fresh
-        </Badge>
-      )}
+
     </section>
   );
 }

@@ -203,7 +203,7 @@ export function CustomersScreen({ onOpen, onNew, focusSearchSignal }: CustomersS
         )}
       </div>
       <Text size="xs" c="dimmed" className="screen-foot" role="status">
-        {list.isSuccess && `${rows.length.toLocaleString()} loaded${list.hasNextPage ? ', more as you scroll' : ''}`}
+        {list.isSuccess && rows.length > 0 && `${rows.length.toLocaleString()} loaded${list.hasNextPage ? ', more as you scroll' : ''}`}
         {list.isFetching && !list.isPending ? ' · updating…' : ''}
       </Text>
     </section>

@@ -1,6 +1,5 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { Alert, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
@@ -11,6 +10,7 @@ import { customerQueries } from '../../bridge/queries';
 import { FIELD_LABELS, fieldValueText } from '../../ui/fields';
 import { formatDateTime } from '../../ui/format';
 import { ErrorState, SkeletonRows } from '../../ui/states';
+import { toast } from '../../ui/toast';
 import { deleteDraft, loadDraft, saveDraft, type Draft } from './drafts';
 import {
   diffFields,
@@ -129,7 +129,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
           : await update.mutateAsync({ orgId: key, version: baseVersion, changes: pending.changes, reason: pending.reason });
       deleteDraft(draftOwner, key);
       setReviewOpen(false);
-      notifications.show({ color: 'teal', title: 'Saved', message: `${saved.customer.orgName} was saved.` });
+      toast('success', 'Saved', `${saved.customer.orgName} was saved.`);
       onSaved(saved.customer.orgId);
     } catch (e) {
       setReviewOpen(false);
@@ -139,7 +139,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
 
   const explainFailure = async (e: BridgeError, attempt: Pending) => {
     const code = errorCode(e);
-    notifications.show({ color: 'red', title: 'Not saved', message: describeError(e) });
+    toast('error', 'Not saved', describeError(e));
     if (code === 'conflict' && !isNew) {
       try {
         const current = await qc.fetchQuery({ ...customerQueries.detail(key), staleTime: 0 });

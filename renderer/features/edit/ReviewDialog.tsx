@@ -16,7 +16,7 @@ export interface ReviewDialogProps {
 export function ReviewDialog({ opened, before, changes, reason, saving, onSave, onClose }: ReviewDialogProps) {
   const fields = EDITABLE_FIELDS.filter((f) => f in changes);
   return (
-    <Modal opened={opened} onClose={onClose} title="Review changes" size="lg" centered lockScroll={false}>
+    <Modal opened={opened} onClose={onClose} title="Review changes" size="lg" centered lockScroll={false} closeButtonProps={{ 'aria-label': 'Back to editing' }}>
       {fields.length === 0 ? (
         <Text size="sm">You have not changed anything yet.</Text>
       ) : (
