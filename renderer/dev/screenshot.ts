@@ -21,6 +21,7 @@ interface Shot {
   session: SessionState;
   route?: unknown;
   handler?: Handler;
+  makeHandler?: () => Handler;
   /** Runs after the page settles, before the picture. */
   act?: (page: Page) => Promise<void>;
 }
@@ -111,10 +112,14 @@ const allShots: Shot[] = [
     name: 'edit-conflict',
     session: signedIn(ALICE),
     route: { name: 'edit', orgId: 'ORG-000001' },
-    handler: (c, i) => {
-      if (c === 'customers:update') return { error: { code: 'conflict', message: 'Someone else changed this customer', status: 412 } };
-      if (c === 'customers:get') return detail('ORG-000001', { version: 4, contactPhone: '+49 30 5550100', updatedAt: new Date().toISOString() });
-      return demoHandler(c, i);
+    // A fresh handler per page: the first read is the record as the CRM opened it, later reads see the other person's save.
+    makeHandler: () => {
+      let reads = 0;
+      return (c: Channel, i: Record<string, unknown>) => {
+        if (c === 'customers:update') return { error: { code: 'conflict', message: 'Someone else changed this customer', status: 412 } };
+        if (c === 'customers:get' && reads++ > 0) return detail('ORG-000001', { version: 4, contactPhone: '+49 30 5550100', updatedAt: new Date().toISOString() });
+        return demoHandler(c, i);
+      };
     },
     act: async (p) => {
       await p.getByLabel('Contact name').fill('Barbara Liskov');
@@ -181,7 +186,7 @@ async function run() {
         const path = new URL(route.request().url()).pathname.replace(/^\/+/, '') || 'index.html';
         return route.fulfill({ path: dist + path });
       });
-      const handler = shot.handler ?? demoHandler;
+      const handler = shot.makeHandler?.() ?? shot.handler ?? demoHandler;
       await page.exposeFunction('__cimsInvoke', (channel: Channel, input: Record<string, unknown>): IpcResult<unknown> => {
         if (channel === 'session:get') return { ok: true, data: shot.session };
         const out = handler(channel, input);
