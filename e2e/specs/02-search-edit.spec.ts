@@ -1,4 +1,4 @@
-import { expect, test } from '../support/fixtures';
+import { APP_VERSION, expect, test } from '../support/fixtures';
 import { auditOf, customerOf, editAndReview, openCustomer } from './support';
 
 test('Alice finds a customer, reads the record, changes the contact email with a reason, and sees it in the history', async ({ openConsole, stack }) => {
@@ -40,6 +40,6 @@ test('Alice finds a customer, reads the record, changes the contact email with a
   // And the database holds exactly that one audited change.
   const events = (await auditOf(stack, customer.orgId)).filter((e) => e.reason === 'Customer asked to route mail to billing');
   expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ actor_sub: 'alice', action: 'customer.update' });
+  expect(events[0]).toMatchObject({ actor_sub: 'alice', action: 'customer.update', app_version: APP_VERSION });
   expect(events[0]!.changes).toEqual([{ field: 'contactEmail', before: customer.contactEmail, after: newEmail }]);
 });

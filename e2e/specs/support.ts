@@ -41,8 +41,14 @@ export async function editAndReview(page: Page, fields: Record<string, string>, 
 
 /** Audit events of one customer, from the database. */
 export async function auditOf(stack: Stack, orgId: string) {
-  const { rows } = await stack.db.query<{ actor_sub: string; action: string; changes: { field: string; before: unknown; after: unknown }[]; reason: string }>(
-    `SELECT actor_sub, action, changes, reason FROM audit.events WHERE entity_id = $1 ORDER BY id`,
+  const { rows } = await stack.db.query<{
+    actor_sub: string;
+    action: string;
+    changes: { field: string; before: unknown; after: unknown }[];
+    reason: string;
+    app_version: string | null;
+  }>(
+    `SELECT actor_sub, action, changes, reason, app_version FROM audit.events WHERE entity_id = $1 ORDER BY id`,
     [orgId],
   );
   return rows;

@@ -9,7 +9,7 @@
 // Stand-ins at the OS edge only: the "system browser" is a second Chromium
 // context that openExternal drives, and the save dialog answers with a path in
 // the test's folder.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test as base, expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
@@ -29,6 +29,7 @@ import { startStack, type RunningStack, type StackInfo } from './stack';
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 export const MODE = 'chromium + real core (no Electron binary here)';
+export const APP_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 export type Account = StackInfo['demoAccounts'][number];
 
@@ -156,6 +157,7 @@ async function openConsole(
   const browserTabs: Page[] = [];
   const core = createHandlers({
     policy,
+    appVersion: APP_VERSION,
     fetch: (input, init) => fetch(input, init),
     openExternal: async (url) => {
       systemBrowser ??= await browser.newContext();

@@ -16,10 +16,15 @@ import { nullLog } from './log';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Route>();
-const seen: { auth: string | undefined; ifMatch: string | undefined; path: string }[] = [];
+const seen: { auth: string | undefined; ifMatch: string | undefined; appVersion: string | undefined; path: string }[] = [];
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
-  seen.push({ auth: req.headers.authorization, ifMatch: req.headers['if-match'] as string | undefined, path: url.pathname + url.search });
+  seen.push({
+    auth: req.headers.authorization,
+    ifMatch: req.headers['if-match'] as string | undefined,
+    appVersion: req.headers['x-cims-app-version'] as string | undefined,
+    path: url.pathname + url.search,
+  });
   (routes.get(url.pathname) ?? ((_q, r) => r.writeHead(404).end()))(req, res);
 });
 let base = '';
@@ -46,6 +51,7 @@ function client(baseUrl = base) {
     hub,
     log: nullLog,
     clock: systemClock,
+    appVersion: '1.2.3',
     tokens: {
       accessToken: async (refusedToken) => {
         if (refusedToken) refused.push(refusedToken);
@@ -68,7 +74,7 @@ describe('ApiClient', () => {
     routes.set('/v1/thing', (_q, r) => r.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}'));
     const { api } = client();
     expect(await api.json({ method: 'PATCH', path: '/v1/thing', route: 't', ifMatch: '"3"', body: {} }, Thing)).toEqual({ ok: true });
-    expect(seen.at(-1)).toMatchObject({ auth: 'Bearer token-0', ifMatch: '"3"' });
+    expect(seen.at(-1)).toMatchObject({ auth: 'Bearer token-0', ifMatch: '"3"', appVersion: '1.2.3' });
   });
 
   it('refreshes once on 401 and replays the request', async () => {

@@ -37,6 +37,8 @@ export interface ApiClientDeps {
   hub: EventHub;
   log: LogSink;
   clock: Clock;
+  /** Recorded by the API with every audit and access event. */
+  appVersion?: string;
 }
 
 export class ApiClient {
@@ -127,6 +129,7 @@ export class ApiClient {
     const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: request.accept ?? 'application/json' };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     if (request.ifMatch) headers['If-Match'] = request.ifMatch;
+    if (this.deps.appVersion) headers['x-cims-app-version'] = this.deps.appVersion;
     try {
       const response = await this.deps.fetch(url.href, {
         method: request.method,

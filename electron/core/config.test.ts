@@ -38,6 +38,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses to start an installed console without a policy file, naming the expected path', async () => {
+    const attempt = loadConfig({ policyPath: missing, env, allowEnvironment: false });
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow(missing);
+  });
+
   it('lets the policy file override the environment entirely', async () => {
     const path = policyFile({ issuer: 'https://idp.example.com', clientId: 'console', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:x' });
     const { policy, source } = await loadConfig({ policyPath: path, env });

@@ -15,6 +15,12 @@ export interface LoadConfigOptions {
   /** Overrides the per-OS path (tests). */
   policyPath?: string;
   readText?: (path: string) => Promise<string>;
+  /**
+   * Whether development values from the environment may stand in for a missing
+   * policy file. Only unpackaged builds allow it: an installed console never
+   * starts without IT's policy.
+   */
+  allowEnvironment?: boolean;
 }
 
 /** The policy path for this OS, with `%ProgramData%` expanded on Windows. */
@@ -57,6 +63,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       throw new ConfigError(`The policy file ${path} is not valid JSON: ${(error as Error).message}`);
     }
     return { policy: validate(raw, `The policy file ${path}`), source: { kind: 'policy', path } };
+  }
+  if (options.allowEnvironment === false) {
+    throw new ConfigError(
+      `No policy file at ${path}. An installed CIMS Console reads its identity provider and API from it; ask IT to deploy it (see the administrator's guide).`,
+    );
   }
   return { policy: validate(fromEnvironment(env), 'The development configuration (environment)'), source: { kind: 'environment' } };
 }

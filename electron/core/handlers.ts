@@ -47,6 +47,8 @@ export interface CoreDeps {
   signInTimeoutMs?: number;
   /** How often the inactivity lock is checked by timer (it is also checked on every call, resume and focus). */
   lockCheckIntervalMs?: number;
+  /** The console's version, sent to the API so audit events say which app made a change. */
+  appVersion?: string;
   /** Called when an interactive sign-in completes (the shell brings the window to the front). */
   onSignedIn?: () => void;
 }
@@ -85,7 +87,7 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     ...(deps.signInTimeoutMs !== undefined ? { signInTimeoutMs: deps.signInTimeoutMs } : {}),
     ...(deps.onSignedIn ? { onSignedIn: deps.onSignedIn } : {}),
   });
-  const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock });
+  const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock, ...(deps.appVersion ? { appVersion: deps.appVersion } : {}) });
 
   const handlers: HandlerTable = {
     'session:get': async () => session.getState(),

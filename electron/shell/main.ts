@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
   let config;
   try {
-    config = await loadConfig();
+    config = await loadConfig({ allowEnvironment: !app.isPackaged });
   } catch (error) {
     // A bad policy stops the app with a clear message, never a silent default.
     dialog.showErrorBox('CIMS Console cannot start', (error as Error).message);
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
 
   const core: CimsCore = createHandlers({
     policy,
+    appVersion: app.getVersion(),
     fetch: (input, init) => net.fetch(input instanceof URL ? input.href : input, init),
     openExternal: async (url) => {
       if (!systemBrowserUrlAllowed(url)) throw new Error('refused to open a non-https URL');
