@@ -6,17 +6,18 @@ import type { Me } from '../../shared/api';
 import { call } from '../bridge/client';
 import { useBridgeEvent } from '../bridge/useBridgeEvent';
 import { useSessionAction } from '../bridge/mutations';
-import { CustomerScreen } from '../features/customer/CustomerScreen';
 import { CustomersScreen } from '../features/customers/CustomersScreen';
 import { listDrafts } from '../features/edit/drafts';
-import { EditCustomerScreen } from '../features/edit/EditCustomerScreen';
 import { PortfolioScreen } from '../features/portfolio/PortfolioScreen';
 import { SkeletonRows } from '../ui/states';
 import { toast } from '../ui/toast';
 import { canCreateCustomers, canEditCustomer, canReviewAudit, isCrm } from './permissions';
 import { loadRoute, storeRoute, type Route } from './routes';
 
+// Loaded when first opened: the list and portfolio come up without the record view, the form or the audit review.
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
+const CustomerScreen = lazy(() => import('../features/customer/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
+const EditCustomerScreen = lazy(() => import('../features/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
 const ACTIVITY_REPORT_MS = 30_000;
 
 function allowed(user: Me, route: Route): boolean {
@@ -110,6 +111,7 @@ export function Shell({ user }: { user: Me }) {
         </Alert>
       )}
       <main className="content">
+        <Suspense fallback={<SkeletonRows label="Loading" />}>
         {route.name === 'portfolio' && <PortfolioScreen userName={user.name} onOpen={openCustomer} />}
         {route.name === 'customers' && (
           <CustomersScreen
@@ -135,11 +137,8 @@ export function Shell({ user }: { user: Me }) {
             onCancel={() => (route.name === 'edit' ? openCustomer(route.orgId) : go({ name: 'customers' }))}
           />
         )}
-        {route.name === 'audit' && (
-          <Suspense fallback={<SkeletonRows label="Loading audit review" />}>
-            <AuditScreen />
-          </Suspense>
-        )}
+        {route.name === 'audit' && <AuditScreen />}
+        </Suspense>
       </main>
     </div>
   );
