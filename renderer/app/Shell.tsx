@@ -10,6 +10,7 @@ import { CustomersScreen } from '../features/customers/CustomersScreen';
 import { listDrafts } from '../features/edit/drafts';
 import { PortfolioScreen } from '../features/portfolio/PortfolioScreen';
 import { SkeletonRows } from '../ui/states';
+import { ScreenErrorBoundary } from '../ui/ScreenErrorBoundary';
 import { toast } from '../ui/toast';
 import { canCreateCustomers, canEditCustomer, canReviewAudit, isCrm } from './permissions';
 import { loadRoute, storeRoute, type Route } from './routes';
@@ -111,6 +112,7 @@ export function Shell({ user }: { user: Me }) {
         </Alert>
       )}
       <main className="content">
+        <ScreenErrorBoundary key={route.name === 'customer' || route.name === 'edit' ? `${route.name}:${route.orgId}` : route.name}>
         <Suspense fallback={<SkeletonRows label="Loading" />}>
         {route.name === 'portfolio' && <PortfolioScreen userName={user.name} onOpen={openCustomer} />}
         {route.name === 'customers' && (
@@ -139,6 +141,7 @@ export function Shell({ user }: { user: Me }) {
         )}
         {route.name === 'audit' && <AuditScreen />}
         </Suspense>
+        </ScreenErrorBoundary>
       </main>
     </div>
   );
