@@ -176,6 +176,10 @@ async function openConsole(
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // The shipped CSP must not block anything the console needs.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text());
+  });
   const origin = new URL(rendererUrl).origin;
   const unexpose = await exposeCoreToPage(page, core, { allowedOrigin: origin });
   await page.goto(rendererUrl);

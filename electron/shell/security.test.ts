@@ -38,8 +38,9 @@ describe('content security policy', () => {
   const directives = Object.fromEntries(CONTENT_SECURITY_POLICY.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
   it('allows only the app itself to run script and nothing to reach the network', () => {
     expect(directives).toMatchObject({
-      'default-src': "'self'",
+      'default-src': "'none'",
       'script-src': "'self'",
+      'style-src': "'self'",
       'connect-src': "'none'",
       'object-src': "'none'",
       'frame-ancestors': "'none'",
@@ -47,6 +48,7 @@ describe('content security policy', () => {
       'form-action': "'none'",
     });
     expect(directives['script-src']).not.toMatch(/unsafe|http|\*/);
+    expect(directives['style-src']).not.toMatch(/unsafe/);
     expect(APP_RESPONSE_HEADERS['Content-Security-Policy']).toBe(CONTENT_SECURITY_POLICY);
   });
 });
