@@ -16,7 +16,10 @@ const steps = [
   { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
   { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
   { name: 'api (real PostgreSQL)', kind: 'vitest', report: 'api.json', command: 'npx vitest run --root api' },
-  { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npm run -s build:renderer && npx playwright test -c e2e/playwright.config.ts' },
+  // The steps below use the built app (dist/renderer, dist/electron).
+  { name: 'build (renderer and Electron main/preload)', kind: 'check', command: 'npm run -s build:renderer && npm run -s build:electron' },
+  { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npx playwright test -c e2e/playwright.config.ts' },
+  { name: 'packaging (a real electron-builder --dir run of the built app)', kind: 'vitest', report: 'packaging.json', command: 'CIMS_PACKAGE_TEST=1 npx vitest run --project unit build/package-dir.test.ts' },
   { name: 'electronegativity (electron/, accepted findings only)', kind: 'check', command: 'node scripts/electronegativity.mjs' },
 ];
 
