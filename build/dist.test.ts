@@ -1,20 +1,13 @@
 // `npm run dist` stops before electron-builder, with one clear message, when no Electron
 // distribution can be found (as on these machines: no network, node_modules/electron/dist missing).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs';
 import { electronVersion, findElectronDist } from './electron-dist';
 
-/** Temporary folders of this file, removed after its tests. */
-const created: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-};
-afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = useTempDirs();
 
 const root = join(import.meta.dirname, '..');
 const version = electronVersion(root);

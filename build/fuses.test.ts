@@ -2,25 +2,18 @@
 // these machines, so the binary is a synthetic file: filler bytes, @electron/fuses' sentinel and a
 // wire of "inherit" states, exactly the layout getCurrentFuseWire/flipFuses read and write.
 // The fuses are flipped with the options electron-builder derives from our configuration.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FuseV1Options, FuseVersion, flipFuses } from '@electron/fuses';
 import { FuseState, SENTINEL } from '@electron/fuses/dist/constants';
 import { PlatformPackager } from 'app-builder-lib';
 import type { AfterPackContext, Configuration } from 'electron-builder';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs';
 import { createConfig } from './electron-builder.config';
 import { assertFuses, fuseMismatches } from './fuses';
 
-/** Temporary folders of this file, removed after its tests. */
-const created: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-};
-afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = useTempDirs();
 
 const WIRE_LENGTH = 9;
 

@@ -5,25 +5,19 @@
 // everything else (loading the config, collecting production modules, asar, flipping the fuses, the
 // fuse check in our hooks) is electron-builder's own work. keytar is not rebuilt (no Electron headers offline).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPackage } from '@electron/asar';
 import { FuseState, SENTINEL } from '@electron/fuses/dist/constants';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs';
 import { electronVersion } from './electron-dist';
 import { fuseMismatches } from './fuses';
 import { BUILT_OUTPUT } from './scripts/dist';
 
 const root = join(import.meta.dirname, '..');
 const enabled = process.env.CIMS_PACKAGE_TEST === '1';
-const created: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-};
-afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = useTempDirs();
 
 function standInElectron(): string {
   const dir = tempDir('electron-dist-');

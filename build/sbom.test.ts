@@ -1,18 +1,11 @@
 // `npm run sbom` runs here (offline) and lists what ships: production dependencies of the desktop app.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs';
 import { writeSbom } from './scripts/sbom';
 
-/** Temporary folders of this file, removed after its tests. */
-const created: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-};
-afterAll(() => created.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = useTempDirs();
 
 interface Component { name: string; group?: string; version: string; components?: Component[] }
 interface Bom { bomFormat: string; specVersion: string; metadata: { component: { name: string } }; components: Component[] }

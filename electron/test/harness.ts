@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { SessionState, SessionStatus } from '../../shared/ipc';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/support/chromium';
 import type { CimsCore } from '../core/handlers';
 
 export interface TestIdp {
@@ -104,18 +105,8 @@ export async function startResourceServer(issuer: string, audience: string) {
   };
 }
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 /** The system browser stand-in: opens the URL in a fresh profile and signs in on the provider's own page. */

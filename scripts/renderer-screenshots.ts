@@ -1,17 +1,20 @@
 // Screenshots of every screen, light and dark, 1280×800, in Debian's Chromium.
-// Run after `npm run build:renderer`:  npx tsx renderer/dev/screenshot.ts
+// Run after `npm run build:renderer`:  npx tsx scripts/renderer-screenshots.ts
 //
-// LOOKING ONLY, NOT A TEST. Until the lead's end-to-end harness bridges the real
-// core in, `window.cims` here is a stand-in fed with demo data (renderer/dev/demo.ts)
-// through page.exposeFunction. It proves nothing about the main process or the API.
+// LOOKING ONLY, NOT A TEST. `window.cims` here is a stand-in fed with demo data
+// (renderer/dev/demo.ts) through page.exposeFunction, so states that are hard to
+// reach for real (errors, offline, conflicts) can be looked at in both themes. It
+// proves nothing about the main process or the API: the end-to-end specs do that,
+// and save their own screenshots of the real system to e2e/artifacts/screens.
 // It builds nothing: it serves the built dist/renderer/ as it is.
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
-import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../../shared/ipc';
-import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from './demo';
+import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
+import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from '../renderer/dev/demo';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/chromium';
 
-const dist = decodeURIComponent(new URL('../../dist/renderer/', import.meta.url).pathname);
-const outDir = decodeURIComponent(new URL('../../e2e/artifacts/screens/', import.meta.url).pathname);
+const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
+const outDir = decodeURIComponent(new URL('../e2e/artifacts/screens/', import.meta.url).pathname);
 const ORIGIN = 'http://console.local';
 
 type Handler = (channel: Channel, input: Record<string, unknown>) => unknown;
@@ -168,10 +171,7 @@ const STAND_IN_BRIDGE = `function installBridge(route) {
 }`;
 
 async function run() {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const problems: string[] = [];
   for (const scheme of ['light', 'dark'] as const) {
     for (const shot of shots) {
