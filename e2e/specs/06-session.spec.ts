@@ -4,14 +4,15 @@ import { customerOf, openCustomer } from './support';
 
 test('after the inactivity timeout the console locks; a half-typed edit survives unlocking and saves', async ({ openConsole, stack }) => {
   const customer = await customerOf(stack, 'alice');
-  const app = await openConsole({ inactivityTimeoutMinutes: 0.1 });
+  // 15 s: the console reports activity at most every 5 s, so it cannot lock while the test is typing.
+  const app = await openConsole({ inactivityTimeoutMinutes: 0.25 });
   await app.signIn(stack.account('alice'));
   const { page } = app;
   await openCustomer(page, customer.orgId);
   await page.getByRole('button', { name: 'Edit customer' }).click();
   await page.getByLabel('Contact name').fill('Katherine Johnson');
 
-  // Six seconds without activity: locked, the form still underneath.
+  // Fifteen seconds without activity: locked, the form still underneath.
   const lock = page.getByRole('dialog', { name: 'Console locked' });
   await expect(lock).toBeVisible({ timeout: 30_000 });
   await app.screenshot('10-locked');

@@ -19,7 +19,11 @@ import { loadRoute, storeRoute, type Route } from './routes';
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
 const CustomerScreen = lazy(() => import('../features/customer/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
 const EditCustomerScreen = lazy(() => import('../features/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
-const ACTIVITY_REPORT_MS = 30_000;
+
+// How stale the main process's idea of "last activity" may be: the lock can fire
+// at most this much early. Short, so short IT-set timeouts still behave; one
+// small IPC call every few seconds while someone types costs nothing.
+const ACTIVITY_REPORT_MS = 5_000;
 
 function allowed(user: Me, route: Route): boolean {
   if (route.name === 'audit') return canReviewAudit(user);
@@ -174,7 +178,7 @@ function UserMenu({ user }: { user: Me }) {
   );
 }
 
-/** Tells the main process (at most every 30 s) that someone is using the console, for the inactivity lock. */
+/** Tells the main process (at most every 5 s) that someone is using the console, for the inactivity lock. */
 function useActivityReporting() {
   const last = useRef(0);
   useEffect(() => {
