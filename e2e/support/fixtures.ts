@@ -1,23 +1,27 @@
-// The end-to-end harness. No Electron binary can be obtained on these machines,
-// so the console runs as it would inside the app, minus Electron itself: the
-// built renderer in Debian's Chromium, served with the app's own CSP, and the
-// real electron/core running in this test process, exposed to the page exactly
-// where the preload puts it (`window.cims`, same allow-lists, sender check).
+// The end-to-end harness; one fixture chooses how the console runs, the specs
+// do not change:
+// - where an Electron binary exists, the real app through Playwright's Electron
+//   support (launchElectronApp);
+// - otherwise (as on these machines, where none can be obtained) the console as
+//   it would run inside the app, minus Electron itself: the built renderer in
+//   Debian's Chromium, served with the app's own CSP, and the real
+//   electron/core running in this test process, exposed to the page exactly
+//   where the preload puts it (`window.cims`, same allow-lists, sender check).
 // Everything behind it is real: `npm run stack` (OpenID provider, API) on a
 // fresh PostgreSQL database, and gnome-keyring's Secret Service for the keychain.
 //
 // Stand-ins at the OS edge only: the "system browser" is a second Chromium
-// context that openExternal drives, and the save dialog answers with a path in
-// the test's folder.
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+// context where the test signs in on the provider's page, and the save dialog
+// answers with a path in the test's folder.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test as base, expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
+import { _electron, test as base, expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
 import keytar from 'keytar';
 import pg from 'pg';
 import { Policy } from '../../shared/config';
 import type { SessionStatus } from '../../shared/ipc';
-import { createHandlers, type CimsCore } from '../../electron/core/handlers';
+import { createHandlers } from '../../electron/core/handlers';
 import { createRotatingLog } from '../../electron/core/log';
 import { keytarSecretStore } from '../../electron/core/secret-store';
 import { CONTENT_SECURITY_POLICY } from '../../electron/shell/security';
@@ -28,7 +32,20 @@ import { startStack, type RunningStack, type StackInfo } from './stack';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
-export const MODE = 'chromium + real core (no Electron binary here)';
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+/** The Electron binary to drive, when one exists: ELECTRON_PATH, or the one the electron package installed. */
+function findElectron(): string | null {
+  if (process.env.ELECTRON_PATH) return process.env.ELECTRON_PATH;
+  const pathFile = join(REPO_ROOT, 'node_modules', 'electron', 'path.txt');
+  if (!existsSync(pathFile)) return null;
+  const binary = join(REPO_ROOT, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(binary) ? binary : null;
+}
+const ELECTRON_PATH = findElectron();
+export const MODE = ELECTRON_PATH
+  ? `the packaged-style app in Electron (${ELECTRON_PATH}), unfused development build`
+  : 'built renderer in Chromium with the real core bridged in (no Electron binary on this machine)';
 export const APP_VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 export type Account = StackInfo['demoAccounts'][number];
@@ -50,7 +67,6 @@ export interface ConsoleOptions {
 
 export interface ConsoleApp {
   page: Page;
-  core: CimsCore;
   keychainService: string;
   /** Clicks "Sign in", signs in on the provider's own page in the system browser, waits for the console. */
   signIn(account: Account): Promise<void>;
@@ -124,6 +140,7 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   ],
 
   openConsole: async ({ browser, stack, rendererUrl }, use, testInfo) => {
+    testInfo.annotations.push({ type: 'mode', description: MODE });
     const opened: ConsoleApp[] = [];
     await use(async (options = {}) => {
       const app = await openConsole(browser, stack, rendererUrl, testInfo, options);
@@ -143,66 +160,47 @@ async function openConsole(
 ): Promise<ConsoleApp> {
   const keychainService = options.keychainService ?? `CIMS Console e2e ${process.pid} ${++consoleCount}`;
   const workDir = mkdtempSync(join(tmpdir(), 'cims-e2e-console-'));
-  const policy = Policy.parse({
-    issuer: stack.info.issuer,
-    clientId: stack.info.clientId,
-    apiBaseUrl: stack.relay.url,
-    apiAudience: stack.info.audience,
-    scope: stack.info.scope,
-    ...(options.inactivityTimeoutMinutes ? { inactivityTimeoutMinutes: options.inactivityTimeoutMinutes } : {}),
-  });
+  const launched = ELECTRON_PATH
+    ? await launchElectronApp(ELECTRON_PATH, stack, keychainService, workDir, options)
+    : await launchInChromium(browser, stack, rendererUrl, keychainService, workDir, options);
+  const { page, openedUrls } = launched;
 
-  // The system browser: its own context, like a separate application.
-  let systemBrowser: BrowserContext | null = null;
-  const browserTabs: Page[] = [];
-  const core = createHandlers({
-    policy,
-    appVersion: APP_VERSION,
-    fetch: (input, init) => fetch(input, init),
-    openExternal: async (url) => {
-      systemBrowser ??= await browser.newContext();
-      const tab = await systemBrowser.newPage();
-      await tab.goto(url);
-      browserTabs.push(tab);
-    },
-    secrets: keytarSecretStore(keychainService),
-    chooseSavePath: async (request) => join(workDir, request.defaultName),
-    log: createRotatingLog({ dir: join(workDir, 'logs') }),
-    lockCheckIntervalMs: 500,
-  });
-  await core.start();
-
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
-  const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   // The shipped CSP must not block anything the console needs.
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text());
   });
-  const origin = new URL(rendererUrl).origin;
-  const unexpose = await exposeCoreToPage(page, core, { allowedOrigin: origin });
-  await page.goto(rendererUrl);
+
+  // The system browser: its own context, like a separate application.
+  let systemBrowser: BrowserContext | null = null;
+  let handled = 0;
 
   const waitForStatus = async (status: SessionStatus) => {
     await expect
-      .poll(async () => {
-        const s = await core.invoke('session:get', {});
-        return s.ok ? s.data.status : s.error.code;
-      }, { timeout: 30_000 })
+      .poll(
+        () =>
+          page.evaluate(async () => {
+            const s = await (window as unknown as { cims: import('../../shared/ipc').CimsBridge }).cims.invoke('session:get', {});
+            return s.ok ? s.data.status : s.error.code;
+          }),
+        { timeout: 30_000 },
+      )
       .toBe(status);
   };
 
   return {
     page,
-    core,
     keychainService,
     waitForStatus,
     async signIn(account) {
-      const before = browserTabs.length;
       await page.getByRole('button', { name: /sign in|unlock/i }).first().click();
-      await expect.poll(() => browserTabs.length, { timeout: 15_000 }).toBeGreaterThan(before);
-      const tab = browserTabs.at(-1)!;
+      let url: string | undefined;
+      await expect.poll(async () => (url = (await openedUrls())[handled]), { timeout: 15_000 }).toBeTruthy();
+      handled++;
+      systemBrowser ??= await browser.newContext();
+      const tab = await systemBrowser.newPage();
+      await tab.goto(url!);
       await tab.locator('input[name=username]').fill(account.username);
       await tab.locator('input[name=password]').fill(account.password);
       await tab.locator('button[type=submit]').click();
@@ -218,9 +216,7 @@ async function openConsole(
       await testInfo.attach(name, { path, contentType: 'image/png' });
     },
     async close() {
-      unexpose();
-      core.dispose();
-      await context.close();
+      await launched.close();
       await systemBrowser?.close();
       // Leave no test secret behind in the keychain (a stored session is only kept when a spec reuses the service).
       if (!options.keychainService) {
@@ -230,6 +226,108 @@ async function openConsole(
       }
       expect(pageErrors, 'the console threw in the page').toEqual([]);
     },
+  };
+}
+
+interface Launched {
+  page: Page;
+  /** Every URL the console asked the OS to open in the system browser, in order. */
+  openedUrls(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** The built renderer in Chromium with the real core in this process, bridged in where the preload would be. */
+async function launchInChromium(
+  browser: Browser,
+  stack: Stack,
+  rendererUrl: string,
+  keychainService: string,
+  workDir: string,
+  options: ConsoleOptions,
+): Promise<Launched> {
+  const policy = Policy.parse({
+    issuer: stack.info.issuer,
+    clientId: stack.info.clientId,
+    apiBaseUrl: stack.relay.url,
+    apiAudience: stack.info.audience,
+    scope: stack.info.scope,
+    ...(options.inactivityTimeoutMinutes ? { inactivityTimeoutMinutes: options.inactivityTimeoutMinutes } : {}),
+  });
+  const opened: string[] = [];
+  const core = createHandlers({
+    policy,
+    appVersion: APP_VERSION,
+    fetch: (input, init) => fetch(input, init),
+    openExternal: async (url) => void opened.push(url),
+    secrets: keytarSecretStore(keychainService),
+    chooseSavePath: async (request) => join(workDir, request.defaultName),
+    log: createRotatingLog({ dir: join(workDir, 'logs') }),
+    lockCheckIntervalMs: 500,
+  });
+  await core.start();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
+  const page = await context.newPage();
+  const unexpose = await exposeCoreToPage(page, core, { allowedOrigin: new URL(rendererUrl).origin });
+  await page.goto(rendererUrl);
+  return {
+    page,
+    openedUrls: async () => opened,
+    close: async () => {
+      unexpose();
+      core.dispose();
+      await context.close();
+    },
+  };
+}
+
+/**
+ * The real app through Playwright's Electron support, where a binary exists
+ * (ELECTRON_PATH, or an installed electron package). Development configuration
+ * comes from the environment; only the OS edge inside the main process is
+ * replaced: shell.openExternal records the URL (the test's system browser opens
+ * it) and the save dialog answers with a path in the test's folder.
+ * Note: no Electron binary can be obtained on the CI machines here, so this
+ * path has not run there; the report says which mode ran.
+ */
+async function launchElectronApp(
+  executablePath: string,
+  stack: Stack,
+  keychainService: string,
+  workDir: string,
+  options: ConsoleOptions,
+): Promise<Launched> {
+  const app = await _electron.launch({
+    executablePath,
+    args: [REPO_ROOT],
+    env: {
+      ...process.env,
+      CIMS_ISSUER: stack.info.issuer,
+      CIMS_CLIENT_ID: stack.info.clientId,
+      CIMS_API_BASE_URL: stack.relay.url,
+      CIMS_API_AUDIENCE: stack.info.audience,
+      CIMS_SCOPE: stack.info.scope,
+      ...(options.inactivityTimeoutMinutes ? { CIMS_INACTIVITY_MINUTES: String(options.inactivityTimeoutMinutes) } : {}),
+      CIMS_KEYCHAIN_SERVICE: keychainService,
+      CIMS_USER_DATA_DIR: join(workDir, 'profile'),
+    },
+  });
+  await app.evaluate(({ shell, dialog }, saveDir) => {
+    const opened: string[] = [];
+    Object.assign(globalThis, { __cimsOpened: opened });
+    shell.openExternal = async (url: string) => void opened.push(url);
+    const answer = async (...args: unknown[]) => {
+      const options = (args.length > 1 ? args[1] : args[0]) as { defaultPath?: string };
+      const name = (options.defaultPath ?? 'export.csv').split(/[\\/]/).pop();
+      return { canceled: false, filePath: `${saveDir}/${name}` };
+    };
+    dialog.showSaveDialog = answer as typeof dialog.showSaveDialog;
+  }, workDir);
+  const page = await app.firstWindow();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  return {
+    page,
+    openedUrls: () => app.evaluate(() => [...((globalThis as { __cimsOpened?: string[] }).__cimsOpened ?? [])]),
+    close: () => app.close(),
   };
 }
 

@@ -28,7 +28,12 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, 'preload.cjs');
 const RENDERER_ROOT = join(here, '..', 'renderer');
-const KEYCHAIN_SERVICE = 'CIMS Console';
+// Development builds only: end-to-end runs start several consoles side by side,
+// each with its own profile (the single-instance lock is per profile) and keychain entry.
+const devOverride = (name: string): string | undefined => (app.isPackaged ? undefined : process.env[name] || undefined);
+const KEYCHAIN_SERVICE = devOverride('CIMS_KEYCHAIN_SERVICE') ?? 'CIMS Console';
+const userDataDir = devOverride('CIMS_USER_DATA_DIR');
+if (userDataDir) app.setPath('userData', userDataDir);
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true } }]);
 
