@@ -47,3 +47,10 @@ export function formatValue(value: string | number | boolean | null): string {
   if (value === null) return '—';
   return String(value);
 }
+
+/** A model's factor name for people: `active_users_trend_30d` → "Active users trend 30d"; names with spaces stay as given. */
+export function factorLabel(factor: string): string {
+  if (!/^[a-z0-9_]+$/.test(factor)) return factor;
+  const words = factor.split('_').filter(Boolean).join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

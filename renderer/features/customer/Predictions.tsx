@@ -1,6 +1,6 @@
 import { Alert, Group, Stack, Text } from '@mantine/core';
 import type { Prediction, PredictionKind } from '../../../shared/api';
-import { ageInDays, formatDateTime, formatPercent } from '../../ui/format';
+import { ageInDays, factorLabel, formatDateTime, formatPercent } from '../../ui/format';
 
 const KIND_LABELS: Record<PredictionKind, string> = { churn_risk: 'Churn risk', upsell_propensity: 'Upsell propensity' };
 const STALE_AFTER_DAYS = 7;
@@ -59,7 +59,7 @@ function PredictionView({ p }: { p: Prediction }) {
           {p.topFactors.map((f) => (
             <li key={f.factor}>
               <span className="factor-name" title={f.factor}>
-                {f.factor}
+                {factorLabel(f.factor)}
               </span>
               <span className="factor-track" aria-hidden="true">
                 <span
