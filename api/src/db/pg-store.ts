@@ -50,14 +50,22 @@ interface Db {
   close(): Promise<void>;
 }
 
+/**
+ * The access-log flush runs on a connection of its own: in the shared pool it queued behind every
+ * request waiting for a connection, so under load each read waited for that queue twice.
+ */
 class PoolDb implements Db {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly flushPool: pg.Pool,
+  ) {}
   async call(name: string, text: string, values: unknown[]): Promise<unknown> {
-    const res = await this.pool.query<{ r: unknown }>({ name: `cims_${name}`, text, values });
+    const pool = name === 'flush' ? this.flushPool : this.pool;
+    const res = await pool.query<{ r: unknown }>({ name: `cims_${name}`, text, values });
     return res.rows[0]?.r;
   }
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.end(), this.flushPool.end()]);
   }
 }
 
@@ -196,7 +204,7 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** Real PostgreSQL only: the migrator's connection string; when given, migrations run first. */
   migrationUrl?: string;
-  /** Real PostgreSQL only: pool size (default 10). */
+  /** Real PostgreSQL only: pool size (default 10), plus one connection for the access-log flush. */
   poolSize?: number;
   /** How often to seal the audit chain in the background, ms (default 200; 0 turns it off). */
   sealIntervalMs?: number;
@@ -440,7 +448,9 @@ export async function openStore(options: OpenStoreOptions | string | undefined =
   if (opts.databaseUrl) {
     if (opts.migrationUrl) await migrate(opts.migrationUrl);
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
-    return new PgStore(new PoolDb(pool), 'postgres', opts);
+    // One flush in flight at a time (see PgStore), so one connection serves the barrier.
+    const flushPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
+    return new PgStore(new PoolDb(pool, flushPool), 'postgres', opts);
   }
   return pgliteStore(await createPglite(opts.dataDir), opts);
 }
