@@ -359,6 +359,8 @@ DECLARE
   old core.customers;
   n core.customers;
   diff jsonb;
+  old_json jsonb;
+  new_json jsonb;
 BEGIN
   PERFORM core.check_actor(p_sub, p_name, p_roles, p_scopes);
   PERFORM core.require_any_role(p_roles, ARRAY['crm'], 'edit customers');
@@ -380,10 +382,13 @@ BEGIN
     RAISE EXCEPTION 'customer % is archived', p_org_id USING ERRCODE = 'CC409';
   END IF;
   n := jsonb_populate_record(old, cols);
-  SELECT jsonb_agg(jsonb_build_object('field', f.field, 'before', to_jsonb(old) -> f.col, 'after', to_jsonb(n) -> f.col) ORDER BY o)
+  -- Each row is converted to jsonb once (not once per field and comparison).
+  old_json := to_jsonb(old);
+  new_json := to_jsonb(n);
+  SELECT jsonb_agg(jsonb_build_object('field', f.field, 'before', old_json -> f.col, 'after', new_json -> f.col) ORDER BY o)
     INTO diff
     FROM core.editable_fields() WITH ORDINALITY AS f(field, col, o)
-   WHERE (to_jsonb(old) -> f.col) IS DISTINCT FROM (to_jsonb(n) -> f.col);
+   WHERE (old_json -> f.col) IS DISTINCT FROM (new_json -> f.col);
   IF diff IS NULL THEN
     RETURN core.customer_detail(old);  -- nothing changes, nothing is recorded
   END IF;
