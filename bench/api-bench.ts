@@ -5,14 +5,13 @@
 //
 //   BENCH_DURATION=10 BENCH_CONNECTIONS=10 npm run bench:api
 import { spawn } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { migrate } from '../api/src/db/migrate';
+import { createScratchDatabase, type ScratchDatabase } from '../api/test/support/db';
 import { startTestIssuer } from '../api/test/support/issuer';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -20,24 +19,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const orgId = (n: number) => `ORG-${String(n).padStart(6, '0')}`;
 const randomOrg = () => orgId(randomInt(1, CUSTOMERS + 1));
 
-function dbUrl(database: string, user?: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${database}`;
-  if (user) u.username = user;
-  return u.toString();
-}
-
-async function createDatabase(): Promise<{ name: string; adminUrl: string; apiUrl: string }> {
-  const name = `cims_bench_${randomBytes(4).toString('hex')}`;
-  const server = new pg.Client({ connectionString: ADMIN_URL });
-  await server.connect();
-  try {
-    await server.query(`CREATE DATABASE ${name}`); // hex name generated above; identifiers cannot be parameters
-  } finally {
-    await server.end();
-  }
-  const adminUrl = dbUrl(name);
-  await migrate(adminUrl);
+/** A migrated scratch database with CUSTOMERS rows, loaded directly as the owner. */
+async function createDatabase(): Promise<ScratchDatabase> {
+  const db = await createScratchDatabase('cims_bench');
+  const adminUrl = db.adminUrl;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -60,17 +45,7 @@ async function createDatabase(): Promise<{ name: string; adminUrl: string; apiUr
   } finally {
     await admin.end();
   }
-  return { name, adminUrl, apiUrl: dbUrl(name, 'cims_api') };
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const server = new pg.Client({ connectionString: ADMIN_URL });
-  await server.connect();
-  try {
-    await server.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await server.end();
-  }
+  return db;
 }
 
 interface Figures {
@@ -170,7 +145,7 @@ async function main(): Promise<void> {
     servers.kill('SIGTERM');
     await new Promise((r) => servers.once('exit', r));
     await issuer.close();
-    await dropDatabase(db.name);
+    await db.drop();
   }
 }
 

@@ -42,19 +42,42 @@ function urlFor(base: string, database: string, user?: string): string {
   return u.toString();
 }
 
-export async function createTestDatabase(opts: { sealIntervalMs?: number } = {}): Promise<TestDatabase> {
-  const name = `cims_test_${randomBytes(6).toString('hex')}`;
-  const server = new pg.Client({ connectionString: ADMIN_URL });
-  await server.connect();
-  try {
-    // Identifiers cannot be parameters; the name is generated above from hex digits only.
-    await server.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await server.end();
-  }
+export interface ScratchDatabase {
+  name: string;
+  /** Superuser connection string to this database. */
+  adminUrl: string;
+  /** The API's connection string to this database (role cims_api). */
+  apiUrl: string;
+  /** Drops the database, ending any connection still open to it. */
+  drop(): Promise<void>;
+}
+
+/** A new, migrated database named `<prefix>_<random hex>` on the server of ADMIN_URL (tests and benchmarks). */
+export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  // Identifiers cannot be parameters; the name is a fixed prefix and hex digits only.
+  const onServer = async (sql: string) => {
+    const server = new pg.Client({ connectionString: ADMIN_URL });
+    await server.connect();
+    try {
+      await server.query(sql);
+    } finally {
+      await server.end();
+    }
+  };
+  await onServer(`CREATE DATABASE ${name}`);
   const adminUrl = urlFor(ADMIN_URL, name);
-  const apiUrl = urlFor(ADMIN_URL, name, 'cims_api');
   await migrate(adminUrl);
+  return {
+    name,
+    adminUrl,
+    apiUrl: urlFor(ADMIN_URL, name, 'cims_api'),
+    drop: () => onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export async function createTestDatabase(opts: { sealIntervalMs?: number } = {}): Promise<TestDatabase> {
+  const { name, adminUrl, apiUrl, drop: dropDatabase } = await createScratchDatabase('cims_test');
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const store = await openStore({ databaseUrl: apiUrl, sealIntervalMs: opts.sealIntervalMs ?? 0, poolSize: 4 });
@@ -71,13 +94,7 @@ export async function createTestDatabase(opts: { sealIntervalMs?: number } = {})
       dropped = true;
       await store.close().catch(() => undefined);
       await admin.end().catch(() => undefined);
-      const s = new pg.Client({ connectionString: ADMIN_URL });
-      await s.connect();
-      try {
-        await s.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await s.end();
-      }
+      await dropDatabase();
     },
   };
 }
