@@ -3,9 +3,10 @@
 // on 100,000 seeded customers in a fresh PostgreSQL database. A report, not a
 // test: it prints requests/s, p50 and p99 of each and the ratios.
 //
-//   BENCH_DURATION=10 BENCH_CONNECTIONS=10 npm run bench:api
+//   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_SCENARIOS=read,search,write npm run bench:api
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -15,6 +16,9 @@ import { startTestIssuer } from '../api/test/support/issuer';
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read,search,write').split(',');
+// Where to write a V8 CPU profile of the server process (open it in Chrome's DevTools).
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
 const orgId = (n: number) => `ORG-${String(n).padStart(6, '0')}`;
 const randomOrg = () => orgId(randomInt(1, CUSTOMERS + 1));
@@ -53,9 +57,42 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU milliseconds per request in the server process and in PostgreSQL (Linux only). */
+  serverCpu: number | null;
+  dbCpu: number | null;
 }
 
-async function load(url: string, request: autocannon.Request, token?: string): Promise<Figures> {
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) used so far by one process, from /proc. */
+function processCpu(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU used by the server process and by every PostgreSQL process, so a run also says where
+ * the time went. On a machine whose cores are all busy, requests/s alone mixes the two.
+ */
+function cpuSample(serverPid: number): { server: number; db: number } | null {
+  try {
+    let db = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') db += processCpu(pid);
+      } catch {
+        // the process ended between listing and reading
+      }
+    }
+    return { server: processCpu(serverPid), db };
+  } catch {
+    return null; // not Linux
+  }
+}
+
+async function load(url: string, request: autocannon.Request, serverPid: number, token?: string): Promise<Figures> {
+  const before = cpuSample(serverPid);
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -63,11 +100,16 @@ async function load(url: string, request: autocannon.Request, token?: string): P
     headers: token ? { authorization: `Bearer ${token}` } : {},
     requests: [request],
   });
+  const after = cpuSample(serverPid);
+  const perRequest = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || result.requests.total === 0 ? null : ((b - a) * 1000) / result.requests.total;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
+    serverCpu: perRequest(before?.server, after?.server),
+    dbCpu: perRequest(before?.db, after?.db),
   };
 }
 
@@ -109,7 +151,8 @@ async function main(): Promise<void> {
   console.log(`Seeding ${CUSTOMERS} customers into a fresh database…`);
   const db = await createDatabase();
   const issuer = await startTestIssuer('RS256');
-  const servers = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bench-servers.ts', import.meta.url))], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const servers = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./bench-servers.ts', import.meta.url))], {
     env: { ...process.env, BENCH_API_DATABASE_URL: db.apiUrl, BENCH_ADMIN_DATABASE_URL: db.adminUrl, ISSUER: issuer.url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -118,24 +161,27 @@ async function main(): Promise<void> {
       servers.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
       servers.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
     });
+    const pid = servers.pid ?? 0;
     const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'], scope: 'openid', exp: Math.floor(Date.now() / 1000) + 3600 });
 
     const rows: [string, Figures, Figures][] = [];
-    for (const name of ['read', 'search', 'write'] as const) {
+    for (const name of (['read', 'search', 'write'] as const).filter((n) => SCENARIOS.includes(n))) {
       // A short warm-up of each side (JIT, connection pools, caches), then the measured runs.
       await autocannon({ url: urls.hardened, connections: 2, duration: 2, headers: { authorization: `Bearer ${token}` }, requests: [scenarios('warm', true)[name]] });
       await autocannon({ url: urls.naive, connections: 2, duration: 2, requests: [scenarios('warm', false)[name]] });
-      const hardened = await load(urls.hardened, scenarios('hardened', true)[name], token);
-      const naive = await load(urls.naive, scenarios('naive', false)[name]);
+      const hardened = await load(urls.hardened, scenarios('hardened', true)[name], pid, token);
+      const naive = await load(urls.naive, scenarios('naive', false)[name], pid);
       rows.push([name, hardened, naive]);
       console.log(`${name}: done`);
     }
 
     console.log(`\n${CUSTOMERS} customers, ${CONNECTIONS} connections, ${DURATION} s per run\n`);
-    console.log('scenario     side        req/s   p50 ms   p99 ms   errors');
+    console.log('scenario     side        req/s   p50 ms   p99 ms   errors   CPU ms/request: server  database');
+    const line = (f: Figures) =>
+      `${fmt(f.rps)}${fmt(f.p50, 1)}${fmt(f.p99, 1)}${fmt(f.errors)}        ${f.serverCpu === null ? '      -' : fmt(f.serverCpu, 3)}${f.dbCpu === null ? '        -' : fmt(f.dbCpu, 3)}`;
     for (const [name, h, n] of rows) {
-      console.log(`${name.padEnd(12)} hardened ${fmt(h.rps)}${fmt(h.p50, 1)}${fmt(h.p99, 1)}${fmt(h.errors)}`);
-      console.log(`${''.padEnd(12)} naive    ${fmt(n.rps)}${fmt(n.p50, 1)}${fmt(n.p99, 1)}${fmt(n.errors)}`);
+      console.log(`${name.padEnd(12)} hardened ${line(h)}`);
+      console.log(`${''.padEnd(12)} naive    ${line(n)}`);
     }
     console.log('\nratios hardened/naive: throughput (goal reads ≥ 0.7, writes ≥ 0.5), p99 (goal reads ≤ 1.5)');
     for (const [name, h, n] of rows) {
