@@ -2,6 +2,7 @@
 // the database, one audit event per write with field-level before/after,
 // optimistic concurrency, search and prediction ingestion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { CustomerDetail, CustomerListPage, CustomerListQuery, AuditPage, AuditQuery } from '../../../shared/api';
 import { StoreError } from '../../src/db/store';
 import {
@@ -184,9 +185,52 @@ describe('read', () => {
     expect(await accessEventsFor(t.admin, 'ORG-000499')).toHaveLength(0);
   });
 
-  it('many concurrent reads are all logged (they share flushes)', async () => {
+  it('many concurrent reads are all logged (they share batches)', async () => {
     await Promise.all(Array.from({ length: 25 }, () => t.store.getCustomer(actors.bob, testContext(), 'ORG-000401')));
     expect(await accessEventsFor(t.admin, 'ORG-000401')).toHaveLength(26);
+  });
+
+  it('in one batch, each read gets its own answer and only the records shown are logged', async () => {
+    await seedCustomer(t.admin, { orgId: 'ORG-000402', ownerSub: 'alice' });
+    const reads = [
+      t.store.getCustomer(actors.alice, testContext({ requestId: 'req-batch-1' }), 'ORG-000402'),
+      t.store.getCustomer(actors.modelRunner, testContext(), 'ORG-000402'),
+      t.store.getCustomer(actors.alice, testContext(), 'ORG-000498'),
+      t.store.getCustomer(actors.alice, testContext({ requestId: 'x'.repeat(201) }), 'ORG-000402'),
+      t.store.getCustomer(actors.bob, testContext({ requestId: 'req-batch-5' }), 'ORG-000402'),
+    ];
+    const settled = await Promise.allSettled(reads);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    expect(settled.map((s) => (s.status === 'rejected' ? s.reason : s.value.customer.orgId))).toEqual([
+      'ORG-000402',
+      storeError('forbidden'),
+      storeError('not_found'),
+      storeError('validation'),
+      'ORG-000402',
+    ]);
+    const access = await accessEventsFor(t.admin, 'ORG-000402');
+    expect(access.map((a) => [a.actor_sub, a.request_id])).toEqual([
+      ['alice', 'req-batch-1'],
+      ['bob', 'req-batch-5'],
+    ]);
+  });
+
+  it('commits the access events of a read before answering it, whatever the role asks of commits', async () => {
+    // A role (or database) set to commit without waiting for the WAL flush must not weaken the read's guarantee.
+    const api = new pg.Client({ connectionString: t.apiUrl });
+    await api.connect();
+    try {
+      await api.query('SET synchronous_commit = off');
+      await api.query('BEGIN');
+      await api.query(`SELECT api.customer_read($1::jsonb)`, [
+        JSON.stringify([{ sub: 'alice', name: 'Alice', roles: ['crm'], scopes: [], requestId: 'req-sync-1', clientAddress: null, appVersion: null, orgId: 'ORG-000402' }]),
+      ]);
+      const { rows } = await api.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s");
+      expect(rows[0]?.s).toBe('on');
+      await api.query('COMMIT');
+    } finally {
+      await api.end();
+    }
   });
 });
 
