@@ -71,16 +71,22 @@ function processCpu(pid: number | string): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+interface CpuSample {
+  server: number;
+  /** CPU seconds per PostgreSQL process id. */
+  db: Map<string, number>;
+}
+
 /**
- * CPU used by the server process and by every PostgreSQL process, so a run also says where
- * the time went. On a machine whose cores are all busy, requests/s alone mixes the two.
+ * CPU used by the server process and by each PostgreSQL process, so a run also says where the
+ * time went: on a machine whose cores are all busy, requests/s alone mixes the two.
  */
-function cpuSample(serverPid: number): { server: number; db: number } | null {
+function cpuSample(serverPid: number): CpuSample | null {
   try {
-    let db = 0;
+    const db = new Map<string, number>();
     for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
       try {
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') db += processCpu(pid);
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') db.set(pid, processCpu(pid));
       } catch {
         // the process ended between listing and reading
       }
@@ -89,6 +95,13 @@ function cpuSample(serverPid: number): { server: number; db: number } | null {
   } catch {
     return null; // not Linux
   }
+}
+
+/** Database CPU seconds between two samples: per process, so one that exits (an idle pool connection) does not count negative. */
+function dbCpuBetween(before: CpuSample, after: CpuSample): number {
+  let total = 0;
+  for (const [pid, cpu] of after.db) total += cpu - (before.db.get(pid) ?? 0);
+  return total;
 }
 
 async function load(url: string, request: autocannon.Request, serverPid: number, token?: string): Promise<Figures> {
@@ -101,15 +114,15 @@ async function load(url: string, request: autocannon.Request, serverPid: number,
     requests: [request],
   });
   const after = cpuSample(serverPid);
-  const perRequest = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || result.requests.total === 0 ? null : ((b - a) * 1000) / result.requests.total;
+  const total = result.requests.total;
+  const perRequest = (seconds: number) => (total === 0 ? null : (seconds * 1000) / total);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
-    serverCpu: perRequest(before?.server, after?.server),
-    dbCpu: perRequest(before?.db, after?.db),
+    serverCpu: before && after ? perRequest(after.server - before.server) : null,
+    dbCpu: before && after ? perRequest(dbCpuBetween(before, after)) : null,
   };
 }
 
