@@ -1,7 +1,7 @@
 // Structured logs (pino, through Fastify) that never carry a token, an email
 // address or anything that looks like a card number. Requests are logged by
 // method and path only: query strings hold search terms (emails, phones).
-import type { FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 /** Where log lines go; anything with `write(line)` (pino's destination stream). */
 export interface LogSink {
@@ -102,4 +102,20 @@ export function loggerOptions(options: LogOptions = {}): NonNullable<FastifyServ
       }),
     },
   };
+}
+
+/**
+ * One line per request, written when it completes, with the request (method, path, id, address)
+ * and the outcome. Fastify's default writes a second line when the request arrives; on a busy
+ * API that doubles the logging for nothing a reader needs.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(req)) return;
+    const line = { req, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
 }

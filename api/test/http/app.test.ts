@@ -36,10 +36,11 @@ describe('security headers', () => {
   ] as const)('are on %s', async (_what, url, who, status) => {
     const res = await h.call(who, 'GET', url);
     expect(res.statusCode).toBe(status);
-    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
@@ -160,7 +161,15 @@ describe('logs', () => {
       headers: { 'if-match': `"${await versionOf(h.db, ORG)}"` },
     });
     await h.call('expired', 'GET', '/v1/me');
-    const logged = logLines.slice(before).join('');
+    const lines = logLines.slice(before);
+    // One line per request, written when it completes.
+    expect(lines.map((l) => JSON.parse(l) as { msg: string; res?: { statusCode: number } }).map((l) => [l.msg, l.res?.statusCode])).toEqual([
+      ['request completed', 200],
+      ['request completed', 200],
+      ['request completed', 200],
+      ['request completed', 401],
+    ]);
+    const logged = lines.join('');
     expect(logged).toContain(`/v1/customers/${ORG}`);
     expect(logged).toContain('"statusCode":401');
     expect(logged).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
