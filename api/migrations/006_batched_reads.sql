@@ -12,19 +12,24 @@
 SET LOCAL ROLE cims_owner;
 
 -- The rules of core.check_actor and core.check_context as predicates, so that
--- a batch can apply them to each read without aborting the others.
+-- a batch can apply them to each read without aborting the others. (PL/pgSQL,
+-- not SQL: see 007.)
 CREATE FUNCTION core.actor_valid(p_sub text, p_name text, p_roles text[], p_scopes text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(p_sub IS NOT NULL AND length(p_sub) BETWEEN 1 AND 200
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN coalesce(p_sub IS NOT NULL AND length(p_sub) BETWEEN 1 AND 200
                   AND p_name IS NOT NULL AND length(p_name) <= 200
-                  AND p_roles IS NOT NULL AND p_scopes IS NOT NULL AND array_position(p_roles, NULL) IS NULL, false)
+                  AND p_roles IS NOT NULL AND p_scopes IS NOT NULL AND array_position(p_roles, NULL) IS NULL, false);
+END
 $$;
 
 CREATE FUNCTION core.context_valid(p_request_id text, p_client_address text, p_app_version text) RETURNS boolean
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(p_request_id IS NOT NULL AND length(p_request_id) BETWEEN 1 AND 200
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN coalesce(p_request_id IS NOT NULL AND length(p_request_id) BETWEEN 1 AND 200
                   AND (p_client_address IS NULL OR length(p_client_address) <= 100)
-                  AND (p_app_version IS NULL OR length(p_app_version) <= 100), false)
+                  AND (p_app_version IS NULL OR length(p_app_version) <= 100), false);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION core.check_actor(p_sub text, p_name text, p_roles text[], p_scopes text[]) RETURNS void
