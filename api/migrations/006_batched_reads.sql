@@ -32,6 +32,17 @@ BEGIN
 END
 $$;
 
+-- A JSON array of strings as text[]; NULL for anything that is not an array (an invalid actor).
+CREATE FUNCTION core.jsonb_text_array(j jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF jsonb_typeof(j) IS DISTINCT FROM 'array' THEN
+    RETURN NULL;
+  END IF;
+  RETURN ARRAY(SELECT jsonb_array_elements_text(j));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION core.check_actor(p_sub text, p_name text, p_roles text[], p_scopes text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -69,8 +80,7 @@ BEGIN
 
   WITH req AS (
     SELECT x.i, x.r ->> 'sub' AS sub, x.r ->> 'name' AS name,
-           CASE WHEN jsonb_typeof(x.r -> 'roles') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(x.r -> 'roles')) END AS roles,
-           CASE WHEN jsonb_typeof(x.r -> 'scopes') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(x.r -> 'scopes')) END AS scopes,
+           core.jsonb_text_array(x.r -> 'roles') AS roles, core.jsonb_text_array(x.r -> 'scopes') AS scopes,
            x.r ->> 'requestId' AS request_id, x.r ->> 'clientAddress' AS client_address,
            x.r ->> 'appVersion' AS app_version, x.r ->> 'orgId' AS org_id
       FROM jsonb_array_elements(p_reads) WITH ORDINALITY AS x(r, i)

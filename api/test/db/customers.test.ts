@@ -108,6 +108,40 @@ describe('update', () => {
     expect((await customerRow(t.admin, 'ORG-000201'))?.user_count).toBe(150);
   });
 
+  it('in one batch, each edit gets its own outcome; a failed edit leaves no change and no event, the others commit', async () => {
+    await seedCustomer(t.admin, { orgId: 'ORG-000203', ownerSub: 'alice', ownerName: 'Alice Adams' });
+    await seedCustomer(t.admin, { orgId: 'ORG-000204', ownerSub: 'alice', ownerName: 'Alice Adams' });
+    await seedCustomer(t.admin, { orgId: 'ORG-000205', ownerSub: 'carol', ownerName: 'Carol Chen' });
+    const edit = (actor: (typeof actors)['alice'], orgId: string, version: number, changes: object, reason = 'Batch edit') =>
+      t.store.updateCustomer(actor, testContext(), orgId, version, changes as { userCount: number }, reason);
+    // The first edit starts a batch of its own; the next five wait for it and share one batch.
+    const settled = await Promise.allSettled([
+      edit(actors.alice, 'ORG-000203', 1, { userCount: 11 }),
+      edit(actors.alice, 'ORG-000204', 1, { userCount: 21 }),
+      edit(actors.alice, 'ORG-000204', 1, { userCount: 22 }), // same version again: stale
+      edit(actors.alice, 'ORG-000205', 1, { userCount: 31 }), // carol's customer
+      edit(actors.alice, 'ORG-000203', 2, { userCount: -5 }), // refused by the table's check
+      edit(actors.alice, 'ORG-000203', 2, { contactName: 'Robin Vale' }),
+    ]);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.customer.version : r.reason))).toEqual([
+      2,
+      2,
+      storeError('conflict'),
+      storeError('forbidden'),
+      new StoreError('validation', 'userCount is not valid'),
+      3,
+    ]);
+    expect((await customerRow(t.admin, 'ORG-000203'))).toMatchObject({ user_count: 11, contact_name: 'Robin Vale', version: 3 });
+    expect((await customerRow(t.admin, 'ORG-000204'))).toMatchObject({ user_count: 21, version: 2 });
+    expect((await customerRow(t.admin, 'ORG-000205'))).toMatchObject({ version: 1 });
+    expect((await auditEventsFor(t.admin, 'ORG-000203')).map((e) => e.changes)).toEqual([
+      [{ field: 'userCount', before: 120, after: 11 }],
+      [{ field: 'contactName', before: 'Jordan Lee', after: 'Robin Vale' }],
+    ]);
+    expect(await auditEventsFor(t.admin, 'ORG-000204')).toHaveLength(1);
+    expect(await auditEventsFor(t.admin, 'ORG-000205')).toHaveLength(0);
+  });
+
   it('two writers with the same version: exactly one wins, the other gets a conflict, no update is lost', async () => {
     const results = await Promise.allSettled([
       t.store.updateCustomer(actors.alice, testContext(), 'ORG-000202', 1, { userCount: 300 }, 'Writer one'),
