@@ -3,7 +3,7 @@
 // on 100,000 seeded customers in a fresh PostgreSQL database. A report, not a
 // test: it prints requests/s, p50 and p99 of each and the ratios.
 //
-//   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_SCENARIOS=read,search,write npm run bench:api
+//   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_ROUNDS=3 BENCH_SCENARIOS=read,search,write npm run bench:api
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +17,9 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read,search,write').split(',');
+// Hardened and naive take turns this many times per scenario; the report gives medians, since
+// one pair of runs on a small shared machine can be ±30% apart.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // Where to write a V8 CPU profile of the server process (open it in Chrome's DevTools).
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
@@ -177,28 +180,42 @@ async function main(): Promise<void> {
     const pid = servers.pid ?? 0;
     const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'], scope: 'openid', exp: Math.floor(Date.now() / 1000) + 3600 });
 
-    const rows: [string, Figures, Figures][] = [];
+    const results: { name: string; hardened: Figures[]; naive: Figures[] }[] = [];
     for (const name of (['read', 'search', 'write'] as const).filter((n) => SCENARIOS.includes(n))) {
-      // A short warm-up of each side (JIT, connection pools, caches), then the measured runs.
+      // A short warm-up of each side (JIT, connection pools, caches), then the measured rounds.
       await autocannon({ url: urls.hardened, connections: 2, duration: 2, headers: { authorization: `Bearer ${token}` }, requests: [scenarios('warm', true)[name]] });
       await autocannon({ url: urls.naive, connections: 2, duration: 2, requests: [scenarios('warm', false)[name]] });
-      const hardened = await load(urls.hardened, scenarios('hardened', true)[name], pid, token);
-      const naive = await load(urls.naive, scenarios('naive', false)[name], pid);
-      rows.push([name, hardened, naive]);
-      console.log(`${name}: done`);
+      const result = { name, hardened: [] as Figures[], naive: [] as Figures[] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        result.hardened.push(await load(urls.hardened, scenarios('hardened', true)[name], pid, token));
+        result.naive.push(await load(urls.naive, scenarios('naive', false)[name], pid));
+        console.log(`${name}: round ${round} of ${ROUNDS} done`);
+      }
+      results.push(result);
     }
 
-    console.log(`\n${CUSTOMERS} customers, ${CONNECTIONS} connections, ${DURATION} s per run\n`);
+    console.log(`\n${CUSTOMERS} customers, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds; medians of the rounds\n`);
     console.log('scenario     side        req/s   p50 ms   p99 ms   errors   CPU ms/request: server  database');
-    const line = (f: Figures) =>
-      `${fmt(f.rps)}${fmt(f.p50, 1)}${fmt(f.p99, 1)}${fmt(f.errors)}        ${f.serverCpu === null ? '      -' : fmt(f.serverCpu, 3)}${f.dbCpu === null ? '        -' : fmt(f.dbCpu, 3)}`;
-    for (const [name, h, n] of rows) {
-      console.log(`${name.padEnd(12)} hardened ${line(h)}`);
-      console.log(`${''.padEnd(12)} naive    ${line(n)}`);
+    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] ?? NaN;
+    const medianOf = (runs: Figures[], pick: (f: Figures) => number | null) => {
+      const values = runs.map(pick).filter((v): v is number => v !== null);
+      return values.length ? median(values) : null;
+    };
+    const cell = (v: number | null, digits: number) => (v === null ? '        -' : fmt(v, digits));
+    const line = (runs: Figures[]) =>
+      `${cell(medianOf(runs, (f) => f.rps), 0)}${cell(medianOf(runs, (f) => f.p50), 1)}${cell(medianOf(runs, (f) => f.p99), 1)}` +
+      `${cell(medianOf(runs, (f) => f.errors), 0)}       ${cell(medianOf(runs, (f) => f.serverCpu), 3)}${cell(medianOf(runs, (f) => f.dbCpu), 3)}`;
+    for (const r of results) {
+      console.log(`${r.name.padEnd(12)} hardened ${line(r.hardened)}`);
+      console.log(`${''.padEnd(12)} naive    ${line(r.naive)}`);
     }
-    console.log('\nratios hardened/naive: throughput (goal reads ≥ 0.7, writes ≥ 0.5), p99 (goal reads ≤ 1.5)');
-    for (const [name, h, n] of rows) {
-      console.log(`${name.padEnd(12)} throughput ${(h.rps / n.rps).toFixed(2)}   p99 ${(h.p99 / Math.max(n.p99, 0.001)).toFixed(2)}`);
+    console.log('\nratios hardened/naive, median of the rounds [lowest-highest round]');
+    console.log('goals: throughput reads ≥ 0.7, writes ≥ 0.5; p99 reads ≤ 1.5');
+    for (const r of results) {
+      const ratios = (pick: (f: Figures) => number) => r.hardened.map((h, i) => pick(h) / Math.max(pick(r.naive[i]!), 0.001));
+      const summary = (values: number[]) =>
+        `${median(values).toFixed(2)} [${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}]`;
+      console.log(`${r.name.padEnd(12)} throughput ${summary(ratios((f) => f.rps))}   p99 ${summary(ratios((f) => f.p99))}`);
     }
   } finally {
     servers.kill('SIGTERM');
