@@ -16,39 +16,50 @@ export interface LogOptions {
 
 const CENSOR = '[redacted]';
 
-/** Paths pino removes wherever they appear in a logged object. */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers.cookie',
-  '*.authorization',
+/** Keys whose values never reach a log line, at any depth of a logged object (compared in lower case, without - and _). */
+export const SENSITIVE_KEYS: ReadonlySet<string> = new Set([
   'authorization',
+  'cookie',
+  'setcookie',
   'token',
-  '*.token',
-  'accessToken',
-  '*.accessToken',
-  'refreshToken',
-  '*.refreshToken',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'password',
+  'secret',
+  'clientsecret',
   'email',
-  '*.email',
-  'contactEmail',
-  '*.contactEmail',
-  '*.*.contactEmail',
-  'billingEmail',
-  '*.billingEmail',
-  'contactPhone',
-  '*.contactPhone',
-  '*.*.contactPhone',
-  'cardNumber',
-  '*.cardNumber',
+  'contactemail',
+  'billingemail',
+  'phone',
+  'contactphone',
+  'cardnumber',
   'pan',
-  '*.pan',
   'cvc',
-  '*.cvc',
   'cvv',
-  '*.cvv',
-];
+]);
+
+const MAX_DEPTH = 6;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null);
+
+/**
+ * A copy of a logged value in which every sensitive key's value is replaced, at any depth (deeper
+ * than MAX_DEPTH, whole values are). It walks plain objects and arrays: requests, replies and
+ * errors are reduced to safe fields by the serializers below. (pino's own path-based redaction
+ * did the same for a fixed list of paths at about 11 µs a line, most of the cost of logging.)
+ */
+export function redact(value: unknown, depth = 0): unknown {
+  if (!Array.isArray(value) && !isPlainObject(value)) return value;
+  if (depth >= MAX_DEPTH) return CENSOR;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    copy[key] = SENSITIVE_KEYS.has(key.toLowerCase().replace(/[-_]/g, '')) ? CENSOR : redact(v, depth + 1);
+  }
+  return copy;
+}
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
@@ -83,7 +94,7 @@ interface LoggedError {
 export function loggerOptions(options: LogOptions = {}): NonNullable<FastifyServerOptions['logger']> {
   return {
     level: options.level ?? 'info',
-    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    formatters: { log: (object: Record<string, unknown>) => redact(object) as Record<string, unknown> },
     ...(options.sink ? { stream: options.sink } : {}),
     serializers: {
       req: (req: LoggedRequest) => ({
