@@ -28,6 +28,7 @@ const STORE_STATUS: Record<StoreErrorKind, { status: number; slug: string }> = {
   conflict: { status: 412, slug: 'precondition-failed' },
   validation: { status: 400, slug: 'validation' },
   duplicate: { status: 409, slug: 'duplicate' },
+  busy: { status: 503, slug: 'busy' },
 };
 
 const problemType = (slug: string) => `urn:cims:problem:${slug}`;
@@ -76,7 +77,7 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   if (err instanceof StoreError) {
     const { status, slug } = STORE_STATUS[err.kind];
     // Messages of deliberate database errors are written for the client (they carry no internals).
-    return sendProblem(reply, build(req, status, slug, err.message));
+    return sendProblem(reply, build(req, status, slug, err.message), err.kind === 'busy' ? { 'retry-after': '1' } : undefined);
   }
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

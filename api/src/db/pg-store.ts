@@ -91,6 +91,10 @@ const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
   '23502': 'validation',
   '23503': 'validation',
   '23514': 'validation',
+  // Edits in one batch hold their rows until it commits, so a batch and another transaction can
+  // wait on each other; PostgreSQL then fails one of them. Nothing was written: the client may retry.
+  '40P01': 'busy',
+  '40001': 'busy',
 };
 
 const snakeToCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -107,6 +111,7 @@ export function toStoreError(err: unknown): unknown {
   const constraint = 'constraint' in err && typeof err.constraint === 'string' ? err.constraint : '';
   const column = /^[a-z]+_(.+)_check$/.exec(constraint)?.[1];
   if (kind === 'duplicate') return new StoreError(kind, 'the record exists already');
+  if (kind === 'busy') return new StoreError(kind, 'the database is busy with a conflicting change; try again');
   return new StoreError(kind, column ? `${snakeToCamel(column)} is not valid` : 'a value is not valid');
 }
 

@@ -33,7 +33,8 @@ export interface RequestContext {
 }
 
 /** Errors the database functions raise on purpose, mapped from their SQLSTATE. */
-export type StoreErrorKind = 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'duplicate';
+/** `busy`: the database gave up on this request to break a lock cycle or a serialization conflict; retrying may succeed. */
+export type StoreErrorKind = 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'duplicate' | 'busy';
 export class StoreError extends Error {
   constructor(
     readonly kind: StoreErrorKind,
