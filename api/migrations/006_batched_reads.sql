@@ -61,6 +61,19 @@ BEGIN
 END
 $$;
 
+-- Every batch function starts here. The items must be an array of 1 to 1000;
+-- and the transaction's commit must wait for its WAL flush, whatever the session
+-- or role says, because the API answers the batch's requests once it returns.
+CREATE FUNCTION core.begin_batch(p_items jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION 'a batch is an array of 1 to 1000 items' USING ERRCODE = 'CV422';
+  END IF;
+  PERFORM set_config('synchronous_commit', 'on', true);
+END
+$$;
+
 -- p_reads: a JSON array of {sub, name, roles, scopes, requestId, clientAddress,
 -- appVersion, orgId}, one per read. Returns an array in the same order: for each
 -- read either {"detail": <customer detail>} or {"code": <SQLSTATE>, "message": ...}
@@ -71,12 +84,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, a
 DECLARE
   results jsonb;
 BEGIN
-  IF p_reads IS NULL OR jsonb_typeof(p_reads) <> 'array' OR jsonb_array_length(p_reads) NOT BETWEEN 1 AND 1000 THEN
-    RAISE EXCEPTION 'reads must be an array of 1 to 1000 items' USING ERRCODE = 'CV422';
-  END IF;
-  -- Whatever the session or role says, this transaction's commit waits for its WAL flush:
-  -- the API answers the reads once the commit returns.
-  PERFORM set_config('synchronous_commit', 'on', true);
+  PERFORM core.begin_batch(p_reads);
 
   WITH req AS (
     SELECT x.i, x.r ->> 'sub' AS sub, x.r ->> 'name' AS name,

@@ -20,11 +20,7 @@ DECLARE
   err_message text;
   err_constraint text;
 BEGIN
-  IF p_edits IS NULL OR jsonb_typeof(p_edits) <> 'array' OR jsonb_array_length(p_edits) NOT BETWEEN 1 AND 1000 THEN
-    RAISE EXCEPTION 'edits must be an array of 1 to 1000 items' USING ERRCODE = 'CV422';
-  END IF;
-  -- The API answers the edits once this commit returns: it must wait for its WAL flush.
-  PERFORM set_config('synchronous_commit', 'on', true);
+  PERFORM core.begin_batch(p_edits);
   -- Rows are locked in organization id order, so two batches never wait on each other in a
   -- cycle; edits of one customer keep their order of arrival.
   FOR e IN SELECT x.i, x.r FROM jsonb_array_elements(p_edits) WITH ORDINALITY AS x(r, i) ORDER BY x.r ->> 'orgId', x.i LOOP

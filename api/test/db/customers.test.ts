@@ -249,19 +249,37 @@ describe('read', () => {
     ]);
   });
 
-  it('commits the access events of a read before answering it, whatever the role asks of commits', async () => {
-    // A role (or database) set to commit without waiting for the WAL flush must not weaken the read's guarantee.
+  it('commits a batch of reads or edits with a WAL flush before answering it, whatever the session asks of commits', async () => {
+    // A role (or database) set to commit without waiting for the flush must not weaken the guarantee.
+    const who = { sub: 'alice', name: 'Alice', roles: ['crm'], scopes: [], requestId: 'req-sync-1', clientAddress: null, appVersion: null };
+    const batches = [
+      ['customer_read', [{ ...who, orgId: 'ORG-000402' }]],
+      ['customer_update_many', [{ ...who, orgId: 'ORG-000402', expectedVersion: 1, changes: { userCount: 5 }, reason: 'Sync check' }]],
+    ] as const;
     const api = new pg.Client({ connectionString: t.apiUrl });
     await api.connect();
     try {
       await api.query('SET synchronous_commit = off');
-      await api.query('BEGIN');
-      await api.query(`SELECT api.customer_read($1::jsonb)`, [
-        JSON.stringify([{ sub: 'alice', name: 'Alice', roles: ['crm'], scopes: [], requestId: 'req-sync-1', clientAddress: null, appVersion: null, orgId: 'ORG-000402' }]),
-      ]);
-      const { rows } = await api.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s");
-      expect(rows[0]?.s).toBe('on');
-      await api.query('COMMIT');
+      for (const [fn, items] of batches) {
+        await api.query('BEGIN');
+        await api.query(`SELECT api.${fn}($1::jsonb)`, [JSON.stringify(items)]);
+        const { rows } = await api.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s");
+        expect(rows[0]?.s, fn).toBe('on');
+        await api.query('COMMIT');
+      }
+    } finally {
+      await api.end();
+    }
+  });
+
+  it('refuses a batch that is not an array of 1 to 1000 items', async () => {
+    const api = new pg.Client({ connectionString: t.apiUrl });
+    await api.connect();
+    try {
+      for (const items of ['{}', '[]', JSON.stringify(Array.from({ length: 1001 }, () => ({})))]) {
+        await expect(api.query('SELECT api.customer_read($1::jsonb)', [items])).rejects.toMatchObject({ code: 'CV422' });
+        await expect(api.query('SELECT api.customer_update_many($1::jsonb)', [items])).rejects.toMatchObject({ code: 'CV422' });
+      }
     } finally {
       await api.end();
     }
