@@ -25,7 +25,7 @@ test('the API goes away mid-edit: a banner, the draft kept; when it is back the 
 
   await page.getByRole('button', { name: 'Review and save again' }).click();
   await page.getByRole('dialog', { name: 'Review changes' }).getByRole('button', { name: 'Save changes' }).click();
-  await expect(page.getByRole('table', { name: 'Record history' })).toContainText('→ 4321');
+  await expect(page.getByRole('table', { name: 'Record history' })).toContainText('changed to 4321');
   await expect(page.getByRole('alert', { name: 'The CIMS service cannot be reached' })).toBeHidden();
   const { rows } = await stack.db.query(`SELECT user_count FROM core.customers WHERE org_id = $1`, [orgId]);
   expect(rows[0]!.user_count).toBe(4321);

@@ -168,7 +168,8 @@ function CustomerBody({ detail }: { detail: CustomerDetail }) {
 
 function Usage({ orgId, days }: { orgId: string; days: 90 | 180 }) {
   const usage = useQuery(customerQueries.usage(orgId, days));
-  const chartSkeleton = <Skeleton height={200} aria-label="Loading usage" />;
+  // A status, like the other loading states: a plain element may not carry a label.
+  const chartSkeleton = <Skeleton height={200} role="status" aria-label="Loading usage" />;
   if (usage.isPending) return chartSkeleton;
   if (usage.isError) return <ErrorState title="Could not load usage" error={usage.error} onRetry={() => void usage.refetch()} />;
   if (usage.data.length === 0) {

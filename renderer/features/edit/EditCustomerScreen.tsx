@@ -8,6 +8,7 @@ import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '..
 import { useCreateCustomer, useUpdateCustomer } from '../../bridge/mutations';
 import { customerQueries } from '../../bridge/queries';
 import { FIELD_LABELS, fieldValueText } from '../../ui/fields';
+import { ChangedTo } from '../../ui/AuditChanges';
 import { formatDateTime } from '../../ui/format';
 import { ErrorState, SkeletonRows } from '../../ui/states';
 import { toast } from '../../ui/toast';
@@ -270,7 +271,7 @@ function ProblemView({ problem, base, onReapply, onRetry, canRetry }: ProblemVie
               {theirFields.map((f) => (
                 <li key={f}>
                   <span className="change-field">{FIELD_LABELS[f]}:</span> <span className="before">{base ? fieldValueText(f, base[f]) : '—'}</span>
-                  {' → '}
+                  <ChangedTo />
                   <span className="after">{fieldValueText(f, problem.theirs[f] ?? null)}</span>
                 </li>
               ))}
