@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { API_AUDIENCE, createTokenVerifier, type TokenVerifier } from './auth';
 import type { Store } from './db/store';
 import { enforceHook, identifyHook } from './guard';
@@ -15,6 +15,7 @@ import { auditRoutes } from './routes/audit';
 import { customerRoutes } from './routes/customers';
 import { predictionRoutes } from './routes/predictions';
 import { systemRoutes } from './routes/system';
+import { serializerCompiler } from './validated';
 
 export const API_VERSION = '0.1.0';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;

@@ -35,6 +35,7 @@ import {
 } from '../../../shared/api';
 import { Batcher, type Outcome } from './batcher';
 import { migrate } from './migrate';
+import { parseOnce } from '../validated';
 import {
   StoreError,
   type Actor,
@@ -201,19 +202,17 @@ const recordRequest = (actor: Actor, ctx: RequestContext, orgId: string): Record
 });
 
 /** What a batch function says about one item: the record, or the error a single call would have raised. */
-const RecordOutcomes = z.array(
-  z.union([
-    z.strictObject({ detail: CustomerDetail }),
-    z.strictObject({ code: z.string(), message: z.string(), constraint: z.string().nullable().optional() }),
-  ]),
-);
+const RecordFailure = z.strictObject({ code: z.string(), message: z.string(), constraint: z.string().nullable().optional() });
 
 function toOutcomes(result: unknown): Outcome<CustomerDetail>[] {
-  return RecordOutcomes.parse(result).map((r) =>
-    'detail' in r
-      ? { value: r.detail }
-      : { error: toStoreError(Object.assign(new Error(r.message), { code: r.code, constraint: r.constraint ?? undefined })) },
-  );
+  return z
+    .array(z.record(z.string(), z.unknown()))
+    .parse(result)
+    .map((r) => {
+      if ('detail' in r) return { value: parseOnce(CustomerDetail, r.detail) };
+      const f = RecordFailure.parse(r);
+      return { error: toStoreError(Object.assign(new Error(f.message), { code: f.code, constraint: f.constraint ?? undefined })) };
+    });
 }
 
 export class PgStore implements Store {
@@ -290,7 +289,8 @@ export class PgStore implements Store {
 
   async createCustomer(actor: Actor, ctx: RequestContext, input: CustomerCreate): Promise<CustomerDetail> {
     const { orgId, ...fields } = input.customer;
-    return CustomerDetail.parse(
+    return parseOnce(
+      CustomerDetail,
       await this.call('create', SQL.create, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason]),
     );
   }
@@ -313,7 +313,8 @@ export class PgStore implements Store {
     expectedVersion: number | null,
     reason: string,
   ): Promise<CustomerDetail> {
-    return CustomerDetail.parse(
+    return parseOnce(
+      CustomerDetail,
       await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason]),
     );
   }
@@ -327,7 +328,8 @@ export class PgStore implements Store {
     owner: { sub: string; name: string },
     reason: string,
   ): Promise<CustomerDetail> {
-    return CustomerDetail.parse(
+    return parseOnce(
+      CustomerDetail,
       await this.call('assign', SQL.assign, [
         ...actorParams(actor),
         ...ctxParams(ctx),
