@@ -41,8 +41,11 @@ export const SENSITIVE_KEYS: ReadonlySet<string> = new Set([
 
 const MAX_DEPTH = 6;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null);
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
 
 /**
  * A copy of a logged value in which every sensitive key's value is replaced, at any depth (deeper

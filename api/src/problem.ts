@@ -22,13 +22,13 @@ export class HttpProblem extends Error {
   }
 }
 
-const STORE_STATUS: Record<StoreErrorKind, { status: number; slug: string }> = {
+const STORE_STATUS: Record<StoreErrorKind, { status: number; slug: string; headers?: Record<string, string> }> = {
   forbidden: { status: 403, slug: 'forbidden' },
   not_found: { status: 404, slug: 'not-found' },
   conflict: { status: 412, slug: 'precondition-failed' },
   validation: { status: 400, slug: 'validation' },
   duplicate: { status: 409, slug: 'duplicate' },
-  busy: { status: 503, slug: 'busy' },
+  busy: { status: 503, slug: 'busy', headers: { 'retry-after': '1' } },
 };
 
 const problemType = (slug: string) => `urn:cims:problem:${slug}`;
@@ -75,9 +75,9 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
     });
   }
   if (err instanceof StoreError) {
-    const { status, slug } = STORE_STATUS[err.kind];
+    const { status, slug, headers } = STORE_STATUS[err.kind];
     // Messages of deliberate database errors are written for the client (they carry no internals).
-    return sendProblem(reply, build(req, status, slug, err.message), err.kind === 'busy' ? { 'retry-after': '1' } : undefined);
+    return sendProblem(reply, build(req, status, slug, err.message), headers);
   }
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -98,6 +98,12 @@ const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
   '40001': 'busy',
 };
 
+/** Standard errors whose own message would name tables or internals: what the client is told instead. */
+const CLIENT_MESSAGES: Partial<Record<StoreErrorKind, string>> = {
+  duplicate: 'the record exists already',
+  busy: 'the database is busy with a conflicting change; try again',
+};
+
 const snakeToCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** Maps a database error to a StoreError; anything unexpected is rethrown as is (a 500, never shown). */
@@ -111,8 +117,8 @@ export function toStoreError(err: unknown): unknown {
   // Standard errors name tables and constraints: say which field instead.
   const constraint = 'constraint' in err && typeof err.constraint === 'string' ? err.constraint : '';
   const column = /^[a-z]+_(.+)_check$/.exec(constraint)?.[1];
-  if (kind === 'duplicate') return new StoreError(kind, 'the record exists already');
-  if (kind === 'busy') return new StoreError(kind, 'the database is busy with a conflicting change; try again');
+  const fixed = CLIENT_MESSAGES[kind];
+  if (fixed) return new StoreError(kind, fixed);
   return new StoreError(kind, column ? `${snakeToCamel(column)} is not valid` : 'a value is not valid');
 }
 
@@ -201,18 +207,16 @@ const recordRequest = (actor: Actor, ctx: RequestContext, orgId: string): Record
   orgId,
 });
 
-/** What a batch function says about one item: the record, or the error a single call would have raised. */
+/** What a batch function says about each item: `{detail}`, or the error a single call would have raised. */
+const RecordOutcomes = z.array(z.record(z.string(), z.unknown()));
 const RecordFailure = z.strictObject({ code: z.string(), message: z.string(), constraint: z.string().nullable().optional() });
 
 function toOutcomes(result: unknown): Outcome<CustomerDetail>[] {
-  return z
-    .array(z.record(z.string(), z.unknown()))
-    .parse(result)
-    .map((r) => {
-      if ('detail' in r) return { value: parseOnce(CustomerDetail, r.detail) };
-      const f = RecordFailure.parse(r);
-      return { error: toStoreError(Object.assign(new Error(f.message), { code: f.code, constraint: f.constraint ?? undefined })) };
-    });
+  return RecordOutcomes.parse(result).map((r) => {
+    if ('detail' in r) return { value: parseOnce(CustomerDetail, r.detail) };
+    const f = RecordFailure.parse(r);
+    return { error: toStoreError(Object.assign(new Error(f.message), { code: f.code, constraint: f.constraint ?? undefined })) };
+  });
 }
 
 export class PgStore implements Store {
