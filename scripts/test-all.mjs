@@ -12,6 +12,8 @@ mkdirSync(results, { recursive: true });
 
 /** Checks count as one test each; suites report their own counts through a JSON reporter. */
 const steps = [
+  // The runtime the project supports (engines); a run on another major would prove nothing about it.
+  { name: 'runtime (Node.js 24 LTS)', kind: 'check', command: `node -e "process.exit(process.versions.node.split('.')[0] === '24' ? 0 : (console.error('Node ' + process.version + ' is not the project runtime (24 LTS): run scripts/setup-system.sh or npm ci'), 1))"` },
   { name: 'lint', kind: 'check', command: 'npx eslint .' },
   { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
   { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
