@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createScratchDatabase, type ScratchDatabase } from '../api/test/support/db';
-import { startTestIssuer } from '../api/test/support/issuer';
+import { createScratchDatabase, type ScratchDatabase } from '../testing/db';
+import { startTestIssuer } from '../testing/issuer';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);

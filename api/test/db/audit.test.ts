@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditVerifyResult } from '../../../shared/api';
-import { actors, createTestDatabase, seedCustomer, testContext, type TestDatabase } from '../support/db';
+import { actors, createTestDatabase, seedCustomer, testContext, type TestDatabase } from '../../../testing/db';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -19,7 +19,7 @@ import {
   seedUsage,
   testContext,
   type TestDatabase,
-} from '../support/db';
+} from '../../../testing/db';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerDetail, CustomerListQuery } from '../../../shared/api';
 import { createPglite, pgliteStore, type PgStore } from '../../src/db/pg-store';
-import { actors, customerFields, testContext } from '../support/db';
+import { actors, customerFields, testContext } from '../../../testing/db';
 
 let db: PGlite;
 let store: PgStore;

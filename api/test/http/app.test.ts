@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app';
 import { openStore, type PgStore } from '../../src/db/pg-store';
-import { seedCustomer } from '../support/db';
-import { startTestIssuer } from '../support/issuer';
+import { seedCustomer } from '../../../testing/db';
+import { startTestIssuer } from '../../../testing/issuer';
 import { expectProblem, startHarness, versionOf, type Harness } from './harness';
 
 let h: Harness;

@@ -4,7 +4,7 @@
 // an event a superuser altered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, CustomerDetail, CustomerListPage } from '../../../shared/api';
-import { accessEventsFor, auditEventCount, auditEventsFor, customerFields, seedCustomer } from '../support/db';
+import { accessEventsFor, auditEventCount, auditEventsFor, customerFields, seedCustomer } from '../../../testing/db';
 import { expectProblem, sealAll, startHarness, type Harness } from './harness';
 
 let h: Harness;

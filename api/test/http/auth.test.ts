@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { AuthError, IssuerUnavailableError, actorFromClaims, bearerToken, createTokenVerifier } from '../../src/auth';
-import { startTestIssuer, type TestIssuer } from '../support/issuer';
+import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
 let issuer: TestIssuer;
 let rsIssuer: TestIssuer;

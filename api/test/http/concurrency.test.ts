@@ -2,7 +2,7 @@
 // wins, the other gets 412 and nothing of it is written; no update is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerDetail } from '../../../shared/api';
-import { auditEventsFor, customerRow, seedCustomer } from '../support/db';
+import { auditEventsFor, customerRow, seedCustomer } from '../../../testing/db';
 import { expectProblem, startHarness, versionOf, type Harness } from './harness';
 
 let h: Harness;

@@ -4,8 +4,8 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildApp, type App, type BuildAppOptions } from '../../src/app';
-import { actors, createTestDatabase, type TestDatabase } from '../support/db';
-import { startTestIssuer, type TestIssuer } from '../support/issuer';
+import { actors, createTestDatabase, type TestDatabase } from '../../../testing/db';
+import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
 /** Every kind of caller of the authorization matrix. */
 export const PRINCIPALS = [

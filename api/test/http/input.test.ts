@@ -3,7 +3,7 @@
 // written. SQL and HTML in values are stored and returned literally.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerDetail, CustomerListPage } from '../../../shared/api';
-import { customerFields, customerRow, seedCustomer } from '../support/db';
+import { customerFields, customerRow, seedCustomer } from '../../../testing/db';
 import { dbState, expectProblem, startHarness, versionOf, type Harness, type Principal } from './harness';
 
 let h: Harness;

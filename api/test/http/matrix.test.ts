@@ -2,7 +2,7 @@
 // or refused as the issue specifies. A refused write must leave the database
 // exactly as it was: no changed row, no audit event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEventCount, seedBilling, seedCustomer, seedPrediction, seedUsage } from '../support/db';
+import { auditEventCount, seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
 import { dbState, expectProblem, HUMANS, PRINCIPALS, startHarness, versionOf, type Harness, type ValidPrincipal } from './harness';
 
 let h: Harness;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InsecureBindError, readEnv, startApi } from '../../src/server';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { startTestIssuer, type TestIssuer } from '../support/issuer';
+import { createTestDatabase, type TestDatabase } from '../../../testing/db';
+import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
 let db: TestDatabase;
 let issuer: TestIssuer;

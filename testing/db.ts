@@ -10,10 +10,10 @@
 //   await seedCustomer(t.admin, { orgId: 'ORG-000001', ownerSub: 'alice', ownerName: 'Alice' });
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../../src/db/migrate';
-import { openStore, type PgStore } from '../../src/db/pg-store';
-import type { Actor, RequestContext } from '../../src/db/store';
-import type { CustomerFields, PredictionKind } from '../../../shared/api';
+import { migrate } from '../api/src/db/migrate';
+import { openStore, type PgStore } from '../api/src/db/pg-store';
+import type { Actor, RequestContext } from '../api/src/db/store';
+import type { CustomerFields, PredictionKind } from '../shared/api';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
