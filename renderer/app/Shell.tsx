@@ -5,10 +5,10 @@ import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react'
 import type { Me } from '../../shared/api';
 import { call } from '../bridge/client';
 import { useBridgeEvent } from '../bridge/useBridgeEvent';
-import { useSessionAction } from '../bridge/mutations';
-import { CustomersScreen } from '../features/customers/CustomersScreen';
-import { listDrafts } from '../features/edit/drafts';
-import { PortfolioScreen } from '../features/portfolio/PortfolioScreen';
+import { listDrafts } from '../features/customers/edit/drafts';
+import { CustomersScreen } from '../features/customers/list/CustomersScreen';
+import { PortfolioScreen } from '../features/customers/portfolio/PortfolioScreen';
+import { useSessionAction } from '../features/session/api';
 import { SkeletonRows } from '../ui/states';
 import { ScreenErrorBoundary } from '../ui/ScreenErrorBoundary';
 import { toast } from '../ui/toast';
@@ -17,8 +17,8 @@ import { loadRoute, storeRoute, type Route } from './routes';
 
 // Loaded when first opened: the list and portfolio come up without the record view, the form or the audit review.
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
-const CustomerScreen = lazy(() => import('../features/customer/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
-const EditCustomerScreen = lazy(() => import('../features/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
+const CustomerScreen = lazy(() => import('../features/customers/record/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
+const EditCustomerScreen = lazy(() => import('../features/customers/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
 
 // How stale the main process's idea of "last activity" may be: the lock can fire
 // at most this much early. Short, so short IT-set timeouts still behave; one

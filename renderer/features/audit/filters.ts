@@ -1,6 +1,6 @@
 
 import { AuditAction, OrgId } from '../../../shared/api';
-import type { AuditFilters } from '../../bridge/queries';
+import type { AuditFilters } from './api';
 
 /** The filter inputs as typed; dates are calendar days in the user's time zone. */
 export interface FilterInputs {

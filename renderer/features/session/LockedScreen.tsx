@@ -1,7 +1,7 @@
 import { Alert, Button, Paper, Stack, Text, Title } from '@mantine/core';
 import type { SessionState } from '../../../shared/ipc';
 import { describeError } from '../../bridge/errors';
-import { useSessionAction } from '../../bridge/mutations';
+import { useSessionAction } from './api';
 
 /**
  * Shown over the (still mounted, inert) console while it is locked, so open

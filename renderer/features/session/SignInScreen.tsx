@@ -1,7 +1,7 @@
 import { Alert, Button, CopyButton, Group, Loader, Paper, Stack, Text, TextInput, Title } from '@mantine/core';
 import type { SessionState } from '../../../shared/ipc';
 import { describeError } from '../../bridge/errors';
-import { useSessionAction } from '../../bridge/mutations';
+import { useSessionAction } from './api';
 import { Countdown } from './Countdown';
 
 function issuerHost(issuer: string): string {

@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useBridgeEvent } from '../../bridge/useBridgeEvent';
-import { sessionQueries } from '../../bridge/queries';
+import { sessionQueries } from './api';
 
 /** The session as the main process reports it: fetched once, then pushed by `session:changed`. */
 export function useSession() {

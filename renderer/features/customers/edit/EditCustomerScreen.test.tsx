@@ -3,9 +3,9 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { detail } from '../../dev/demo';
-import { fail, installBridge } from '../../test/standInBridge';
-import { renderApp } from '../../test/render';
+import { detail } from '../../../dev/demo';
+import { fail, installBridge } from '../../../test/standInBridge';
+import { renderApp } from '../../../test/render';
 import { EditCustomerScreen } from './EditCustomerScreen';
 
 const ORG = 'ORG-000001'; // demo record: contact Grace Hopper, grace@example.com, version 3

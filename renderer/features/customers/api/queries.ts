@@ -1,27 +1,16 @@
-// One queryOptions factory per resource. Keys go from general to specific
+// One queryOptions factory for customers. Keys go from general to specific
 // (customers → list(filters) → detail(id) → usage/audit), so a mutation can
 // invalidate a whole subtree by prefix.
 import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
-import type { AuditQuery, CustomerListQuery, OrgId } from '../../shared/api';
-import { call } from './client';
+import type { CustomerListQuery, OrgId } from '../../../../shared/api';
+import { call } from '../../../bridge/client';
+import { queryRoots } from '../../../bridge/queryKeys';
 
 /** Filters of a customer list, without the cursor (the infinite query owns paging). */
 export type CustomerListFilters = Omit<CustomerListQuery, 'cursor'>;
-/** Filters of the audit review, without paging. */
-export type AuditFilters = Omit<AuditQuery, 'cursor' | 'limit'>;
-
-export const sessionQueries = {
-  all: ['session'] as const,
-  current: () =>
-    queryOptions({
-      queryKey: sessionQueries.all,
-      queryFn: () => call('session:get', {}),
-      staleTime: Infinity,
-    }),
-};
 
 export const customerQueries = {
-  all: ['customers'] as const,
+  all: queryRoots.customers,
   lists: () => [...customerQueries.all, 'list'] as const,
   list: (filters: CustomerListFilters) =>
     infiniteQueryOptions({
@@ -54,17 +43,6 @@ export const customerQueries = {
     infiniteQueryOptions({
       queryKey: [...customerQueries.details(), orgId, 'audit'] as const,
       queryFn: ({ pageParam }) => call('customers:audit', { orgId, ...(pageParam ? { cursor: pageParam } : {}) }),
-      initialPageParam: null as string | null,
-      getNextPageParam: (last) => last.nextCursor,
-    }),
-};
-
-export const auditQueries = {
-  all: ['audit'] as const,
-  events: (filters: AuditFilters, limit = 100) =>
-    infiniteQueryOptions({
-      queryKey: [...auditQueries.all, 'events', filters, limit] as const,
-      queryFn: ({ pageParam }) => call('audit:events', { ...filters, limit, ...(pageParam ? { cursor: pageParam } : {}) }),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.nextCursor,
     }),

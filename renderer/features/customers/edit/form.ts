@@ -2,7 +2,7 @@
 // from text inputs (numbers and money are typed as text, then converted and
 // checked by the same shared rules the API applies).
 import { z } from 'zod';
-import { CustomerFields, EDITABLE_FIELDS, OrgId, Reason, type EditableField } from '../../../shared/api';
+import { CustomerFields, EDITABLE_FIELDS, OrgId, Reason, type EditableField } from '../../../../shared/api';
 
 const S = CustomerFields.shape;
 

@@ -3,9 +3,9 @@
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { listItem } from '../../dev/demo';
-import { fail, installBridge } from '../../test/standInBridge';
-import { renderApp } from '../../test/render';
+import { listItem } from '../../../dev/demo';
+import { fail, installBridge } from '../../../test/standInBridge';
+import { renderApp } from '../../../test/render';
 import { CustomersScreen } from './CustomersScreen';
 
 const page = (from: number, n: number) => ({ items: Array.from({ length: n }, (_, k) => listItem(from + k)), nextCursor: null });

@@ -1,6 +1,6 @@
 // Loaded lazily: recharts is the largest dependency and only this view needs it.
 import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { UsageDay } from '../../../shared/api';
+import type { UsageDay } from '../../../../shared/api';
 
 const shortDate = (d: string) => d.slice(5);
 

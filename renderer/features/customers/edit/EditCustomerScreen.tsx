@@ -3,15 +3,15 @@ import { Alert, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
-import type { CustomerDetail, CustomerFields } from '../../../shared/api';
-import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '../../bridge/errors';
-import { useCreateCustomer, useUpdateCustomer } from '../../bridge/mutations';
-import { customerQueries } from '../../bridge/queries';
-import { FIELD_LABELS, fieldValueText } from '../../ui/fields';
-import { ChangedTo } from '../../ui/AuditChanges';
-import { formatDateTime } from '../../ui/format';
-import { ErrorState, SkeletonRows } from '../../ui/states';
-import { toast } from '../../ui/toast';
+import type { CustomerDetail, CustomerFields } from '../../../../shared/api';
+import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '../../../bridge/errors';
+import { useCreateCustomer, useUpdateCustomer } from '../api/mutations';
+import { customerQueries } from '../api/queries';
+import { FIELD_LABELS, fieldValueText } from '../../../ui/fields';
+import { ChangedTo } from '../../../ui/AuditChanges';
+import { formatDateTime } from '../../../ui/format';
+import { ErrorState, SkeletonRows } from '../../../ui/states';
+import { toast } from '../../../ui/toast';
 import { deleteDraft, loadDraft, saveDraft, type Draft } from './drafts';
 import {
   diffFields,

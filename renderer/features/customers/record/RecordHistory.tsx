@@ -1,10 +1,10 @@
 import { Button, Table, Text } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { customerQueries } from '../../bridge/queries';
-import { AuditChanges } from '../../ui/AuditChanges';
-import { ACTION_LABELS } from '../../ui/fields';
-import { formatDateTime } from '../../ui/format';
-import { ErrorState, SkeletonRows } from '../../ui/states';
+import { customerQueries } from '../api/queries';
+import { AuditChanges } from '../../../ui/AuditChanges';
+import { ACTION_LABELS } from '../../../ui/fields';
+import { formatDateTime } from '../../../ui/format';
+import { ErrorState, SkeletonRows } from '../../../ui/states';
 
 /** The record's own audit trail, newest first. */
 export function RecordHistory({ orgId }: { orgId: string }) {

@@ -1,6 +1,6 @@
 import { Button, Group, Modal, Table, Text } from '@mantine/core';
-import { EDITABLE_FIELDS, type CustomerFields } from '../../../shared/api';
-import { FIELD_LABELS, fieldValueText } from '../../ui/fields';
+import { EDITABLE_FIELDS, type CustomerFields } from '../../../../shared/api';
+import { FIELD_LABELS, fieldValueText } from '../../../ui/fields';
 
 export interface ReviewDialogProps {
   opened: boolean;

@@ -2,12 +2,12 @@ import { Button, CloseButton, Group, NumberInput, Select, Switch, Text, TextInpu
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { CustomerListItem } from '../../../shared/api';
-import { customerQueries, type CustomerListFilters } from '../../bridge/queries';
-import { ChurnBadge } from '../../ui/ChurnBadge';
-import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../ui/format';
-import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
-import { columnHelper, VirtualTable } from '../../ui/VirtualTable';
+import type { CustomerListItem } from '../../../../shared/api';
+import { customerQueries, type CustomerListFilters } from '../api/queries';
+import { ChurnBadge } from '../../../ui/ChurnBadge';
+import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../../ui/format';
+import { EmptyState, ErrorState, SkeletonRows } from '../../../ui/states';
+import { columnHelper, VirtualTable } from '../../../ui/VirtualTable';
 
 type Sort = NonNullable<CustomerListFilters['sort']>;
 interface FilterState {

@@ -1,6 +1,6 @@
 import { Alert, Group, Stack, Text } from '@mantine/core';
-import type { Prediction, PredictionKind } from '../../../shared/api';
-import { ageInDays, factorLabel, formatDateTime, formatPercent } from '../../ui/format';
+import type { Prediction, PredictionKind } from '../../../../shared/api';
+import { ageInDays, factorLabel, formatDateTime, formatPercent } from '../../../ui/format';
 
 const KIND_LABELS: Record<PredictionKind, string> = { churn_risk: 'Churn risk', upsell_propensity: 'Upsell propensity' };
 const STALE_AFTER_DAYS = 7;

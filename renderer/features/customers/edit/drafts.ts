@@ -2,7 +2,7 @@
 // sessionStorage: they survive a lock, an expired session and re-sign-in, and
 // go away when the app window closes. Nothing here is sent anywhere.
 import { z } from 'zod';
-import { CustomerFields } from '../../../shared/api';
+import { CustomerFields } from '../../../../shared/api';
 
 const Draft = z.object({
   key: z.string(),

@@ -1,12 +1,12 @@
 import { Group, Paper, Text, Title, UnstyledButton } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import type { CustomerListItem } from '../../../shared/api';
-import { customerQueries, type CustomerListFilters } from '../../bridge/queries';
-import { ChurnBadge } from '../../ui/ChurnBadge';
-import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../ui/format';
-import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
-import { columnHelper, VirtualTable } from '../../ui/VirtualTable';
+import type { CustomerListItem } from '../../../../shared/api';
+import { customerQueries, type CustomerListFilters } from '../api/queries';
+import { ChurnBadge } from '../../../ui/ChurnBadge';
+import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../../ui/format';
+import { EmptyState, ErrorState, SkeletonRows } from '../../../ui/states';
+import { columnHelper, VirtualTable } from '../../../ui/VirtualTable';
 
 const MY_PORTFOLIO: CustomerListFilters = { owner: 'me', sort: 'churnRisk', limit: 100 };
 const helper = columnHelper<CustomerListItem>();

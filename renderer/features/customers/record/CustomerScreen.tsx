@@ -1,10 +1,10 @@
 import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useState, type ReactNode } from 'react';
-import type { Customer, CustomerDetail } from '../../../shared/api';
-import { customerQueries } from '../../bridge/queries';
-import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney } from '../../ui/format';
-import { ErrorState, SkeletonRows } from '../../ui/states';
+import type { Customer, CustomerDetail } from '../../../../shared/api';
+import { customerQueries } from '../api/queries';
+import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney } from '../../../ui/format';
+import { ErrorState, SkeletonRows } from '../../../ui/states';
 import { Predictions } from './Predictions';
 import { RecordHistory } from './RecordHistory';
 

@@ -1,0 +1,28 @@
+// The audit review's reads and actions.
+import { infiniteQueryOptions, useMutation } from '@tanstack/react-query';
+import type { AuditQuery } from '../../../shared/api';
+import type { ChannelInput } from '../../../shared/ipc';
+import { call } from '../../bridge/client';
+import { queryRoots } from '../../bridge/queryKeys';
+
+/** Filters of the audit review, without paging. */
+export type AuditFilters = Omit<AuditQuery, 'cursor' | 'limit'>;
+
+export const auditQueries = {
+  all: queryRoots.audit,
+  events: (filters: AuditFilters, limit = 100) =>
+    infiniteQueryOptions({
+      queryKey: [...auditQueries.all, 'events', filters, limit] as const,
+      queryFn: ({ pageParam }) => call('audit:events', { ...filters, limit, ...(pageParam ? { cursor: pageParam } : {}) }),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.nextCursor,
+    }),
+};
+
+export function useAuditExport() {
+  return useMutation({ mutationFn: (input: ChannelInput<'audit:exportCsv'>) => call('audit:exportCsv', input) });
+}
+
+export function useAuditVerify() {
+  return useMutation({ mutationFn: (input: ChannelInput<'audit:verify'>) => call('audit:verify', input) });
+}
