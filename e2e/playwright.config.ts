@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 // End-to-end specs: a CRM's and a support lead's day. One worker: the specs
 // share one stack (OpenID provider, API, PostgreSQL) and the machine has two cores.

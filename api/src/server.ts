@@ -85,12 +85,21 @@ export interface ApiEnv {
   issuer: string;
   port: number;
   host: string;
-  databaseUrl: string | undefined;
+  /** The API's connection string (role cims_api). */
+  databaseUrl: string;
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
 
 /** Reads and checks the environment; throws with a message a person can act on. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
+  // No database, no server: an embedded fallback would accept edits and audit events and lose them on restart.
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new Error(
+      'DATABASE_URL is required: the PostgreSQL connection string of the API role (cims_api). ' +
+        'For a demo database with a provider and demo data, run `npm run stack` instead.',
+    );
+  }
   const issuer = env.ISSUER;
   if (!issuer) throw new Error('ISSUER is required: the OpenID issuer URL whose tokens the API accepts.');
   let issuerUrl: URL;
@@ -111,7 +120,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
     issuer,
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
   };
 }
@@ -127,7 +136,6 @@ async function main(): Promise<void> {
   }
   // Background errors are reported through the app's logger once it exists.
   const background = { report: (err: unknown) => console.error(`cims-api: ${(err as Error).message}`) };
-  // Without DATABASE_URL: embedded PGlite, migrated on open, queried as cims_api.
   const store = await openStore({ databaseUrl: env.databaseUrl, onBackgroundError: (err) => background.report(err) });
   const running = await startApi({ store, ownsStore: true, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
   background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');

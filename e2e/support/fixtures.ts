@@ -28,7 +28,8 @@ import { CONTENT_SECURITY_POLICY } from '../../electron/shell/security';
 import { exposeCoreToPage } from '../../electron/test/page-bridge';
 import { startRelay, type Relay } from './proxy';
 import { serveRenderer } from './renderer-server';
-import { startStack, type RunningStack, type StackInfo } from './stack';
+import { signInOnPage } from '../../testing/sign-in';
+import { startStack, type RunningStack, type StackInfo } from '../../testing/stack';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
@@ -200,10 +201,7 @@ async function openConsole(
       handled++;
       systemBrowser ??= await browser.newContext();
       const tab = await systemBrowser.newPage();
-      await tab.goto(url!);
-      await tab.locator('input[name=username]').fill(account.username);
-      await tab.locator('input[name=password]').fill(account.password);
-      await tab.locator('button[type=submit]').click();
+      await signInOnPage(tab, url!, account);
       await expect(tab.locator('body')).toContainText(/signed in/i, { timeout: 15_000 });
       await waitForStatus('signedIn');
       await tab.close();

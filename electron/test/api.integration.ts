@@ -1,5 +1,5 @@
-// The core's API client against the real API (startApi over embedded PGlite,
-// the same migrations and role as production) and the real OpenID provider,
+// The core's API client against the real API (startApi over the demo stack's
+// embedded PGlite, the same migrations and role as production) and the real OpenID provider,
 // signed in through Chromium: every customer and audit channel the console
 // uses, with the shapes, ETags and error codes the API really sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,22 +11,14 @@ import { Policy } from '../../shared/config';
 import type { EventPayload } from '../../shared/ipc';
 import { createHandlers, type CimsCore } from '../core/handlers';
 import { ChunkedSecret, keytarSecretStore } from '../core/secret-store';
-import { ALICE, BOB, importApi, launchChromium, signInInBrowser, startIdp, waitFor, type TestAccount } from './harness';
+import { startTestApi, type TestApi } from '../../testing/api';
+import { ALICE, BOB, launchChromium, signInInBrowser, startIdp, waitFor, type TestAccount } from './harness';
 
 const KEYCHAIN_READY = Boolean(process.env.CIMS_KEYRING_READY);
 const SERVICE = `CIMS Console api test ${process.pid}`;
 
-interface RunningApi {
-  url: string;
-  close(): Promise<void>;
-}
-interface StoreLike {
-  close(): Promise<void>;
-}
-
 let idp: Awaited<ReturnType<typeof startIdp>>;
-let api: RunningApi;
-let store: StoreLike;
+let api: TestApi;
 let browser: Browser;
 let policy: Policy;
 let saveDir: string;
@@ -68,12 +60,7 @@ const customer = {
 describe.skipIf(!KEYCHAIN_READY)('core against the real API (run under scripts/with-keyring.sh)', () => {
   beforeAll(async () => {
     idp = await startIdp();
-    const { openStore } = await importApi<{ openStore(o: { sealIntervalMs: number }): Promise<StoreLike> }>('db', 'pg-store');
-    const { startApi } = await importApi<{
-      startApi(o: { store: StoreLike; issuer: string; port: number; logger: false }): Promise<RunningApi>;
-    }>('server');
-    store = await openStore({ sealIntervalMs: 0 });
-    api = await startApi({ store, issuer: idp.issuer, port: 0, logger: false });
+    api = await startTestApi(idp.issuer);
     browser = await launchChromium();
     saveDir = mkdtempSync(join(tmpdir(), 'cims-save-'));
     policy = Policy.parse({ issuer: idp.issuer, clientId: 'cims-console', apiBaseUrl: api.url, apiAudience: 'urn:cims:api' });
@@ -83,7 +70,6 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real API (run under scripts/w
     await new ChunkedSecret(keytarSecretStore(SERVICE), 'refresh-token').clear().catch(() => undefined);
     await browser?.close();
     await api?.close();
-    await store?.close().catch(() => undefined);
     await idp?.close();
     if (saveDir) rmSync(saveDir, { recursive: true, force: true });
   });

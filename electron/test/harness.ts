@@ -1,24 +1,18 @@
 // Real pieces for the core's integration tests: the local OpenID provider
-// (started in-process from api/src/idp), a tiny resource server that checks the
+// (the demo stack's, in-process, through testing/idp.ts), a tiny resource server that checks the
 // bearer token against the provider's JWKS with jose, Debian's Chromium as the
 // system browser, and the real keychain (gnome-keyring under
 // scripts/with-keyring.sh) through keytar.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser } from '@playwright/test';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { SessionState, SessionStatus } from '../../shared/ipc';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/support/chromium';
+import { startTestIdp, type TestIdp } from '../../testing/idp';
 import type { CimsCore } from '../core/handlers';
 
-export interface TestIdp {
-  issuer: string;
-  close(): Promise<void>;
-}
+export { launchChromium } from '../../testing/chromium';
+export { signInInBrowser } from '../../testing/sign-in';
 
 export interface TestAccount {
   username: string;
@@ -37,20 +31,8 @@ const account = (username: string, name: string, roles: string[]): TestAccount =
 export const ALICE = account('alice', 'Alice Test', ['crm']);
 export const BOB = account('bob', 'Bob Test', ['support_lead']);
 
-export async function startIdp(accessTokenTtlSeconds = 300): Promise<TestIdp & { dataDir: string }> {
-  const mod = await importApi<{
-    startIdentityProvider(options: { port: number; dataDir: string; accounts: TestAccount[]; accessTokenTtlSeconds?: number }): Promise<TestIdp>;
-  }>('idp', 'provider');
-  const dataDir = mkdtempSync(join(tmpdir(), 'cims-idp-'));
-  const idp = await mod.startIdentityProvider({ port: 0, dataDir, accounts: [ALICE, BOB], accessTokenTtlSeconds });
-  return {
-    issuer: idp.issuer,
-    dataDir,
-    close: async () => {
-      await idp.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+export function startIdp(accessTokenTtlSeconds = 300): Promise<TestIdp> {
+  return startTestIdp([ALICE, BOB], { accessTokenTtlSeconds });
 }
 
 export interface SeenRequest {
@@ -105,25 +87,6 @@ export async function startResourceServer(issuer: string, audience: string) {
   };
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-}
-
-/** The system browser stand-in: opens the URL in a fresh profile and signs in on the provider's own page. */
-export async function signInInBrowser(browser: Browser, url: string, who: TestAccount): Promise<string> {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    await page.goto(url);
-    await page.fill('input[name=username]', who.username);
-    await page.fill('input[name=password]', who.password);
-    await Promise.all([page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback/), page.click('button[type=submit]')]);
-    return (await page.textContent('body')) ?? '';
-  } finally {
-    await context.close();
-  }
-}
-
 /** Resolves with the session state once it reaches `status` (now or by a later session:changed). */
 export async function waitFor(core: CimsCore, status: SessionStatus, timeoutMs = 20_000): Promise<SessionState> {
   const current = await core.invoke('session:get', {});
@@ -140,10 +103,4 @@ export async function waitFor(core: CimsCore, status: SessionStatus, timeoutMs =
       resolve(s);
     });
   });
-}
-
-/** Imports a module of the API workspace by a computed specifier, which keeps it out of the desktop typecheck. */
-export function importApi<T>(...segments: string[]): Promise<T> {
-  const path = ['..', '..', 'api', 'src', ...segments].join('/');
-  return import(/* @vite-ignore */ path) as Promise<T>;
 }

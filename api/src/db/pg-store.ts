@@ -1,5 +1,5 @@
-// Store over PostgreSQL (pg Pool, connected as cims_api) or embedded PGlite
-// (one connection, `SET ROLE cims_api` after migrating as its superuser). Every
+// Store over PostgreSQL (pg Pool, connected as cims_api). The demo stack gives
+// it another connection through `Db` (devstack's embedded PGlite). Every
 // call is one `SELECT api.<function>($1, ...)` with parameters; the functions
 // re-check authorization and write the audit trail. Results are validated with
 // the shared zod schemas before they leave this module.
@@ -15,8 +15,6 @@
 //   requests share the transaction, the round trip and the flush; no record is
 //   shown without a durable access event, no edit acknowledged without its
 //   audit event, and a failed edit takes nothing else with it.
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { z } from 'zod';
 import {
@@ -46,8 +44,12 @@ import {
   type StoreErrorKind,
 } from './store';
 
-/** One `api.*` call: a statement name (for prepared statements), its SQL and its parameters. */
-interface Db {
+/**
+ * What the store needs from a connection: one `api.*` call (a statement name for prepared
+ * statements, its SQL, its parameters) returning column `r` of the first row, and close.
+ * The connection must already act as cims_api.
+ */
+export interface Db {
   call(name: string, text: string, values: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -60,21 +62,6 @@ class PoolDb implements Db {
   }
   async close(): Promise<void> {
     await this.pool.end();
-  }
-}
-
-/** PGlite has a single connection: calls are serialized in arrival order. */
-class PgliteDb implements Db {
-  private tail: Promise<unknown> = Promise.resolve();
-  constructor(private readonly db: PGlite) {}
-  call(_name: string, text: string, values: unknown[]): Promise<unknown> {
-    const run = this.tail.then(async () => (await this.db.query<{ r: unknown }>(text, values)).rows[0]?.r);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-  async close(): Promise<void> {
-    await this.tail;
-    await this.db.close();
   }
 }
 
@@ -163,19 +150,20 @@ const SQL = {
 } as const;
 
 export interface OpenStoreOptions {
-  /** The API's connection string (role cims_api). Absent: embedded PGlite. */
-  databaseUrl?: string;
-  /** PGlite only: data directory for persistence; in memory when absent. */
-  dataDir?: string;
-  /** Real PostgreSQL only: the migrator's connection string; when given, migrations run first. */
+  /** The API's connection string (role cims_api). */
+  databaseUrl: string;
+  /** The migrator's connection string; when given, migrations run first. */
   migrationUrl?: string;
-  /** Real PostgreSQL only: pool size (default 10). */
+  /** Pool size (default 10). */
   poolSize?: number;
   /** How often to seal the audit chain in the background, ms (default 200; 0 turns it off). */
   sealIntervalMs?: number;
   /** Called when a background seal fails (the next one retries). */
   onBackgroundError?: (err: unknown) => void;
 }
+
+/** The store's own settings, whatever connection it runs on. */
+export type StoreTuning = Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'>;
 
 /** One record read, as `api.customer_read` takes it. */
 interface RecordRead {
@@ -229,8 +217,9 @@ export class PgStore implements Store {
 
   constructor(
     private readonly db: Db,
-    readonly kind: 'postgres' | 'pglite',
-    opts: Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'> = {},
+    /** What the store runs on, for the start-up log: 'postgres', or the embedding's own name. */
+    readonly kind: string,
+    opts: StoreTuning = {},
   ) {
     // One batch of each in flight: requests that arrive while it runs make the next one bigger,
     // which is what makes them cheap. Benchmark, 10 connections, medians of 3 rounds: about 3,600
@@ -418,35 +407,14 @@ export class PgStore implements Store {
   }
 }
 
-/** Opens embedded PGlite with the extensions the migrations need (in memory without `dataDir`). */
-export function createPglite(dataDir?: string): Promise<PGlite> {
-  return PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
-}
-
 /**
- * A store over an open PGlite: applies the migrations as its superuser, then switches the one
- * connection to cims_api (`SET ROLE`), so every later query has the API role's privileges.
- * Embedded mode only: on a single in-process connection the role switch is what separates them.
+ * The store the API uses: PostgreSQL as cims_api (run migrations beforehand with
+ * `migrate(adminUrl)` or pass `migrationUrl`). A bare string is taken as `databaseUrl`.
  */
-export async function pgliteStore(db: PGlite, opts: Pick<OpenStoreOptions, 'sealIntervalMs' | 'onBackgroundError'> = {}): Promise<PgStore> {
-  await db.exec('RESET ROLE');
-  await migrate(db);
-  await db.exec('SET ROLE cims_api');
-  return new PgStore(new PgliteDb(db), 'pglite', opts);
-}
-
-/**
- * The store the API uses: real PostgreSQL when `databaseUrl` is given (as cims_api; run
- * migrations beforehand with `migrate(adminUrl)` or pass `migrationUrl`), embedded PGlite
- * otherwise (migrated on open; queries under `SET ROLE cims_api`, so it has exactly the
- * privileges production has). A bare string (or undefined) is taken as `databaseUrl`.
- */
-export async function openStore(options: OpenStoreOptions | string | undefined = {}): Promise<PgStore> {
-  const opts: OpenStoreOptions = typeof options === 'string' ? { databaseUrl: options } : (options ?? {});
-  if (opts.databaseUrl) {
-    if (opts.migrationUrl) await migrate(opts.migrationUrl);
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
-    return new PgStore(new PoolDb(pool), 'postgres', opts);
-  }
-  return pgliteStore(await createPglite(opts.dataDir), opts);
+export async function openStore(options: OpenStoreOptions | string): Promise<PgStore> {
+  const opts: OpenStoreOptions = typeof options === 'string' ? { databaseUrl: options } : options;
+  if (!opts.databaseUrl) throw new Error('openStore needs databaseUrl: the API runs on PostgreSQL only.');
+  if (opts.migrationUrl) await migrate(opts.migrationUrl);
+  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+  return new PgStore(new PoolDb(pool), 'postgres', opts);
 }

@@ -82,16 +82,19 @@ describe('startApi', () => {
 });
 
 describe('readEnv', () => {
-  const base = { ISSUER: 'https://idp.example.com/realms/cims' };
+  const db = { DATABASE_URL: 'postgres://cims_api@db.example.com/cims' };
+  const base = { ...db, ISSUER: 'https://idp.example.com/realms/cims' };
 
   it('applies the defaults', () => {
-    expect(readEnv(base)).toEqual({ issuer: base.ISSUER, port: 4801, host: '127.0.0.1', databaseUrl: undefined, tls: undefined });
+    expect(readEnv(base)).toEqual({ issuer: base.ISSUER, port: 4801, host: '127.0.0.1', databaseUrl: db.DATABASE_URL, tls: undefined });
   });
 
   it.each([
-    [{}, /ISSUER is required/],
-    [{ ISSUER: 'not a url' }, /not a URL/],
-    [{ ISSUER: 'http://idp.example.com' }, /must use https/],
+    [{ ISSUER: base.ISSUER }, /DATABASE_URL is required.*npm run stack/],
+    [{ ...base, DATABASE_URL: '' }, /DATABASE_URL is required/],
+    [db, /ISSUER is required/],
+    [{ ...db, ISSUER: 'not a url' }, /not a URL/],
+    [{ ...db, ISSUER: 'http://idp.example.com' }, /must use https/],
     [{ ...base, CIMS_API_PORT: '70000' }, /not a port/],
     [{ ...base, TLS_CERT_FILE: '/tmp/cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
   ])('refuses %j', (env, message) => {

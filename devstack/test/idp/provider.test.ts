@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type IdentityProvider } from '../../src/idp/provider';
 import { DataDirError, SECRETS_FILE } from '../../src/idp/secrets';
 import { DEMO_ACCOUNTS } from '../../src/seed/demo-accounts';
-import { Browser, authorizationUrl, discover, pkcePair, signIn, startLoopback, tokenRequest, type Discovery } from './browser';
+import { Browser, authorizationUrl, discover, pkcePair, signIn, startLoopback, tokenRequest, type Discovery } from '../../../testing/browser';
 
 const alice = DEMO_ACCOUNTS.find((a) => a.username === 'alice')!;
 const bob = DEMO_ACCOUNTS.find((a) => a.username === 'bob')!;

@@ -4,7 +4,8 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerDetail, CustomerListQuery } from '../../../shared/api';
-import { createPglite, pgliteStore, type PgStore } from '../../src/db/pg-store';
+import type { PgStore } from '../../../api/src/db/pg-store';
+import { createPglite, pgliteStore } from '../../src/pglite';
 import { actors, customerFields, testContext } from '../../../testing/db';
 
 let db: PGlite;

@@ -12,8 +12,9 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, CustomerListPage, Me } from '../../../shared/api';
 import { PortInUseError } from '../../src/idp/provider';
-import { READY_PREFIX, startStack, type ReadyInfo } from '../../src/stack/stack';
-import { signIn } from '../idp/browser';
+import { parseReadyLine, type ReadyInfo } from '../../src/stack/ready';
+import { startStack } from '../../src/stack/stack';
+import { signIn } from '../../../testing/browser';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -34,8 +35,8 @@ function waitForReady(child: Child, stderr: { text: string }): Promise<ReadyInfo
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith(READY_PREFIX));
-      if (line) resolvePromise(JSON.parse(line.slice(READY_PREFIX.length)) as ReadyInfo);
+      const info = out.split('\n').map(parseReadyLine).find((i) => i !== undefined);
+      if (info) resolvePromise(info);
     });
     child.on('exit', (code) => reject(new Error(`stack exited (${code}) before it was ready: ${stderr.text}`)));
   });

@@ -1,3 +1,4 @@
+import { chromium, type Browser } from '@playwright/test';
 // Debian's Chromium, with the flags this network needs (no background
 // connections to hosts that cannot be reached).
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -11,3 +12,8 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/** Debian's Chromium with those flags, as the system browser of the integration tests. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}

@@ -5,7 +5,7 @@
 //    client-credentials token, and a little audit history made through the API
 //    as the demo users: the real ingestion and editing paths.
 import type { CustomerListPage, CustomerDetail, PredictionBatchResult } from '../../../shared/api';
-import type { SqlRunner } from '../db/migrate';
+import type { SqlRunner } from '../../../api/src/db/migrate';
 import { apiCall, clientCredentials, predictionBatches, signInAs } from './api-client';
 import { DEMO_ACCOUNTS, type DemoAccount } from './demo-accounts';
 import { DEFAULT_SEED, createGenerator, type GenerateOptions } from './generate';

@@ -7,7 +7,7 @@
 // transaction of parameterized `INSERT … SELECT FROM unnest($1::text[], …)`
 // statements: a handful of array parameters per table, never SQL built from
 // values. Predictions and the audit history go through the API (see seed.ts).
-import type { SqlRunner } from '../db/migrate';
+import type { SqlRunner } from '../../../api/src/db/migrate';
 import type { GeneratedCustomer } from './generate';
 
 async function script(db: SqlRunner, sql: string): Promise<void> {

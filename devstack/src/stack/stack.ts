@@ -6,21 +6,23 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { z } from 'zod';
-import { migrate, type SqlRunner } from '../db/migrate';
-import { openStore } from '../db/pg-store';
+import { migrate, type SqlRunner } from '../../../api/src/db/migrate';
+import { openStore } from '../../../api/src/db/pg-store';
+import { DEFAULT_API_PORT, startApi } from '../../../api/src/server';
+import { createPglite, openPgliteStore } from '../pglite';
 import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
 import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets';
 import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
 import { isEmpty } from '../seed/load';
 import { silentProgress, type Progress } from '../seed/progress';
 import { DEFAULT_CUSTOMERS, generatorOptions, loadBulkData, makeAuditHistory, pushPredictions } from '../seed/seed';
-import { DEFAULT_API_PORT, startApi } from '../server';
+import type { ReadyInfo } from './ready';
 
-export const READY_PREFIX = 'CIMS stack ready ';
+export { READY_PREFIX, ReadyInfo } from './ready';
+
 const PGDATA = 'pgdata';
 const SEED_STATE = 'seed-state.json';
 const LOCK = 'stack.lock';
@@ -46,18 +48,6 @@ export interface StackOptions {
   progress?: Progress;
   /** Aborts start-up (Ctrl+C before the stack is ready): what was started is stopped again. */
   signal?: AbortSignal;
-}
-
-export interface ReadyInfo {
-  issuer: string;
-  api: string;
-  clientId: string;
-  audience: string;
-  scope: string;
-  demoAccounts: Array<{ username: string; password: string; roles: string[] }>;
-  dataDir: string;
-  database: 'pglite' | 'postgres';
-  apiLog: string;
 }
 
 export interface RunningStack {
@@ -163,7 +153,7 @@ async function openMigrator(o: StackOptions, pgdata: string): Promise<MigratorDb
   }
   let db: PGlite;
   try {
-    db = await PGlite.create({ dataDir: pgdata, extensions: { pg_trgm } });
+    db = await createPglite(pgdata);
   } catch (err) {
     throw new DataDirError(
       `The embedded database in ${pgdata} cannot be opened (${(err as Error).message ?? String(err)}). ` +
@@ -239,7 +229,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     closers.push(() => idp.close());
     let store;
     try {
-      store = await openStore(o.databaseUrl ? { databaseUrl: o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl) } : { dataDir: pgdata });
+      store = o.databaseUrl ? await openStore({ databaseUrl: o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl) }) : await openPgliteStore({ dataDir: pgdata });
     } catch (err) {
       throw new StackError(`The API cannot open the database: ${(err as Error).message}.`);
     }

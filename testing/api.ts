@@ -1,0 +1,23 @@
+// The real API in-process for the desktop side's integration tests: startApi over
+// the demo stack's embedded PGlite (in memory; the same migrations and the same
+// cims_api role as production), trusting the given issuer.
+import { startApi, type RunningApi } from '../api/src/server';
+import { openPgliteStore } from '../devstack/src/pglite';
+
+export interface TestApi {
+  url: string;
+  /** Stops the API and closes its database. */
+  close(): Promise<void>;
+}
+
+export async function startTestApi(issuer: string): Promise<TestApi> {
+  const store = await openPgliteStore({ sealIntervalMs: 0 });
+  let api: RunningApi;
+  try {
+    api = await startApi({ store, ownsStore: true, issuer, port: 0, logger: false });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return { url: api.url, close: () => api.close() };
+}
