@@ -1,5 +1,9 @@
--- Tables (private: nobody but the owner has a privilege on them).
+-- Tables and their indexes (private: nobody but the owner has a privilege on
+-- them; the api.* functions in ../functions/ are the only way in). Triggers are
+-- not here: they call functions, so they are defined with them (see migrate.ts).
 SET LOCAL ROLE cims_owner;
+
+-- core: customers and what belongs to them ----------------------------------
 
 CREATE TABLE core.customers (
   org_id                text PRIMARY KEY CHECK (org_id ~ '^ORG-[0-9]{6}$'),
@@ -75,3 +79,60 @@ CREATE TABLE core.predictions (
   UNIQUE (org_id, model_name, model_version, kind, scored_at)
 );
 CREATE INDEX predictions_latest ON core.predictions (org_id, kind, scored_at DESC);
+
+-- audit: the trail --------------------------------------------------------
+-- Append-only events, a hash chain sealed behind the writes (audit.chain, fed
+-- from the audit.unsealed queue: see ../functions/audit.sql for why), and the
+-- access log. Triggers refuse UPDATE, DELETE and TRUNCATE on all three for
+-- every role, the owner included.
+
+CREATE TABLE audit.events (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  occurred_at     timestamptz NOT NULL DEFAULT now(),
+  actor_sub       text NOT NULL,
+  actor_name      text NOT NULL,
+  actor_roles     text[] NOT NULL,
+  action          text NOT NULL CHECK (action IN ('customer.create', 'customer.update', 'customer.archive', 'predictions.ingest')),
+  entity_type     text NOT NULL,
+  entity_id       text NOT NULL,
+  changes         jsonb NOT NULL CHECK (jsonb_typeof(changes) = 'array'),
+  reason          text,
+  request_id      text NOT NULL,
+  client_address  text,
+  app_version     text,
+  -- Transaction that wrote the event (forensics: which events were written together).
+  xid             xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX events_entity ON audit.events (entity_type, entity_id, id);
+CREATE INDEX events_actor ON audit.events (actor_sub, id);
+CREATE INDEX events_occurred ON audit.events (occurred_at);
+
+CREATE TABLE audit.chain (
+  seq        bigint PRIMARY KEY CHECK (seq >= 1),
+  event_id   bigint NOT NULL UNIQUE,
+  prev_hash  text NOT NULL,
+  hash       text NOT NULL,
+  sealed_at  timestamptz NOT NULL DEFAULT now()
+);
+-- Unsealed events: events without a chain link. Kept small by sealing.
+CREATE TABLE audit.unsealed (
+  event_id  bigint PRIMARY KEY,
+  xid       xid8 NOT NULL
+);
+
+-- Who viewed which record, when, from where. Not hash-chained (reads are far more
+-- numerous than writes) but append-only like the rest of the schema.
+CREATE TABLE audit.access_events (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  occurred_at     timestamptz NOT NULL DEFAULT now(),
+  actor_sub       text NOT NULL,
+  actor_name      text NOT NULL,
+  actor_roles     text[] NOT NULL,
+  entity_type     text NOT NULL,
+  entity_id       text NOT NULL,
+  request_id      text NOT NULL,
+  client_address  text,
+  app_version     text
+);
+CREATE INDEX access_events_entity ON audit.access_events (entity_type, entity_id, occurred_at);
+CREATE INDEX access_events_actor ON audit.access_events (actor_sub, occurred_at);

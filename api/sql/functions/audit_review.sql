@@ -1,0 +1,74 @@
+-- Reading the audit trail: the review across customers (support leads) and one
+-- customer's history (the people who work on it). Events carry their chain
+-- link when sealed (prevHash/hash null until then).
+
+CREATE FUNCTION core.event_json(e audit.events, c audit.chain) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, core, pg_temp AS $$
+BEGIN
+  RETURN jsonb_build_object(
+    'id', e.id::text, 'occurredAt', core.iso(e.occurred_at), 'actorSub', e.actor_sub, 'actorName', e.actor_name,
+    'actorRoles', to_jsonb(e.actor_roles), 'action', e.action, 'entityType', e.entity_type, 'entityId', e.entity_id,
+    'changes', e.changes, 'reason', e.reason, 'requestId', e.request_id, 'clientAddress', e.client_address,
+    'appVersion', e.app_version, 'prevHash', c.prev_hash, 'hash', c.hash);
+END
+$$;
+
+-- Audit review. Newest first; p_before_id is the cursor (the last id seen).
+CREATE FUNCTION api.audit_events(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz,
+  p_before_id bigint, p_limit integer
+) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  lim integer := coalesce(p_limit, 100);
+  items jsonb;
+  n integer;
+  last_id bigint;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
+  IF lim NOT BETWEEN 1 AND 500 THEN
+    RAISE EXCEPTION 'limit must be 1..500' USING ERRCODE = 'CV422';
+  END IF;
+  SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id)
+    INTO items, n, last_id
+    FROM (SELECT * FROM audit.events e
+           WHERE (p_actor IS NULL OR e.actor_sub = p_actor)
+             AND (p_org_id IS NULL OR (e.entity_type = 'customer' AND e.entity_id = p_org_id))
+             AND (p_action IS NULL OR e.action = p_action)
+             AND (p_field IS NULL OR e.changes @> jsonb_build_array(jsonb_build_object('field', p_field)))
+             AND (p_from IS NULL OR e.occurred_at >= p_from)
+             AND (p_to IS NULL OR e.occurred_at <= p_to)
+             AND (p_before_id IS NULL OR e.id < p_before_id)
+           ORDER BY e.id DESC LIMIT lim) e
+    LEFT JOIN audit.chain c ON c.event_id = e.id;
+  RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
+END
+$$;
+
+-- The history of one customer, for the people who work on it.
+CREATE FUNCTION api.customer_audit(
+  p_sub text, p_name text, p_roles text[], p_scopes text[], p_org_id text, p_before_id bigint, p_limit integer
+) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  lim integer := coalesce(p_limit, 100);
+  items jsonb;
+  n integer;
+  last_id bigint;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead'], 'read a customer''s history');
+  IF lim NOT BETWEEN 1 AND 500 THEN
+    RAISE EXCEPTION 'limit must be 1..500' USING ERRCODE = 'CV422';
+  END IF;
+  PERFORM core.require_customer(p_org_id);
+  SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id)
+    INTO items, n, last_id
+    FROM (SELECT * FROM audit.events e
+           WHERE e.entity_type = 'customer' AND e.entity_id = p_org_id
+             AND (p_before_id IS NULL OR e.id < p_before_id)
+           ORDER BY e.id DESC LIMIT lim) e
+    LEFT JOIN audit.chain c ON c.event_id = e.id;
+  RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
+END
+$$;
