@@ -9,7 +9,9 @@
 // requests are refused (never replayed under someone else's name), their
 // refresh token is revoked, and `session:changed` carries the new user, which
 // tells the renderer to drop everything it holds for the previous one. A lock
-// marker is kept in the keychain so restarting the app does not skip the lock.
+// marker is kept in the keychain so restarting the app does not skip the lock;
+// if the marker cannot be written, the saved sign-in is removed (or, failing
+// that, revoked) instead, so a restart can only come back signed out.
 import type { Policy } from '../../shared/config';
 import { SessionState, type SessionState as SessionStateT } from '../../shared/ipc';
 import { Me, Role } from '../../shared/api';
@@ -65,6 +67,8 @@ export class Session {
   private refreshing: Promise<string> | null = null;
   private parked: Parked[] = [];
   private pending: PendingSignIn | null = null;
+  /** The keychain write of the latest lock; an unlock waits for it so the two never interleave. */
+  private lockRecorded: Promise<void> = Promise.resolve();
   private readonly oidc: OidcClient;
   private readonly vault: ChunkedSecret;
   private readonly lockAfterMs: number;
@@ -205,9 +209,10 @@ export class Session {
       this.pending = null;
       const previousSub = this.state.user?.sub ?? this.parked[0]?.sub ?? null;
       const user = userFrom(set.claims);
+      await this.lockRecorded;
       if (previousSub && previousSub !== user.sub) await this.endPreviousUser();
       await this.accept(set, null);
-      await this.deps.secrets.delete(LOCK_ACCOUNT).catch(() => false);
+      await this.deleteLockMarker();
       this.lastActivity = this.deps.clock.now();
       this.log('signIn.ok', { sameUser: previousSub === user.sub });
       this.setState({ status: 'signedIn', message: this.persistWarning, signInUrl: null, signInDeadline: null });
@@ -292,9 +297,48 @@ export class Session {
     if (this.state.status !== 'signedIn') return;
     if (this.deps.clock.now() - this.lastActivity < this.lockAfterMs) return;
     if (this.tokens) this.tokens = { ...this.tokens, accessToken: '', expiresAt: 0 };
-    void this.deps.secrets.set(LOCK_ACCOUNT, '1').catch(() => undefined);
     this.log('session.locked', { idleMinutes: this.deps.policy.inactivityTimeoutMinutes });
+    // Locked in memory first and whatever the keychain says: the marker only carries the lock across a restart.
     this.setState({ status: 'locked', message: MESSAGES.locked });
+    this.lockRecorded = this.recordLock();
+  }
+
+  /**
+   * Writes the lock marker. If the keychain refuses it, a restart must not skip
+   * the lock: the saved sign-in goes instead (a restart is then signed out), and
+   * if even that fails the refresh token is revoked, so it cannot restore a session.
+   */
+  private async recordLock(): Promise<void> {
+    try {
+      await this.deps.secrets.set(LOCK_ACCOUNT, '1');
+      return;
+    } catch (error) {
+      this.log('session.lock.notRecorded', { error: (error as Error).name }, 'error');
+    }
+    try {
+      await this.vault.clear();
+      this.log('session.lock.savedSignInRemoved', {}, 'warn');
+      return;
+    } catch (error) {
+      this.log('session.lock.savedSignInNotRemoved', { error: (error as Error).name }, 'error');
+    }
+    const refreshToken = this.tokens?.refreshToken;
+    if (!refreshToken) return;
+    try {
+      await this.oidc.revoke(refreshToken);
+      this.log('session.lock.refreshRevoked', {}, 'warn');
+    } catch (error) {
+      this.log('session.lock.revoke.failed', { error: (error as Error).name }, 'error');
+    }
+  }
+
+  private async deleteLockMarker(): Promise<void> {
+    try {
+      await this.deps.secrets.delete(LOCK_ACCOUNT);
+    } catch (error) {
+      // Safe side: a marker left behind makes the next start locked, not unlocked.
+      this.log('session.lockMarker.delete.failed', { error: (error as Error).name }, 'warn');
+    }
   }
 
   /** On resume from sleep or window focus: timers may have stalled, so check the lock and refresh by wall-clock. */
@@ -377,7 +421,15 @@ export class Session {
     const previous = this.tokens?.refreshToken;
     this.tokens = null;
     this.refusePark(fail('unauthenticated', 'A different user signed in; the previous user\'s unsent change was discarded.'));
-    if (previous) await this.oidc.revoke(previous).catch(() => undefined);
+    if (previous) {
+      try {
+        await this.oidc.revoke(previous);
+        this.log('session.previousUser.revoked');
+      } catch (error) {
+        // The token stays valid at the provider until it expires; the helpdesk needs to know.
+        this.log('session.previousUser.revoke.failed', { error: (error as Error).name }, 'warn');
+      }
+    }
     await this.forgetStored();
   }
 
@@ -387,7 +439,7 @@ export class Session {
     } catch (error) {
       this.log('vault.clear.failed', { error: (error as Error).name }, 'warn');
     }
-    await this.deps.secrets.delete(LOCK_ACCOUNT).catch(() => false);
+    await this.deleteLockMarker();
   }
 
   /** Stops the sign-in listener (app quit). Tokens are not revoked: the session survives a restart. */
