@@ -1,11 +1,12 @@
 // Every error leaves the API as RFC 9457 problem details with the request id.
 // Client errors say what was wrong; server errors say nothing about internals.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
-import type { Problem } from '../../shared/api';
-import { AuthError, IssuerUnavailableError } from './auth';
-import { StoreError, type StoreErrorKind } from './db/store';
+import type { Problem } from '../../../shared/api';
+import { AuthError, IssuerUnavailableError } from '../auth';
+import { StoreError, type StoreErrorKind } from '../db/store';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -96,3 +97,12 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): Fasti
 function slugFor(status: number): string {
   return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
+
+/** The error and not-found handlers, for the whole app (fastify-plugin: not encapsulated). */
+export const problemsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler(errorHandler);
+    app.setNotFoundHandler(notFoundHandler);
+  },
+  { name: 'cims-problems', fastify: '5.x' },
+);

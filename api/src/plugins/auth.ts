@@ -1,21 +1,18 @@
-// Who may call what. Each route declares `config.access`; two hooks apply it:
+// Who may call what. Each route's endpoint declares `access` (shared/http.ts),
+// copied into the route's config; this plugin applies it with two hooks:
 // `identify` (onRequest) verifies the bearer token so the rate limiter can key
 // on the verified subject, and `enforce` (preParsing, before any body is read)
 // refuses requests without a valid token (401) or without the right (403).
 // The database functions check authorization again; this is the first gate.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../../shared/api';
-import { AuthError, bearerToken, isServiceAccount, type TokenVerifier } from './auth';
-import type { Actor, RequestContext } from './db/store';
-import { HttpProblem } from './problem';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Access } from '../../../shared/http';
+import { AuthError, bearerToken, isServiceAccount, type TokenVerifier } from '../auth';
+import type { Actor, RequestContext } from '../db/store';
+import { HttpProblem } from './problems';
 
-/**
- * - `public`: no token needed (health, OpenAPI document).
- * - `human`: any signed-in person, whatever their roles (not a service account).
- * - `service`: service accounts with `predictions:write` only, never a person.
- * - a list of roles: a person holding at least one of them.
- */
-export type Access = 'public' | 'human' | 'service' | readonly Role[];
+export type { Access };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,6 +23,31 @@ declare module 'fastify' {
     authFailure?: Error;
   }
 }
+
+export interface AuthPluginOptions {
+  verifier: TokenVerifier;
+  rateLimit: { max: number; timeWindowMs: number };
+}
+
+/**
+ * Hook order matters: identify (app-level onRequest) runs before the rate
+ * limiter (whose onRequest hook is added to each route, so it runs after the
+ * app-level ones), and enforce runs at preParsing, before any body is read.
+ */
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app: FastifyInstance, options) => {
+    app.addHook('onRequest', identifyHook(options.verifier));
+    await app.register(rateLimit, {
+      max: options.rateLimit.max,
+      timeWindow: options.rateLimit.timeWindowMs,
+      keyGenerator: (req) => (req.actor ? `sub:${req.actor.sub}` : `ip:${req.ip}`),
+      errorResponseBuilder: (_req, ctx) =>
+        Object.assign(new Error(`Rate limit exceeded, retry in ${ctx.after}`), { statusCode: ctx.statusCode }),
+    });
+    app.addHook('preParsing', enforceHook);
+  },
+  { name: 'cims-auth', fastify: '5.x', dependencies: ['cims-problems'] },
+);
 
 function accessOf(req: FastifyRequest): Access {
   const declared = req.routeOptions.config?.access;

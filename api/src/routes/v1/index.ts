@@ -1,0 +1,17 @@
+// Everything under /v1, registered with that prefix (app.ts): no route spells it.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { auditRoutes } from './audit';
+import { customerRoutes } from './customers';
+import { meRoutes } from './me';
+import { predictionRoutes } from './predictions';
+
+async function routes(app: FastifyInstance): Promise<void> {
+  await app.register(meRoutes);
+  await app.register(customerRoutes);
+  await app.register(auditRoutes);
+  await app.register(predictionRoutes);
+}
+
+// Encapsulated like any route plugin; fastify-plugin only declares what it needs.
+export const v1Routes = fp(routes, { name: 'cims-v1', fastify: '5.x', encapsulate: true, dependencies: ['cims-store', 'cims-auth', 'cims-openapi'] });

@@ -1,0 +1,240 @@
+// The HTTP contract: every endpoint of the API, declared once. The Fastify
+// routes are registered from it, the console's API client builds its requests
+// from it, and the OpenAPI document is generated from it (docs/http-contract.md).
+import { z } from 'zod';
+import {
+  ArchiveRequest,
+  AuditPage,
+  AuditQuery,
+  AuditVerifyQuery,
+  AuditVerifyResult,
+  CustomerCreate,
+  CustomerDetail,
+  CustomerListPage,
+  CustomerListQuery,
+  CustomerPatch,
+  Me,
+  OrgId,
+  Prediction,
+  PredictionBatch,
+  PredictionBatchResult,
+  Problem,
+  UsageDay,
+  UsageQuery,
+  type Role,
+} from './api';
+
+/**
+ * Who may call an endpoint:
+ * - `public`: no token needed (health, the OpenAPI document).
+ * - `human`: any signed-in person, whatever their roles (not a service account).
+ * - `service`: service accounts with `predictions:write` only, never a person.
+ * - a list of roles: a person holding at least one of them.
+ */
+export type Access = 'public' | 'human' | 'service' | readonly Role[];
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT';
+
+export interface Endpoint {
+  readonly method: HttpMethod;
+  /** The full path; `:name` segments are path parameters, declared in `params`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly access: Access;
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** Needs `If-Match: "<version>"` (428 without it, 412 when stale). */
+  readonly ifMatch?: boolean;
+  /** The success body's content type when it is not JSON; the body is then streamed. */
+  readonly produces?: 'text/csv';
+  /** Exactly one 2xx status; every other status answers with a Problem. */
+  readonly responses: Readonly<Record<number, z.ZodType>>;
+}
+
+/** Problem responses for the given statuses. */
+function problems<const C extends readonly number[]>(...codes: C): Record<C[number], typeof Problem> {
+  return Object.fromEntries(codes.map((c) => [c, Problem])) as Record<C[number], typeof Problem>;
+}
+
+/** Errors any authenticated route can answer with. */
+const AUTHENTICATED = [400, 401, 403, 429, 500, 503] as const;
+/** And a write with a JSON body. */
+const WRITE = [...AUTHENTICATED, 413, 415] as const;
+
+const READERS = ['crm', 'support_lead', 'admin'] as const;
+const REVIEWERS = ['support_lead'] as const;
+const USAGE_DEFAULT_DAYS = 90;
+
+export const OrgParams = z.strictObject({ orgId: OrgId });
+export const CustomerAuditQuery = z.strictObject({
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const AuditCsvQuery = AuditQuery.omit({ cursor: true, limit: true });
+const Status = z.strictObject({ status: z.literal('ok') });
+
+// `satisfies` keeps each entry's literal type (for inference) and checks it is an Endpoint.
+export const endpoints = {
+  'system.health': {
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Liveness',
+    access: 'public',
+    responses: { 200: Status, ...problems(500) },
+  },
+  'system.ready': {
+    method: 'GET',
+    path: '/readyz',
+    summary: 'Readiness: the database answers',
+    access: 'public',
+    responses: { 200: Status, ...problems(500, 503) },
+  },
+  'system.me': {
+    method: 'GET',
+    path: '/v1/me',
+    summary: 'Who the API thinks you are',
+    access: 'human',
+    responses: { 200: Me, ...problems(...AUTHENTICATED) },
+  },
+  'system.openapi': {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    summary: 'This document',
+    access: 'public',
+    responses: { 200: z.record(z.string(), z.unknown()), ...problems(500) },
+  },
+  'customers.list': {
+    method: 'GET',
+    path: '/v1/customers',
+    summary: 'Search customers (archived ones only with includeArchived=true)',
+    access: READERS,
+    query: CustomerListQuery,
+    responses: { 200: CustomerListPage, ...problems(...AUTHENTICATED) },
+  },
+  'customers.get': {
+    method: 'GET',
+    path: '/v1/customers/:orgId',
+    summary: 'The whole customer record (billing masked); records an access event',
+    access: READERS,
+    params: OrgParams,
+    responses: { 200: CustomerDetail, ...problems(...AUTHENTICATED, 404) },
+  },
+  'customers.create': {
+    method: 'POST',
+    path: '/v1/customers',
+    summary: 'Create a customer, owned by the calling CRM; audited',
+    access: ['crm'],
+    body: CustomerCreate,
+    responses: { 201: CustomerDetail, ...problems(...WRITE, 409) },
+  },
+  'customers.update': {
+    method: 'PATCH',
+    path: '/v1/customers/:orgId',
+    summary: 'Edit contact and contract fields of a customer you own; needs If-Match and a reason; audited',
+    access: ['crm'],
+    params: OrgParams,
+    body: CustomerPatch,
+    ifMatch: true,
+    responses: { 200: CustomerDetail, ...problems(...WRITE, 404, 412, 428) },
+  },
+  'customers.archive': {
+    method: 'POST',
+    path: '/v1/customers/:orgId/archive',
+    summary: 'Archive a customer (hidden from search by default); needs If-Match and a reason; audited',
+    access: REVIEWERS,
+    params: OrgParams,
+    body: ArchiveRequest,
+    ifMatch: true,
+    responses: { 200: CustomerDetail, ...problems(...WRITE, 404, 412, 428) },
+  },
+  'customers.usage': {
+    method: 'GET',
+    path: '/v1/customers/:orgId/usage',
+    summary: `Daily usage between from and to (default: the last ${USAGE_DEFAULT_DAYS} days)`,
+    access: READERS,
+    params: OrgParams,
+    query: UsageQuery,
+    responses: { 200: z.array(UsageDay), ...problems(...AUTHENTICATED, 404) },
+  },
+  'customers.predictions': {
+    method: 'GET',
+    path: '/v1/customers/:orgId/predictions',
+    summary: 'Prediction history of a customer, newest first',
+    access: READERS,
+    params: OrgParams,
+    responses: { 200: z.array(Prediction), ...problems(...AUTHENTICATED, 404) },
+  },
+  'customers.audit': {
+    method: 'GET',
+    path: '/v1/customers/:orgId/audit',
+    summary: 'Audit trail of one customer, newest first',
+    access: ['crm', 'support_lead'],
+    params: OrgParams,
+    query: CustomerAuditQuery,
+    responses: { 200: AuditPage, ...problems(...AUTHENTICATED, 404) },
+  },
+  'audit.events': {
+    method: 'GET',
+    path: '/v1/audit/events',
+    summary: 'Search audit events, newest first',
+    access: REVIEWERS,
+    query: AuditQuery,
+    responses: { 200: AuditPage, ...problems(...AUTHENTICATED) },
+  },
+  'audit.exportCsv': {
+    method: 'GET',
+    path: '/v1/audit/events.csv',
+    summary: 'Export matching audit events as CSV (one row per changed field), streamed',
+    access: REVIEWERS,
+    query: AuditCsvQuery,
+    produces: 'text/csv',
+    responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
+  },
+  'audit.verify': {
+    method: 'GET',
+    path: '/v1/audit/verify',
+    summary: 'Recompute the audit hash chain; ok, or the first event that does not match',
+    access: REVIEWERS,
+    query: AuditVerifyQuery,
+    responses: { 200: AuditVerifyResult, ...problems(...AUTHENTICATED) },
+  },
+  'predictions.ingest': {
+    method: 'PUT',
+    path: '/v1/predictions',
+    summary: 'Ingest a batch of predictions (idempotent per customer, model, version, kind and scoredAt)',
+    access: 'service',
+    body: PredictionBatch,
+    responses: { 200: PredictionBatchResult, ...problems(...WRITE, 404) },
+  },
+} as const satisfies Record<string, Endpoint>;
+
+export type Endpoints = typeof endpoints;
+export type EndpointName = keyof Endpoints;
+export const ENDPOINT_NAMES = Object.keys(endpoints) as EndpointName[];
+
+type SuccessCode = 200 | 201 | 202 | 204;
+/** The schema of an endpoint's one 2xx response. */
+export type SuccessSchema<E extends Endpoint> = E['responses'][Extract<keyof E['responses'], SuccessCode>];
+
+/** The 2xx status an endpoint answers with. */
+export function successStatus(endpoint: Endpoint): number {
+  const status = Object.keys(endpoint.responses).map(Number).find((s) => s >= 200 && s < 300);
+  if (status === undefined) throw new Error(`${endpoint.method} ${endpoint.path} declares no 2xx response`);
+  return status;
+}
+
+/** What a caller sends: params, query, body and If-Match exactly as the endpoint declares them. */
+export type CallInput<E extends Endpoint> = (E extends { params: infer P extends z.ZodType } ? { params: z.input<P> } : { params?: never }) &
+  (E extends { query: infer Q extends z.ZodType } ? { query?: z.input<Q> } : { query?: never }) &
+  (E extends { body: infer B extends z.ZodType } ? { body: z.input<B> } : { body?: never }) &
+  (E extends { ifMatch: true } ? { ifMatch: number } : { ifMatch?: never });
+
+/** The path with its parameters filled in, each segment encoded. */
+export function pathFor(endpoint: Endpoint, params: Readonly<Record<string, string>> = {}): string {
+  return endpoint.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${endpoint.path}: missing path parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
