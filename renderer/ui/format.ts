@@ -54,3 +54,6 @@ export function factorLabel(factor: string): string {
   const words = factor.split('_').filter(Boolean).join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** A renewal close enough to act on: today or within the next 30 days. */
+export const isRenewingSoon = (days: number): boolean => days >= 0 && days <= 30;

@@ -40,3 +40,45 @@ export function SkeletonRows({ rows = 8, label = 'Loading' }: { rows?: number; l
     </Stack>
   );
 }
+
+/** The parts of a React Query result that decide which state to show. */
+export interface QueryStatus<Data> {
+  data: Data | undefined;
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+  refetch: () => unknown;
+}
+
+/**
+ * Loading, failed or empty in place of what a query loads, or the content itself:
+ * the one way every screen shows those states. `inset` pads the error inside a table frame.
+ */
+export function QueryStates<Data>({
+  query,
+  isEmpty = false,
+  loadingLabel,
+  loadingRows,
+  errorTitle,
+  empty,
+  inset = true,
+  children,
+}: {
+  query: QueryStatus<Data>;
+  isEmpty?: boolean;
+  loadingLabel: string;
+  loadingRows?: number;
+  errorTitle: string;
+  empty?: ReactNode;
+  inset?: boolean;
+  children: (data: Data) => ReactNode;
+}) {
+  if (query.isPending) return <SkeletonRows rows={loadingRows} label={loadingLabel} />;
+  if (query.isError) {
+    const error = <ErrorState title={errorTitle} error={query.error} onRetry={() => void query.refetch()} />;
+    return inset ? <div className="pad">{error}</div> : error;
+  }
+  if (isEmpty) return <>{empty}</>;
+  // Neither pending nor failed: React Query guarantees the data is there.
+  return query.data === undefined ? null : <>{children(query.data)}</>;
+}

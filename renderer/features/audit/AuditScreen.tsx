@@ -1,15 +1,14 @@
 // Audit review for support leads. Lazy-loaded: CRMs never download it.
-import { Alert, Button, Group, NativeSelect, Paper, Progress, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, NativeSelect, Paper, Progress, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { AuditAction, EDITABLE_FIELDS, type AuditVerifyResult } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
 import { useBridgeEvent } from '../../bridge/useBridgeEvent';
 import { auditQueries, useAuditExport, useAuditVerify, type AuditFilters } from './api';
-import { AuditChanges } from '../../ui/AuditChanges';
+import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
-import { formatDateTime } from '../../ui/format';
-import { EmptyState, ErrorState, SkeletonRows } from '../../ui/states';
+import { EmptyState, QueryStates } from '../../ui/states';
 import { toast } from '../../ui/toast';
 import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
 
@@ -84,47 +83,15 @@ export default function AuditScreen() {
         </Group>
       </form>
       <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Audit events">
-        {events.isPending ? (
-          <SkeletonRows label="Loading audit events" />
-        ) : events.isError ? (
-          <div className="pad">
-            <ErrorState title="Could not load audit events" error={events.error} onRetry={() => void events.refetch()} />
-          </div>
-        ) : rows.length === 0 ? (
-          <EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>
-        ) : (
-          <Table striped stickyHeader verticalSpacing={4} fz="xs" aria-label="Audit events, newest first" className="dense-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th w={165}>When</Table.Th>
-                <Table.Th w={130}>Who</Table.Th>
-                <Table.Th w={90}>Action</Table.Th>
-                <Table.Th w={100}>Customer</Table.Th>
-                <Table.Th>What changed</Table.Th>
-                <Table.Th w={200}>Why</Table.Th>
-                <Table.Th w={110}>From</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((e) => (
-                <Table.Tr key={e.id}>
-                  <Table.Td>{formatDateTime(e.occurredAt)}</Table.Td>
-                  <Table.Td>
-                    <div>{e.actorName}</div>
-                    <div className="dim">{e.actorRoles.join(', ') || e.actorSub}</div>
-                  </Table.Td>
-                  <Table.Td>{ACTION_LABELS[e.action]}</Table.Td>
-                  <Table.Td className="mono">{e.entityId}</Table.Td>
-                  <Table.Td>
-                    <AuditChanges changes={e.changes} />
-                  </Table.Td>
-                  <Table.Td>{e.reason ?? <span className="dim">—</span>}</Table.Td>
-                  <Table.Td className="mono">{e.clientAddress ?? '—'}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+        <QueryStates
+          query={events}
+          isEmpty={rows.length === 0}
+          loadingLabel="Loading audit events"
+          errorTitle="Could not load audit events"
+          empty={<EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>}
+        >
+          {() => <AuditEventTable events={rows} label="Audit events, newest first" acrossCustomers />}
+        </QueryStates>
       </Paper>
       <Group justify="space-between">
         <Text size="xs" c="dimmed" role="status">

@@ -1,12 +1,12 @@
-import { Button, CloseButton, Group, NumberInput, Select, Switch, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
+import { Button, CloseButton, Group, NumberInput, Select, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { CustomerListItem } from '../../../../shared/api';
 import { customerQueries, type CustomerListFilters } from '../api/queries';
 import { ChurnBadge } from '../../../ui/ChurnBadge';
-import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../../ui/format';
-import { EmptyState, ErrorState, SkeletonRows } from '../../../ui/states';
+import { ContactCell, IdCell, MoneyCell, NumberHeader, OpenCell, RenewalCell, TextCell } from '../../../ui/cells';
+import { EmptyState, QueryStates } from '../../../ui/states';
 import { columnHelper, VirtualTable } from '../../../ui/VirtualTable';
 
 type Sort = NonNullable<CustomerListFilters['sort']>;
@@ -72,38 +72,19 @@ export function CustomersScreen({ onOpen, onNew, focusSearchSignal }: CustomersS
       helper.columns([
         helper.accessor('orgName', {
           header: 'Organization',
-          cell: (info) => (
-            <UnstyledButton className="link-cell" onClick={() => onOpen(info.row.original.orgId)} title={info.getValue()}>
-              {info.getValue()}
-            </UnstyledButton>
-          ),
+          cell: (info) => <OpenCell label={info.getValue()} onOpen={() => onOpen(info.row.original.orgId)} />,
         }),
-        helper.accessor('orgId', { header: 'Org ID', cell: (info) => <span className="mono dim">{info.getValue()}</span> }),
+        helper.accessor('orgId', { header: 'Org ID', cell: (info) => <IdCell id={info.getValue()} /> }),
         helper.accessor('contactName', {
           header: 'Contact',
-          cell: (info) => (
-            <span className="truncate" title={`${info.getValue()} · ${info.row.original.contactEmail}`}>
-              {info.getValue()} <span className="dim">· {info.row.original.contactEmail}</span>
-            </span>
-          ),
+          cell: (info) => <ContactCell name={info.getValue()} reach={info.row.original.contactEmail} />,
         }),
-        helper.accessor('renewalDate', {
-          header: 'Renewal',
-          cell: (info) => {
-            const days = daysUntil(info.getValue());
-            return (
-              <span className="truncate" title={describeDaysLeft(days)}>
-                {formatDate(info.getValue())}{' '}
-                <span className={days >= 0 && days <= 30 ? 'warn' : 'dim'}>({days >= 0 ? `${days} d` : 'past'})</span>
-              </span>
-            );
-          },
-        }),
+        helper.accessor('renewalDate', { header: 'Renewal', cell: (info) => <RenewalCell date={info.getValue()} compact /> }),
         helper.accessor('contractValueCents', {
-          header: () => <span className="num">Value</span>,
-          cell: (info) => <span className="num">{formatMoney(info.getValue(), info.row.original.currency)}</span>,
+          header: () => <NumberHeader label="Value" />,
+          cell: (info) => <MoneyCell cents={info.getValue()} currency={info.row.original.currency} />,
         }),
-        helper.accessor('ownerName', { header: 'Owner', cell: (info) => <span className="truncate">{info.getValue()}</span> }),
+        helper.accessor('ownerName', { header: 'Owner', cell: (info) => <TextCell text={info.getValue()} /> }),
         helper.accessor('churnRisk', { header: 'Churn risk', cell: (info) => <ChurnBadge score={info.getValue()} /> }),
       ]),
     [onOpen],
@@ -169,38 +150,40 @@ export function CustomersScreen({ onOpen, onNew, focusSearchSignal }: CustomersS
         />
       </Group>
       <div className="table-wrap">
-        {list.isPending ? (
-          <SkeletonRows label="Loading customers" />
-        ) : list.isError ? (
-          <div className="pad">
-            <ErrorState title="Could not load customers" error={list.error} onRetry={() => void list.refetch()} />
-          </div>
-        ) : rows.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No customers match' : 'No customers yet'}
-            action={
-              filtered ? (
-                <Button size="xs" variant="default" onClick={() => setFilters({ ...EMPTY, sort: filters.sort })}>
-                  Clear search and filters
-                </Button>
-              ) : undefined
-            }
-          >
-            {filtered ? 'Try a shorter search, or another organization id, email or phone.' : 'Customers you can see will appear here.'}
-          </EmptyState>
-        ) : (
-          <VirtualTable
-            label="Customers"
-            columns={columns}
-            data={rows}
-            getRowId={(r) => r.orgId}
-            template="minmax(160px,2fr) 104px minmax(170px,2.2fr) 150px 104px minmax(90px,1fr) 104px"
-            onOpen={(r) => onOpen(r.orgId)}
-            hasNextPage={list.hasNextPage}
-            isFetchingNextPage={list.isFetchingNextPage}
-            fetchNextPage={() => void list.fetchNextPage()}
-          />
-        )}
+        <QueryStates
+          query={list}
+          isEmpty={rows.length === 0}
+          loadingLabel="Loading customers"
+          errorTitle="Could not load customers"
+          empty={
+            <EmptyState
+              title={filtered ? 'No customers match' : 'No customers yet'}
+              action={
+                filtered ? (
+                  <Button size="xs" variant="default" onClick={() => setFilters({ ...EMPTY, sort: filters.sort })}>
+                    Clear search and filters
+                  </Button>
+                ) : undefined
+              }
+            >
+              {filtered ? 'Try a shorter search, or another organization id, email or phone.' : 'Customers you can see will appear here.'}
+            </EmptyState>
+          }
+        >
+          {() => (
+            <VirtualTable
+              label="Customers"
+              columns={columns}
+              data={rows}
+              getRowId={(r) => r.orgId}
+              template="minmax(160px,2fr) 104px minmax(170px,2.2fr) 150px 104px minmax(90px,1fr) 104px"
+              onOpen={(r) => onOpen(r.orgId)}
+              hasNextPage={list.hasNextPage}
+              isFetchingNextPage={list.isFetchingNextPage}
+              fetchNextPage={() => void list.fetchNextPage()}
+            />
+          )}
+        </QueryStates>
       </div>
       <Text size="xs" c="dimmed" className="screen-foot" role="status">
         {list.isSuccess && rows.length > 0 && `${rows.length.toLocaleString()} loaded${list.hasNextPage ? ', more as you scroll' : ''}`}

@@ -1,11 +1,12 @@
-import { Group, Paper, Text, Title, UnstyledButton } from '@mantine/core';
+import { Group, Paper, Text, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import type { CustomerListItem } from '../../../../shared/api';
 import { customerQueries, type CustomerListFilters } from '../api/queries';
 import { ChurnBadge } from '../../../ui/ChurnBadge';
-import { daysUntil, describeDaysLeft, formatDate, formatMoney } from '../../../ui/format';
-import { EmptyState, ErrorState, SkeletonRows } from '../../../ui/states';
+import { ContactCell, MoneyCell, NumberHeader, OpenCell, RenewalCell } from '../../../ui/cells';
+import { daysUntil, isRenewingSoon } from '../../../ui/format';
+import { EmptyState, QueryStates } from '../../../ui/states';
 import { columnHelper, VirtualTable } from '../../../ui/VirtualTable';
 
 const MY_PORTFOLIO: CustomerListFilters = { owner: 'me', sort: 'churnRisk', limit: 100 };
@@ -21,10 +22,7 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
   const list = useInfiniteQuery(customerQueries.list(MY_PORTFOLIO));
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const highRisk = rows.filter((r) => (r.churnRisk ?? 0) >= 0.7).length;
-  const renewingSoon = rows.filter((r) => {
-    const d = daysUntil(r.renewalDate);
-    return d >= 0 && d <= 30;
-  }).length;
+  const renewingSoon = rows.filter((r) => isRenewingSoon(daysUntil(r.renewalDate))).length;
 
   const columns = useMemo(
     () =>
@@ -32,34 +30,16 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
         helper.accessor('churnRisk', { header: 'Churn risk', cell: (i) => <ChurnBadge score={i.getValue()} /> }),
         helper.accessor('orgName', {
           header: 'Organization',
-          cell: (i) => (
-            <UnstyledButton className="link-cell" onClick={() => onOpen(i.row.original.orgId)} title={i.getValue()}>
-              {i.getValue()}
-            </UnstyledButton>
-          ),
+          cell: (i) => <OpenCell label={i.getValue()} onOpen={() => onOpen(i.row.original.orgId)} />,
         }),
-        helper.accessor('renewalDate', {
-          header: 'Renewal',
-          cell: (i) => {
-            const d = daysUntil(i.getValue());
-            return (
-              <span className="truncate">
-                {formatDate(i.getValue())} <span className={d >= 0 && d <= 30 ? 'warn' : 'dim'}>{describeDaysLeft(d)}</span>
-              </span>
-            );
-          },
-        }),
+        helper.accessor('renewalDate', { header: 'Renewal', cell: (i) => <RenewalCell date={i.getValue()} /> }),
         helper.accessor('contractValueCents', {
-          header: () => <span className="num">Value</span>,
-          cell: (i) => <span className="num">{formatMoney(i.getValue(), i.row.original.currency)}</span>,
+          header: () => <NumberHeader label="Value" />,
+          cell: (i) => <MoneyCell cents={i.getValue()} currency={i.row.original.currency} />,
         }),
         helper.accessor('contactName', {
           header: 'Contact',
-          cell: (i) => (
-            <span className="truncate">
-              {i.getValue()} <span className="dim">· {i.row.original.contactPhone}</span>
-            </span>
-          ),
+          cell: (i) => <ContactCell name={i.getValue()} reach={i.row.original.contactPhone} />,
         }),
       ]),
     [onOpen],
@@ -83,27 +63,27 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
         </Group>
       )}
       <div className="table-wrap">
-        {list.isPending ? (
-          <SkeletonRows label="Loading your customers" />
-        ) : list.isError ? (
-          <div className="pad">
-            <ErrorState title="Could not load your customers" error={list.error} onRetry={() => void list.refetch()} />
-          </div>
-        ) : rows.length === 0 ? (
-          <EmptyState title="No customers assigned to you">When customers are assigned to you, they appear here, riskiest first.</EmptyState>
-        ) : (
-          <VirtualTable
-            label="My customers by churn risk"
-            columns={columns}
-            data={rows}
-            getRowId={(r) => r.orgId}
-            template="110px minmax(200px,2.4fr) 220px 120px minmax(200px,2fr)"
-            onOpen={(r) => onOpen(r.orgId)}
-            hasNextPage={list.hasNextPage}
-            isFetchingNextPage={list.isFetchingNextPage}
-            fetchNextPage={() => void list.fetchNextPage()}
-          />
-        )}
+        <QueryStates
+          query={list}
+          isEmpty={rows.length === 0}
+          loadingLabel="Loading your customers"
+          errorTitle="Could not load your customers"
+          empty={<EmptyState title="No customers assigned to you">When customers are assigned to you, they appear here, riskiest first.</EmptyState>}
+        >
+          {() => (
+            <VirtualTable
+              label="My customers by churn risk"
+              columns={columns}
+              data={rows}
+              getRowId={(r) => r.orgId}
+              template="110px minmax(200px,2.4fr) 220px 120px minmax(200px,2fr)"
+              onOpen={(r) => onOpen(r.orgId)}
+              hasNextPage={list.hasNextPage}
+              isFetchingNextPage={list.isFetchingNextPage}
+              fetchNextPage={() => void list.fetchNextPage()}
+            />
+          )}
+        </QueryStates>
       </div>
     </section>
   );

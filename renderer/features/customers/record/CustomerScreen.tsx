@@ -3,8 +3,8 @@ import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useState, type ReactNode } from 'react';
 import type { Customer, CustomerDetail } from '../../../../shared/api';
 import { customerQueries } from '../api/queries';
-import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney } from '../../../ui/format';
-import { ErrorState, SkeletonRows } from '../../../ui/states';
+import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney, isRenewingSoon } from '../../../ui/format';
+import { ErrorState, QueryStates } from '../../../ui/states';
 import { Predictions } from './Predictions';
 import { RecordHistory } from './RecordHistory';
 
@@ -49,13 +49,9 @@ export function CustomerScreen({ orgId, canEdit, onEdit, onBack }: CustomerScree
           </Button>
         )}
       </Group>
-      {detail.isPending ? (
-        <SkeletonRows rows={10} label="Loading customer" />
-      ) : detail.isError ? (
-        <ErrorState title="Could not load this customer" error={detail.error} onRetry={() => void detail.refetch()} />
-      ) : (
-        <CustomerBody detail={detail.data} />
-      )}
+      <QueryStates query={detail} loadingLabel="Loading customer" loadingRows={10} errorTitle="Could not load this customer" inset={false}>
+        {(data) => <CustomerBody detail={data} />}
+      </QueryStates>
     </section>
   );
 }
@@ -103,7 +99,7 @@ function CustomerBody({ detail }: { detail: CustomerDetail }) {
             </Row>
             <Row label="Renewal">
               {formatDate(c.renewalDate)}{' '}
-              <span className={days >= 0 && days <= 30 ? 'warn' : 'dim'}>({describeDaysLeft(days)})</span>
+              <span className={isRenewingSoon(days) ? 'warn' : 'dim'}>({describeDaysLeft(days)})</span>
             </Row>
             <Row label="Updated">
               {formatDateTime(c.updatedAt)} <span className="dim">v{c.version}</span>
