@@ -1,5 +1,6 @@
-// `npm run db:migrate`: applies the migrations to DATABASE_URL, which must be
-// the migrator's connection (owner or superuser), not the API's cims_api login.
+// `npm run db:migrate`: applies the pending migrations to DATABASE_URL and
+// re-creates the functions (see migrate.ts). DATABASE_URL must be the
+// migrator's connection (owner or superuser), not the API's cims_api login.
 import { migrate } from './migrate';
 
 const url = process.env.DATABASE_URL;
@@ -9,7 +10,8 @@ if (!url) {
 }
 try {
   const applied = await migrate(url);
-  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  console.log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'no migration pending');
+  console.log('functions and grants re-created');
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);

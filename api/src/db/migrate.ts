@@ -141,7 +141,7 @@ async function checkRecorded(db: SqlRunner, known: Migration[]): Promise<void> {
 }
 
 /** Drops and re-creates every function of DEFINED_SCHEMAS from `definitions`, with their grants, in one transaction. */
-async function defineFunctions(db: SqlRunner, definitions: SqlFile[]): Promise<void> {
+export async function defineFunctions(db: SqlRunner, definitions: SqlFile[]): Promise<void> {
   await inTransaction(db, async () => {
     await runScript(db, DROP_DEFINITIONS);
     await runScript(db, 'SET LOCAL ROLE cims_owner');
@@ -170,15 +170,18 @@ export async function migrate(target: string | SqlRunner): Promise<string[]> {
   }
   const db = target;
   const [migrations, definitions] = await Promise.all([loadMigrations(), loadDefinitions()]);
-  await runScript(
-    db,
-    `CREATE TABLE IF NOT EXISTS public.schema_migrations (
-       name text PRIMARY KEY,
-       applied_at timestamptz NOT NULL DEFAULT now()
-     );
-     REVOKE ALL ON public.schema_migrations FROM PUBLIC;`,
-  );
-  await inTransaction(db, () => checkRecorded(db, migrations));
+  // Under the lock too: concurrent migrators would otherwise collide on the catalog row (REVOKE).
+  await inTransaction(db, async () => {
+    await runScript(
+      db,
+      `CREATE TABLE IF NOT EXISTS public.schema_migrations (
+         name text PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       );
+       REVOKE ALL ON public.schema_migrations FROM PUBLIC;`,
+    );
+    await checkRecorded(db, migrations);
+  });
   const applied: string[] = [];
   for (const m of migrations) {
     try {

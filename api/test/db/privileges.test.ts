@@ -1,5 +1,7 @@
 // Least privilege, read from the catalog of a freshly migrated database, and
 // tried for real over the API's own connection.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
@@ -12,6 +14,23 @@ beforeAll(async () => {
 afterAll(() => t?.drop());
 
 const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
+
+/** What the API may call: schema api, in full. */
+const API_FUNCTIONS = [
+  'audit_events',
+  'audit_seal',
+  'audit_verify',
+  'customer_archive',
+  'customer_assign',
+  'customer_audit',
+  'customer_create',
+  'customer_predictions',
+  'customer_read',
+  'customer_search',
+  'customer_update_many',
+  'customer_usage',
+  'predictions_ingest',
+];
 
 async function rows<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (await t.admin.query<T>(sql, params)).rows;
@@ -75,10 +94,25 @@ describe('cims_api', () => {
       expect(f.owner, f.name).toBe('cims_owner');
       expect(f.config, f.name).toContain('search_path=pg_catalog, core, audit, pg_temp');
     }
-    const names = fns.map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(['customer_read', 'customer_update_many', 'audit_verify', 'audit_seal', 'predictions_ingest']));
+    const names = fns.map((f) => f.name).sort();
+    expect(names).toEqual(API_FUNCTIONS);
     // Single edits run only inside the batch function, which calls them as their owner.
     expect(names).not.toContain('customer_update');
+  });
+
+  it('may execute every function in schema api: the schema holds nothing else', async () => {
+    const all = await rows<{ name: string; ok: boolean }>(
+      `SELECT p.proname AS name, has_function_privilege('cims_api', p.oid, 'EXECUTE') AS ok
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'api' ORDER BY 1`,
+    );
+    expect(all.map((f) => f.name).sort()).toEqual(API_FUNCTIONS);
+    expect(all.filter((f) => !f.ok)).toEqual([]);
+  });
+
+  it('is granted exactly the functions the store calls', async () => {
+    const source = await readFile(fileURLToPath(new URL('../../src/db/pg-store.ts', import.meta.url)), 'utf8');
+    const called = new Set([...source.matchAll(/SELECT api\.([a-z_]+)\(/g)].map((m) => m[1]));
+    expect([...called].sort()).toEqual(API_FUNCTIONS);
   });
 
   it('is refused when its own connection reads or writes a table directly', async () => {
@@ -186,6 +220,20 @@ describe('migrations', () => {
     const after = await rows<{ n: string }>(`SELECT count(*) AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)`, [OUR_SCHEMAS]);
     expect(after).toEqual(before);
     const applied = await rows<{ name: string }>('SELECT name FROM public.schema_migrations ORDER BY name');
-    expect(applied.map((a) => a.name)[0]).toBe('001_roles_schemas.sql');
+    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql']);
+    // The grants are set again with the functions: the same, and PUBLIC still has none.
+    const executable = await rows<{ fn: string }>(
+      `SELECT n.nspname || '.' || p.proname AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = ANY($1) AND has_function_privilege('cims_api', p.oid, 'EXECUTE')`,
+      [OUR_SCHEMAS],
+    );
+    expect(executable.map((f) => f.fn).sort()).toEqual(API_FUNCTIONS.map((f) => `api.${f}`));
+    const publicAcl = await rows(
+      `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+              aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+        WHERE n.nspname = ANY($1) AND a.grantee = 0`,
+      [OUR_SCHEMAS],
+    );
+    expect(publicAcl).toEqual([]);
   });
 });
