@@ -76,7 +76,8 @@ for (const [k, n] of counts) {
   }
 }
 for (const a of accepted) {
-  if (!counts.has(key(a.rule, a.file))) console.warn(`note: accepted finding ${a.rule} in ${a.file} no longer occurs; remove it from the list`);
+  // A stale entry would silently accept the finding if it came back: the list holds only what occurs.
+  if (!counts.has(key(a.rule, a.file))) problems.push(`accepted finding ${a.rule} in ${a.file} no longer occurs; remove it from the list`);
 }
 
 console.log(`electronegativity ${electronVersion ? `(Electron ${electronVersion})` : ''}: ${findings.length} finding(s), ${problems.length} problem(s); SARIF at ${sarifPath}`);

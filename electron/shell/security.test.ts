@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import ts from 'typescript';
 import {
   APP_RESPONSE_HEADERS,
   CONTENT_SECURITY_POLICY,
+  LOCKED_WEB_PREFERENCES,
   decideWindowOpen,
   devicePermissionHandler,
   externalLinkAllowed,
@@ -12,25 +15,57 @@ import {
   permissionRequestHandler,
   resolveAppFile,
   systemBrowserUrlAllowed,
-  webPreferences,
 } from './security';
 
-describe('web preferences', () => {
-  it('isolate and sandbox the renderer, with no Node and DevTools off when packaged', () => {
-    const prefs = webPreferences('/app/preload.cjs', { packaged: true });
-    expect(prefs).toMatchObject({
-      preload: '/app/preload.cjs',
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      nodeIntegrationInSubFrames: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-      devTools: false,
+/** main.ts cannot be imported here (it starts Electron), so its source is read: every `new BrowserWindow(...)` and its options. */
+function browserWindowOptions(): ts.ObjectLiteralExpression[] {
+  const path = join(import.meta.dirname, 'main.ts');
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const found: ts.ObjectLiteralExpression[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && node.expression.getText(source) === 'BrowserWindow') {
+      const options = node.arguments?.[0];
+      expect(options && ts.isObjectLiteralExpression(options), 'new BrowserWindow takes a literal options object').toBe(true);
+      if (options && ts.isObjectLiteralExpression(options)) found.push(options);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+const unwrap = (e: ts.Expression): ts.Expression => (ts.isSatisfiesExpression(e) || ts.isAsExpression(e) || ts.isParenthesizedExpression(e) ? unwrap(e.expression) : e);
+
+/** A literal's value (true, false, a string) or its source text when it is an expression. */
+function valueOf(e: ts.Expression): unknown {
+  const v = unwrap(e);
+  if (v.kind === ts.SyntaxKind.TrueKeyword) return true;
+  if (v.kind === ts.SyntaxKind.FalseKeyword) return false;
+  if (ts.isStringLiteral(v) || ts.isNoSubstitutionTemplateLiteral(v)) return v.text;
+  return { expression: v.getText() };
+}
+
+describe('web preferences of the window (main.ts)', () => {
+  it('are a literal at new BrowserWindow: isolated, sandboxed, no Node, DevTools only unpackaged, nothing spread in', () => {
+    const windows = browserWindowOptions();
+    expect(windows).toHaveLength(1);
+    const prefs = windows[0]!.properties.find((p) => p.name?.getText() === 'webPreferences');
+    expect(prefs && ts.isPropertyAssignment(prefs)).toBe(true);
+    const literal = prefs && ts.isPropertyAssignment(prefs) ? unwrap(prefs.initializer) : null;
+    expect(literal && ts.isObjectLiteralExpression(literal), 'webPreferences is an object literal').toBe(true);
+    if (!literal || !ts.isObjectLiteralExpression(literal)) return;
+
+    expect(literal.properties.every(ts.isPropertyAssignment), 'no spread, shorthand or method').toBe(true);
+    const written = Object.fromEntries(
+      literal.properties.filter(ts.isPropertyAssignment).map((p) => [p.name.getText(), valueOf(p.initializer)]),
+    );
+    expect(written).toEqual({
+      ...LOCKED_WEB_PREFERENCES,
+      preload: { expression: 'PRELOAD' },
+      devTools: { expression: '!app.isPackaged' },
     });
-    expect(webPreferences('/p', { packaged: false }).devTools).toBe(true);
+    // The values that matter most, spelled out rather than taken from security.ts.
+    expect(written).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
   });
 });
 
