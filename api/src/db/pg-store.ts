@@ -66,7 +66,7 @@ class PoolDb implements Db {
 }
 
 /**
- * Custom SQLSTATEs raised by the `api.*` functions (see migrations/004_api_functions.sql),
+ * Custom SQLSTATEs raised by the `api.*` functions (see api/sql/functions/core.sql),
  * and the standard ones that only bad input can cause.
  */
 const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
