@@ -3,7 +3,11 @@
 // configured the way a careful enterprise setup would be: one first-party
 // native client with PKCE and loopback redirects, JWT access tokens for the API
 // audience (RFC 8707), rotating refresh tokens, revocation and end-session, and
-// a confidential client-credentials client for the model runner.
+// a confidential client-credentials client for the model runner. One addition no
+// real provider has: a password grant for the demo seeder client only, from
+// loopback only, so the stack's seeder gets demo users' tokens without driving
+// the login page.
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -25,6 +29,9 @@ export const PREDICTIONS_WRITE_SCOPE = 'predictions:write';
 export const CONSOLE_REDIRECT_URI = 'http://127.0.0.1/callback';
 export const CONSOLE_POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/signed-out';
 export const DEFAULT_IDP_PORT = 4800;
+export const DEMO_SEEDER_CLIENT_ID = 'cims-demo-seeder';
+/** The resource owner password grant (RFC 6749 4.3), registered for the demo seeder client alone. */
+export const DEMO_PASSWORD_GRANT = 'password';
 export const STATE_FILE = 'idp-state.json';
 
 export interface IdpAccount {
@@ -65,6 +72,8 @@ export interface IdentityProvider {
   consoleClientId: string;
   consoleScope: string;
   modelRunner: { clientId: string; clientSecret: string; scope: string };
+  /** The demo seeder's client: `password` grant for the provider's accounts, API scope only. */
+  demoSeeder: { clientId: string; clientSecret: string };
   close(): Promise<void>;
 }
 
@@ -131,6 +140,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/** The peer address of a local connection (IPv4, IPv6 or IPv4-mapped). */
+const isLoopbackPeer = (address: string | undefined): boolean => {
+  const a = (address ?? '').replace(/^::ffff:/, '');
+  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+};
+
 function send(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, PAGE_HEADERS);
   res.end(html);
@@ -142,6 +157,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const accessTokenTtl = options.accessTokenTtlSeconds ?? 300;
   const log = options.log ?? (() => {});
   const secrets = loadOrCreateSecrets(options.dataDir);
+  // Derived, not stored: the secrets file keeps its format, and the seeder's secret is as private as the model runner's.
+  const demoSeederSecret = createHmac('sha256', secrets.modelRunnerSecret).update(DEMO_SEEDER_CLIENT_ID).digest('base64url');
   const state = createStateStore(options.persistSessions ? join(options.dataDir, STATE_FILE) : undefined, log);
 
   const accounts = new Map<string, StoredAccount>();
@@ -239,6 +256,15 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
         response_types: [],
         redirect_uris: [],
       },
+      {
+        client_id: DEMO_SEEDER_CLIENT_ID,
+        client_name: 'CIMS demo seeder',
+        client_secret: demoSeederSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [DEMO_PASSWORD_GRANT],
+        response_types: [],
+        redirect_uris: [],
+      },
     ],
     jwks: { keys: secrets.signingKeys },
     cookies: { keys: secrets.cookieKeys },
@@ -281,7 +307,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
             if (other !== undefined) throw new errors.InvalidScope('requested scope is not allowed', other);
             return resourceServer(PREDICTIONS_WRITE_SCOPE);
           }
-          if (client.clientId === CONSOLE_CLIENT_ID) return resourceServer(API_SCOPE);
+          if (client.clientId === CONSOLE_CLIENT_ID || client.clientId === DEMO_SEEDER_CLIENT_ID) return resourceServer(API_SCOPE);
           throw new errors.InvalidTarget();
         },
       },
@@ -319,6 +345,30 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   };
 
   const provider = new Provider(issuer, configuration);
+  provider.registerGrantType(DEMO_PASSWORD_GRANT, async (ctx) => {
+    // The client check (grant_types) has run: only the demo seeder gets here.
+    const { client, params } = ctx.oidc;
+    if (!isLoopbackPeer(ctx.req.socket.remoteAddress)) throw new errors.InvalidGrant('the demo password grant is only served to this machine');
+    const requested = String(params.scope ?? API_SCOPE).split(' ').filter(Boolean);
+    const other = requested.find((scope) => scope !== API_SCOPE);
+    if (other !== undefined) throw new errors.InvalidScope('requested scope is not allowed', other);
+    const username = String(params.username ?? '').trim().slice(0, 100);
+    const account = accounts.get(username.toLowerCase());
+    // The login page's rule: the same work and the same answer whether or not the user exists.
+    const ok = (await verifyPassword(account?.passwordHash ?? (await dummyHash()), String(params.password ?? ''))) && account !== undefined;
+    if (!ok) {
+      log('identity provider: failed demo password grant');
+      throw new errors.InvalidGrant('wrong username or password');
+    }
+    const grant = new provider.Grant({ clientId: client.clientId, accountId: account.username });
+    grant.addResourceScope(apiAudience, API_SCOPE);
+    const grantId = await grant.save();
+    const token = new provider.AccessToken({ client, accountId: account.username, grantId, gty: DEMO_PASSWORD_GRANT, scope: API_SCOPE });
+    token.resourceServer = { ...resourceServer(API_SCOPE), scopes: new Set([API_SCOPE]), identifier: () => apiAudience };
+    ctx.oidc.entity('AccessToken', token);
+    const accessToken = await token.save();
+    ctx.body = { access_token: accessToken, token_type: token.tokenType, expires_in: token.expiration, scope: API_SCOPE };
+  }, ['username', 'password', 'scope']);
   provider.on('server_error', (_ctx, err) => log(`identity provider error: ${err.message}`));
   provider.on('grant.revoked', (_ctx, grantId) => log(`identity provider: grant ${grantId} revoked`));
   const oidc = provider.callback();
@@ -401,6 +451,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     consoleClientId: CONSOLE_CLIENT_ID,
     consoleScope: CONSOLE_SCOPE,
     modelRunner: { clientId: MODEL_RUNNER_CLIENT_ID, clientSecret: secrets.modelRunnerSecret, scope: PREDICTIONS_WRITE_SCOPE },
+    demoSeeder: { clientId: DEMO_SEEDER_CLIENT_ID, clientSecret: demoSeederSecret },
     close: () => (closed ??= closeServer(server).then(() => state.flush())),
   };
 }

@@ -1,142 +1,116 @@
 // The seed's way through the front door: OAuth tokens from the OpenID provider
-// and calls to the real API, so predictions arrive on the ingestion path the
-// model jobs use and the audit history is written by the API's functions.
-import { createHash, randomBytes } from 'node:crypto';
+// (openid-client) and calls to the real API, so predictions arrive on the
+// ingestion path the model jobs use and the audit history is written by the
+// API's functions as the demo users.
+import * as oidc from 'openid-client';
+import pRetry from 'p-retry';
 import type { Prediction } from '../../../shared/api';
+import { DEMO_PASSWORD_GRANT } from '../idp/provider';
 
-interface Discovery {
-  authorization_endpoint: string;
-  token_endpoint: string;
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
 }
 
-async function discover(issuer: string): Promise<Discovery> {
-  const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-  if (!res.ok) throw new Error(`OpenID discovery at ${issuer} failed with HTTP ${res.status}`);
-  return (await res.json()) as Discovery;
+/** A confidential client of the local provider (plain HTTP is allowed: it listens on loopback only). */
+function clientOf(issuer: string, c: ClientCredentials): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(issuer), c.clientId, undefined, oidc.ClientSecretBasic(c.clientSecret), { execute: [oidc.allowInsecureRequests] });
 }
 
-async function tokenFrom(res: Response): Promise<string> {
-  const body = (await res.json()) as { access_token?: string; error?: string };
-  if (!res.ok || !body.access_token) throw new Error(`token request refused: ${body.error ?? res.status}`);
-  return body.access_token;
-}
-
-/** A client-credentials token source that renews itself before the 5-minute tokens expire. */
-export function clientCredentials(issuer: string, clientId: string, clientSecret: string, scope: string) {
+/** A client-credentials token source that renews itself well before the 5-minute tokens expire. */
+export function clientCredentials(issuer: string, c: ClientCredentials, scope: string) {
+  let config: Promise<oidc.Configuration> | undefined;
   let cached: { token: string; until: number } | undefined;
   return async (force = false): Promise<string> => {
     if (!force && cached && Date.now() < cached.until) return cached.token;
-    const { token_endpoint } = await discover(issuer);
-    const res = await fetch(token_endpoint, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
-    });
-    cached = { token: await tokenFrom(res), until: Date.now() + 120_000 };
+    config ??= clientOf(issuer, c);
+    const tokens = await oidc.clientCredentialsGrant(await config, { scope });
+    cached = { token: tokens.access_token, until: Date.now() + 120_000 };
     return cached.token;
   };
 }
 
 /**
- * Signs a demo user in with authorization code + PKCE through the provider's
- * own login form. The code is read from the final redirect's Location header;
- * nothing listens on the loopback redirect URI.
+ * An API token for a demo user, from the local provider's demo-only password grant
+ * (the demo seeder client, loopback only): the seeder never drives the login page,
+ * which stays the console's, with authorization code and PKCE in a browser.
  */
-export async function signInAs(issuer: string, username: string, password: string, clientId = 'cims-console'): Promise<string> {
-  const d = await discover(issuer);
-  const verifier = randomBytes(32).toString('base64url');
-  const redirectUri = 'http://127.0.0.1:9/callback';
-  const auth = new URL(d.authorization_endpoint);
-  auth.search = new URLSearchParams({
-    client_id: clientId,
-    response_type: 'code',
-    redirect_uri: redirectUri,
-    scope: 'openid profile api',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    state: randomBytes(8).toString('base64url'),
-  }).toString();
-  const cookies = new Map<string, string>();
-  let url = auth.href;
-  let init: RequestInit = {};
-  for (let hop = 0; hop < 8; hop++) {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    const location = res.headers.get('location');
-    if (location) {
-      const next = new URL(location, url);
-      if (next.href.startsWith(redirectUri)) {
-        const code = next.searchParams.get('code');
-        if (!code) throw new Error(`sign-in of ${username} failed: ${next.searchParams.get('error') ?? 'no code'}`);
-        const token = await fetch(d.token_endpoint, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier }),
-        });
-        return tokenFrom(token);
-      }
-      url = next.href;
-      init = {};
-      continue;
-    }
-    const html = await res.text();
-    if (init.method === 'POST') throw new Error(`sign-in of ${username} was refused by the login page`);
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
-    if (!action) throw new Error(`no login form at ${url} (HTTP ${res.status})`);
-    url = new URL(action.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))), url).href;
-    init = {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password }).toString(),
-    };
+export async function signInAs(issuer: string, seeder: ClientCredentials, username: string, password: string): Promise<string> {
+  try {
+    const tokens = await oidc.genericGrantRequest(await clientOf(issuer, seeder), DEMO_PASSWORD_GRANT, { username, password, scope: 'api' });
+    return tokens.access_token;
+  } catch (err) {
+    if (err instanceof oidc.ResponseBodyError) throw new Error(`sign-in of ${username} was refused: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`, { cause: err });
+    throw err;
   }
-  throw new Error(`sign-in of ${username} did not finish`);
 }
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** From Retry-After on 429 and 503, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-/** One API call with a bearer token; waits and retries when rate-limited (429). */
-export async function apiCall<T>(base: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ body: T; etag: string | null }> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status === 429 && attempt < 100) {
-      const wait = Number(res.headers.get('retry-after') ?? '1');
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, Math.min(60, Math.max(1, wait)) * 1000));
-      continue;
+/** Retry-After in seconds or as an HTTP date, in ms (undefined when absent or unreadable). */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const RETRYABLE = new Set([429, 503]);
+const MAX_WAIT_MS = 60_000;
+
+export interface CallOptions {
+  headers?: Record<string, string>;
+  /** Attempts after the first on 429/503 (default 100: predictions for large data sets run into the rate limit by design). */
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+async function callOnce<T>(base: string, token: string, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<{ body: T; etag: string | null }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    let title = text.slice(0, 200);
+    try {
+      const problem = JSON.parse(text) as { title?: string; detail?: string };
+      title = [problem.title, problem.detail].filter(Boolean).join(': ');
+    } catch {
+      // not a problem document
     }
-    const text = await res.text();
-    if (!res.ok) {
-      let title = text.slice(0, 200);
-      try {
-        const problem = JSON.parse(text) as { title?: string; detail?: string };
-        title = [problem.title, problem.detail].filter(Boolean).join(': ');
-      } catch {
-        // not a problem document
-      }
-      throw new ApiError(res.status, `${method} ${path} failed with HTTP ${res.status}: ${title}`);
-    }
-    return { body: (text ? JSON.parse(text) : undefined) as T, etag: res.headers.get('etag') };
+    const wait = RETRYABLE.has(res.status) ? retryAfterMs(res.headers.get('retry-after')) : undefined;
+    throw new ApiError(res.status, `${method} ${path} failed with HTTP ${res.status}: ${title}`, wait);
   }
+  return { body: (text ? JSON.parse(text) : undefined) as T, etag: res.headers.get('etag') };
+}
+
+/** One API call with a bearer token; on 429 and 503 it waits as long as Retry-After says (1 s without one) and tries again. */
+export function apiCall<T>(base: string, token: string, method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<{ body: T; etag: string | null }> {
+  return pRetry(() => callOnce<T>(base, token, method, path, body, opts.headers ?? {}), {
+    retries: opts.retries ?? 100,
+    // The server says how long to wait; p-retry's own backoff is off (minTimeout 0) and the wait happens here.
+    minTimeout: 0,
+    shouldRetry: ({ error }) => error instanceof ApiError && RETRYABLE.has(error.status),
+    onFailedAttempt: async ({ error, retriesLeft }) => {
+      if (!(error instanceof ApiError) || !RETRYABLE.has(error.status) || retriesLeft === 0) return;
+      const wait = Math.min(MAX_WAIT_MS, error.retryAfterMs ?? 1000);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
 }
 
 /** Splits predictions into PUT bodies under the API's body limit (64 KiB, kept at 48 KiB here). */

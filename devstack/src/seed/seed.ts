@@ -61,6 +61,8 @@ export interface ThroughApiOptions extends DemoDataOptions {
   apiUrl: string;
   issuer: string;
   modelRunner: { clientId: string; clientSecret: string; scope: string };
+  /** The provider's demo seeder client: the demo users' tokens come from its password grant. */
+  demoSeeder: { clientId: string; clientSecret: string };
   accounts?: readonly DemoAccount[];
   log?: (line: string) => void;
 }
@@ -68,7 +70,7 @@ export interface ThroughApiOptions extends DemoDataOptions {
 /** Part 2a: every customer's predictions, through the API as the model runner. */
 export async function pushPredictions(o: ThroughApiOptions): Promise<{ accepted: number; duplicates: number }> {
   const progress = o.progress ?? silentProgress;
-  const token = clientCredentials(o.issuer, o.modelRunner.clientId, o.modelRunner.clientSecret, o.modelRunner.scope);
+  const token = clientCredentials(o.issuer, o.modelRunner, o.modelRunner.scope);
   const gen = createGenerator(generatorOptions(o));
   const totals = { accepted: 0, duplicates: 0 };
   progress.start('Predictions (API)', o.customers);
@@ -100,7 +102,7 @@ async function editOwnCustomer(o: ThroughApiOptions, token: string, pick: number
   const item = list.body.items[pick];
   if (!item) return null;
   const detail = await apiCall<CustomerDetail>(o.apiUrl, token, 'GET', `/v1/customers/${item.orgId}`);
-  await apiCall(o.apiUrl, token, 'PATCH', `/v1/customers/${item.orgId}`, { changes: change(detail.body), reason }, { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` });
+  await apiCall(o.apiUrl, token, 'PATCH', `/v1/customers/${item.orgId}`, { changes: change(detail.body), reason }, { headers: { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` } });
   return item.orgId;
 }
 
@@ -109,17 +111,17 @@ export async function makeAuditHistory(o: ThroughApiOptions): Promise<number> {
   if (o.customers === 0) return 0;
   const accounts = o.accounts ?? DEMO_ACCOUNTS;
   let events = 0;
-  const alice = await signInAs(o.issuer, 'alice', accountOf(accounts, 'alice').password);
+  const alice = await signInAs(o.issuer, o.demoSeeder, 'alice', accountOf(accounts, 'alice').password);
   if (await editOwnCustomer(o, alice, 0, (d) => ({ userCount: d.customer.userCount + 25 }), 'Customer added a team of 25 seats (signed order form)')) events++;
   if (await editOwnCustomer(o, alice, 1, () => ({ contactPhone: '+44 20 7946 0958' }), 'New direct line given by the contact on the quarterly call')) events++;
-  const carol = await signInAs(o.issuer, 'carol', accountOf(accounts, 'carol').password);
+  const carol = await signInAs(o.issuer, o.demoSeeder, 'carol', accountOf(accounts, 'carol').password);
   if (await editOwnCustomer(o, carol, 0, (d) => ({ renewalDate: addDays(d.customer.renewalDate, 30) }), 'Renewal moved by 30 days, agreed with procurement')) events++;
-  const bob = await signInAs(o.issuer, 'bob', accountOf(accounts, 'bob').password);
+  const bob = await signInAs(o.issuer, o.demoSeeder, 'bob', accountOf(accounts, 'bob').password);
   const list = await apiCall<CustomerListPage>(o.apiUrl, bob, 'GET', '/v1/customers?sort=name&limit=3');
   const last = list.body.items.at(-1);
   if (last && list.body.items.length > 1) {
     const detail = await apiCall<CustomerDetail>(o.apiUrl, bob, 'GET', `/v1/customers/${last.orgId}`);
-    await apiCall(o.apiUrl, bob, 'POST', `/v1/customers/${last.orgId}/archive`, { reason: 'Duplicate record of a merged account' }, { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` });
+    await apiCall(o.apiUrl, bob, 'POST', `/v1/customers/${last.orgId}/archive`, { reason: 'Duplicate record of a merged account' }, { headers: { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` } });
     events++;
   }
   o.log?.(`audit history: ${events} changes made through the API as alice, carol and bob`);

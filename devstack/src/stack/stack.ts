@@ -248,7 +248,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
 
     // 4. Predictions and audit history through the API, once per fresh database.
     if (state?.bulkLoaded && !state.apiSeeded) {
-      const through = { ...state, signal: o.signal, apiUrl: api.url, issuer: idp.issuer, modelRunner: idp.modelRunner, progress: o.progress ?? silentProgress, log };
+      const through = { ...state, signal: o.signal, apiUrl: api.url, issuer: idp.issuer, modelRunner: idp.modelRunner, demoSeeder: idp.demoSeeder, progress: o.progress ?? silentProgress, log };
       const pushed = await pushPredictions(through);
       log(`predictions: ${pushed.accepted} accepted through PUT /v1/predictions`);
       await makeAuditHistory(through);

@@ -9,6 +9,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type IdentityProvider } from '../../src/idp/provider';
 import { DataDirError, SECRETS_FILE } from '../../src/idp/secrets';
+import { signInAs } from '../../src/seed/api-client';
 import { DEMO_ACCOUNTS } from '../../src/seed/demo-accounts';
 import { Browser, authorizationUrl, discover, pkcePair, signIn, startLoopback, tokenRequest, type Discovery } from '../../../testing/browser';
 
@@ -255,6 +256,41 @@ describe('client credentials for the model runner', () => {
     expect(res.status).toBe(400);
     expect(res.body.access_token).toBeUndefined();
     expect(res.body.error).toMatch(/unauthorized_client|invalid_request/);
+  });
+});
+
+describe("the demo seeder's password grant", () => {
+  const grant = (params: Record<string, string>, creds = { id: idp.demoSeeder.clientId, secret: idp.demoSeeder.clientSecret }) =>
+    tokenRequest(discovery.token_endpoint, { grant_type: 'password', ...params }, creds);
+
+  it('gives the seeder (through openid-client) an API token for a demo user, with that user\'s roles and nothing more', async () => {
+    const token = await signInAs(idp.issuer, idp.demoSeeder, 'bob', bob.password);
+    const { payload } = await verifyAccessToken(token);
+    expect(payload).toMatchObject({ sub: 'bob', roles: ['support_lead'], scope: 'api', client_id: 'cims-demo-seeder', aud: 'urn:cims:api' });
+    const raw = await grant({ username: 'alice', password: alice.password, scope: 'api' });
+    expect(raw.status).toBe(200);
+    expect(raw.body.refresh_token).toBeUndefined();
+    expect(raw.body.id_token).toBeUndefined();
+  });
+
+  it('refuses a wrong password and an unknown user alike, other scopes, and a wrong client secret', async () => {
+    const wrong = await grant({ username: 'alice', password: 'not-her-password' });
+    const unknown = await grant({ username: 'mallory', password: 'x' });
+    expect([wrong.status, wrong.body.error]).toEqual([400, 'invalid_grant']);
+    expect(unknown.body).toEqual(wrong.body);
+    await expect(signInAs(idp.issuer, idp.demoSeeder, 'alice', 'not-her-password')).rejects.toThrow(/alice was refused: invalid_grant/);
+    expect((await grant({ username: 'alice', password: alice.password, scope: 'api predictions:write' })).body.error).toBe('invalid_scope');
+    const badSecret = await grant({ username: 'alice', password: alice.password }, { id: idp.demoSeeder.clientId, secret: 'wrong' });
+    expect([badSecret.status, badSecret.body.error]).toEqual([401, 'invalid_client']);
+  });
+
+  it('is not available to the console or the model runner', async () => {
+    const fromConsole = await tokenRequest(discovery.token_endpoint, { grant_type: 'password', client_id: 'cims-console', username: 'alice', password: alice.password });
+    expect(fromConsole.body.access_token).toBeUndefined();
+    expect(fromConsole.body.error).toMatch(/unauthorized_client|invalid_request/);
+    const runner = await grant({ username: 'alice', password: alice.password }, { id: idp.modelRunner.clientId, secret: idp.modelRunner.clientSecret });
+    expect(runner.body.access_token).toBeUndefined();
+    expect(runner.body.error).toMatch(/unauthorized_client|invalid_request/);
   });
 });
 
