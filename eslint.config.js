@@ -56,7 +56,43 @@ export default tseslint.config(
     files: ['api/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'api/ imports shared/ and itself only.' }],
+        patterns: [
+          { group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'api/ imports shared/ and itself only.' },
+          { group: ['**/devstack/**', '@cims/devstack', '@cims/devstack/**'], message: 'api/ never imports the demo stack: devstack/ depends on api/, not the other way.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The server itself; its tests (api/test) may use testing/.
+    files: ['api/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'api/ imports shared/ and itself only.' },
+          { group: ['**/devstack/**', '@cims/devstack', '@cims/devstack/**'], message: 'api/ never imports the demo stack: devstack/ depends on api/, not the other way.' },
+          { group: ['**/testing/**'], message: 'api/src is the server: test support belongs to tests.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The demo stack: api/, shared/ and itself; testing/ in its tests only. The console is started as a process, never imported.
+    files: ['devstack/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'devstack/ imports api/, shared/ and itself (testing/ in tests).' }],
+      }],
+    },
+  },
+  {
+    files: ['devstack/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/electron/**', '**/renderer/**', 'electron'], message: 'devstack/ imports api/, shared/ and itself (testing/ in tests).' },
+          { group: ['**/testing/**', '**/test/**'], message: 'devstack/src runs the demo: test support belongs to tests.' },
+        ],
       }],
     },
   },

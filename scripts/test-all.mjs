@@ -18,6 +18,7 @@ const steps = [
   { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
   { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
   { name: 'api (real PostgreSQL)', kind: 'vitest', report: 'api.json', command: 'npx vitest run --root api' },
+  { name: 'devstack (provider, seeder, stack, PGlite)', kind: 'vitest', report: 'devstack.json', command: 'npx vitest run --root devstack' },
   // The steps below use the built app (dist/renderer, dist/electron).
   { name: 'build (renderer and Electron main/preload)', kind: 'check', command: 'npm run -s build:renderer && npm run -s build:electron' },
   { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npx playwright test -c e2e/playwright.config.ts' },
