@@ -19,6 +19,9 @@
 //    function, e.g. a view, makes the run fail instead of vanishing).
 //
 // Both parts take the same advisory lock, so concurrent migrators take turns.
+// A running API carries on (its statements resolve the new functions); the
+// trigger drops lock the audit tables until the transaction commits, so its
+// writes pause for that moment.
 // Run it as the migrator (a superuser, or a member of cims_owner), never as
 // cims_api. Works over node-postgres and PGlite alike (SqlRunner).
 import { readdir, readFile } from 'node:fs/promises';
