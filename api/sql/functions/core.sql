@@ -1,6 +1,12 @@
 -- Helpers every api.* function uses: who is calling, with what request, in
 -- which kind of transaction. Schema core: not reachable by cims_api.
 --
+-- The API's contract is schema api: SECURITY DEFINER functions owned by
+-- cims_owner, with a fixed search_path (pg_temp last), executable by cims_api.
+-- Each receives the actor the API verified (sub, name, roles, scopes) and
+-- checks authorization again (core.check_reader / core.check_editor below);
+-- each write records its audit event in the same transaction as the change.
+--
 -- The functions in this folder are a definition, not a history: `npm run
 -- db:migrate` drops every function in core, audit and api and creates these
 -- files again, in one transaction, as cims_owner (see api/src/db/migrate.ts).
