@@ -4,6 +4,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerDetail, CustomerListQuery } from '../../../shared/api';
+import { migrate } from '../../../api/src/db/migrate';
 import type { PgStore } from '../../../api/src/db/pg-store';
 import { createPglite, pgliteStore } from '../../src/pglite';
 import { actors, customerFields, testContext } from '../../../testing/db';
@@ -36,5 +37,20 @@ describe('PGlite', () => {
     await expect(db.query('SELECT * FROM core.customers')).rejects.toMatchObject({ code: '42501' });
     await expect(db.query('SELECT * FROM audit.events')).rejects.toMatchObject({ code: '42501' });
     await expect(db.query("INSERT INTO core.customers (org_id) VALUES ('ORG-000001')")).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('migrates again on the next open: no migration, the data kept, functions and audit triggers re-created', async () => {
+    await db.exec('RESET ROLE');
+    try {
+      const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events');
+      await expect(migrate(db)).resolves.toEqual([]);
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events')).rows).toEqual(before.rows);
+      await expect(db.query('DELETE FROM audit.events')).rejects.toMatchObject({ code: 'CA405' });
+    } finally {
+      await db.exec('SET ROLE cims_api');
+    }
+    const read = await store.getCustomer(actors.bob, testContext(), 'ORG-001001');
+    expect(read.customer).toMatchObject({ orgName: 'Embedded Works', version: 2 });
+    expect(await store.auditVerify(actors.bob, undefined, undefined)).toEqual({ ok: true, checked: 2, unsealed: 0 });
   });
 });
