@@ -224,9 +224,12 @@ export function successStatus(endpoint: Endpoint): number {
   return status;
 }
 
-/** What a caller sends: params, query, body and If-Match exactly as the endpoint declares them. */
+/**
+ * What a caller sends: params, query, body and If-Match exactly as the endpoint declares them.
+ * A query may also be one already parsed (its values are sent as text and parsed again).
+ */
 export type CallInput<E extends Endpoint> = (E extends { params: infer P extends z.ZodType } ? { params: z.input<P> } : { params?: never }) &
-  (E extends { query: infer Q extends z.ZodType } ? { query?: z.input<Q> } : { query?: never }) &
+  (E extends { query: infer Q extends z.ZodType } ? { query?: z.input<Q> | Partial<z.output<Q>> } : { query?: never }) &
   (E extends { body: infer B extends z.ZodType } ? { body: z.input<B> } : { body?: never }) &
   (E extends { ifMatch: true } ? { ifMatch: number } : { ifMatch?: never });
 

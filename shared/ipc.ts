@@ -46,6 +46,7 @@ export const IpcErrorCode = z.enum([
   'validation', // 400/422: input refused, with field errors
   'rate_limited',
   'unavailable', // the API or identity provider could not be reached
+  'busy', // 503 busy: the API was reached but asked to retry later (Retry-After)
   'cancelled',
   'internal',
 ]);

@@ -1,25 +1,28 @@
-// Unit tests of the API client's mapping against a tiny real HTTP server. The
+// Unit tests of the API client against a tiny real HTTP server. The
 // token source here is a counter, not the session: the session's refresh path
 // is covered against the real identity provider in electron/test.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ApiClient } from './api-client';
-import { systemClock } from './deps';
+import { Problem } from '../../shared/api';
+import { endpoints, type Endpoint } from '../../shared/http';
+import { ERROR_MESSAGES } from '../../shared/messages';
+import { ApiClient, busyWaitMs, MAX_BUSY_WAIT_MS } from './api-client';
+import { systemClock, type LogFields } from './deps';
 import { IpcFailure } from './errors';
 import { EventHub } from './events';
-import { nullLog } from './log';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Route>();
-const seen: { auth: string | undefined; ifMatch: string | undefined; appVersion: string | undefined; path: string }[] = [];
+const seen: { method: string | undefined; auth: string | undefined; ifMatch: string | undefined; appVersion: string | undefined; path: string }[] = [];
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   seen.push({
+    method: req.method,
     auth: req.headers.authorization,
     ifMatch: req.headers['if-match'] as string | undefined,
     appVersion: req.headers['x-cims-app-version'] as string | undefined,
@@ -39,6 +42,9 @@ const problem = (res: ServerResponse, status: number, extra: object = {}) =>
     .writeHead(status, { 'Content-Type': 'application/problem+json' })
     .end(JSON.stringify({ type: 'about:blank', title: `t${status}`, status, requestId: 'req-1', ...extra }));
 
+const writes: { level: string; event: string; fields: LogFields }[] = [];
+const sleeps: number[] = [];
+
 function client(baseUrl = base) {
   let n = 0;
   const refused: string[] = [];
@@ -49,9 +55,10 @@ function client(baseUrl = base) {
     baseUrl,
     fetch: (i, init) => fetch(i, init),
     hub,
-    log: nullLog,
+    log: { write: (level, event, fields) => void writes.push({ level, event, fields }) },
     clock: systemClock,
     appVersion: '1.2.3',
+    sleep: async (ms) => void sleeps.push(ms),
     tokens: {
       accessToken: async (refusedToken) => {
         if (refusedToken) refused.push(refusedToken);
@@ -63,18 +70,64 @@ function client(baseUrl = base) {
 }
 
 const Thing = z.strictObject({ ok: z.literal(true) });
+const Params = z.strictObject({ id: z.string() });
+/** Endpoints of a small contract of the test's own: the client is generic over endpoints. */
+const get = (path: string) =>
+  ({ method: 'GET', path, summary: 't', access: 'human', params: Params, responses: { 200: Thing, 503: Problem } }) as const satisfies Endpoint;
+const patchThing = {
+  method: 'PATCH',
+  path: '/v1/things/:id',
+  summary: 't',
+  access: 'human',
+  params: Params,
+  body: z.strictObject({ note: z.string() }),
+  ifMatch: true,
+  responses: { 200: Thing, 412: Problem, 503: Problem },
+} as const satisfies Endpoint;
+const postThing = { ...patchThing, method: 'POST', path: '/v1/things/:id/archive' } as const satisfies Endpoint;
+
+const json = (res: ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+const busy = (res: ServerResponse, retryAfter = '2') =>
+  res
+    .writeHead(503, { 'Content-Type': 'application/problem+json', 'Retry-After': retryAfter })
+    .end(JSON.stringify({ type: 'urn:cims:problem:busy', title: 'Service Unavailable', status: 503, detail: 'The database is busy.', requestId: 'req-b' }));
+
 const errorOf = async (p: Promise<unknown>) => {
   const e = await p.catch((x: unknown) => x);
   expect(e).toBeInstanceOf(IpcFailure);
   return (e as IpcFailure).error;
 };
 
+beforeEach(() => {
+  writes.length = 0;
+  sleeps.length = 0;
+});
+
 describe('ApiClient', () => {
-  it('sends the bearer token and If-Match, and validates the response', async () => {
-    routes.set('/v1/thing', (_q, r) => r.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}'));
+  it('builds method, path and If-Match from the endpoint, sends the bearer token, and validates the response', async () => {
+    routes.set('/v1/things/a%2Fb', (_q, r) => json(r, 200, { ok: true }));
     const { api } = client();
-    expect(await api.json({ method: 'PATCH', path: '/v1/thing', route: 't', ifMatch: '"3"', body: {} }, Thing)).toEqual({ ok: true });
-    expect(seen.at(-1)).toMatchObject({ auth: 'Bearer token-0', ifMatch: '"3"', appVersion: '1.2.3' });
+    expect(await api.call(patchThing, { params: { id: 'a/b' }, body: { note: 'x' }, ifMatch: 3 })).toEqual({ ok: true });
+    expect(seen.at(-1)).toMatchObject({ method: 'PATCH', path: '/v1/things/a%2Fb', auth: 'Bearer token-0', ifMatch: '"3"', appVersion: '1.2.3' });
+  });
+
+  it('sends a customer edit as the contract says: PATCH with If-Match from the version; 412 is a conflict', async () => {
+    routes.set('/v1/customers/ORG-000001', (_q, r) => problem(r, 412, { detail: 'stale' }));
+    const { api } = client();
+    const e = await errorOf(
+      api.call(endpoints['customers.update'], { params: { orgId: 'ORG-000001' }, body: { changes: { userCount: 3 }, reason: 'More seats' }, ifMatch: 7 }),
+    );
+    expect(seen.at(-1)).toMatchObject({ method: 'PATCH', ifMatch: '"7"' });
+    expect(e).toMatchObject({ code: 'conflict', status: 412 });
+  });
+
+  it('logs the route template, never the path with its ids', async () => {
+    routes.set('/v1/customers/ORG-000042', (_q, r) => problem(r, 404));
+    const { api } = client();
+    await errorOf(api.call(endpoints['customers.get'], { params: { orgId: 'ORG-000042' } }));
+    expect(writes.find((w) => w.event === 'api.call')?.fields).toMatchObject({ method: 'GET', route: '/v1/customers/:orgId', status: 404 });
+    expect(JSON.stringify(writes)).not.toContain('ORG-000042');
   });
 
   it('refreshes once on 401 and replays the request', async () => {
@@ -82,10 +135,10 @@ describe('ApiClient', () => {
     routes.set('/v1/once', (q, r) => {
       calls++;
       if (q.headers.authorization === 'Bearer token-0') return problem(r, 401);
-      r.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+      json(r, 200, { ok: true });
     });
     const { api, refused } = client();
-    expect(await api.json({ method: 'GET', path: '/v1/once', route: 'o' }, Thing)).toEqual({ ok: true });
+    expect(await api.call(get('/v1/once'), { params: { id: 'x' } })).toEqual({ ok: true });
     expect(calls).toBe(2);
     expect(refused).toEqual(['token-0']);
   });
@@ -93,39 +146,43 @@ describe('ApiClient', () => {
   it('gives up after one retry with unauthenticated', async () => {
     routes.set('/v1/never', (_q, r) => problem(r, 401));
     const { api, refused } = client();
-    expect((await errorOf(api.json({ method: 'GET', path: '/v1/never', route: 'n' }, Thing))).code).toBe('unauthenticated');
+    expect((await errorOf(api.call(get('/v1/never'), { params: { id: 'x' } }))).code).toBe('unauthenticated');
     expect(refused).toHaveLength(1);
   });
 
-  it('maps problem+json statuses to IpcError codes with field errors and request id', async () => {
+  it('maps problem+json statuses to IpcError codes with field errors and request id; server errors keep their internals', async () => {
     const { api } = client();
     const cases: [number, string, object?][] = [
       [412, 'conflict'],
       [403, 'forbidden'],
       [404, 'not_found'],
       [429, 'rate_limited'],
-      [503, 'unavailable'],
+      [503, 'unavailable', { type: 'urn:cims:problem:issuer-unavailable' }],
       [500, 'internal', { detail: 'SELECT * FROM core.customers failed' }],
       [422, 'validation', { errors: [{ path: 'changes.contactEmail', message: 'Enter a valid email address' }] }],
     ];
     for (const [status, code, extra] of cases) {
       routes.set('/v1/p', (_q, r) => problem(r, status, extra));
-      const e = await errorOf(api.json({ method: 'GET', path: '/v1/p', route: 'p' }, Thing));
+      const e = await errorOf(api.call(get('/v1/p'), { params: { id: 'x' } }));
       expect(e).toMatchObject({ code, status, requestId: 'req-1' });
-      expect(e.message).not.toContain('SELECT');
+      expect(e.message).toBe(status < 500 ? `t${status}` : ERROR_MESSAGES[code as keyof typeof ERROR_MESSAGES]);
       if (status === 422) expect(e.fieldErrors).toEqual([{ path: 'changes.contactEmail', message: 'Enter a valid email address' }]);
     }
   });
 
-  it('refuses a response that does not match the schema', async () => {
-    routes.set('/v1/odd', (_q, r) => r.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":"yes","extra":1}'));
+  it('refuses a response that does not match the schema, or comes with a status the endpoint does not declare', async () => {
     const { api } = client();
-    expect((await errorOf(api.json({ method: 'GET', path: '/v1/odd', route: 'o' }, Thing))).code).toBe('internal');
+    routes.set('/v1/odd', (_q, r) => json(r, 200, { ok: 'yes', extra: 1 }));
+    expect((await errorOf(api.call(get('/v1/odd'), { params: { id: 'x' } }))).code).toBe('internal');
+    routes.set('/v1/created', (_q, r) => json(r, 201, { ok: true }));
+    expect(await errorOf(api.call(get('/v1/created'), { params: { id: 'x' } }))).toMatchObject({ code: 'internal', status: 201 });
   });
 
-  it('reports an unreachable API as unavailable and emits api:connectivity', async () => {
+  it('reports an unreachable API as unavailable ("check your connection") and emits api:connectivity', async () => {
     const { api, connectivity } = client('http://127.0.0.1:9');
-    expect((await errorOf(api.json({ method: 'GET', path: '/v1/x', route: 'x' }, Thing))).code).toBe('unavailable');
+    const e = await errorOf(api.call(get('/v1/x'), { params: { id: 'x' } }));
+    expect(e).toMatchObject({ code: 'unavailable', message: ERROR_MESSAGES.unavailable });
+    expect(e.message).toMatch(/connection/);
     expect(connectivity).toEqual([false]);
   });
 
@@ -139,9 +196,64 @@ describe('ApiClient', () => {
     const { api } = client();
     const path = join(mkdtempSync(join(tmpdir(), 'cims-dl-')), 'audit.csv');
     const progress: [number, boolean][] = [];
-    const rows = await api.download({ method: 'GET', path: '/v1/audit/events.csv', route: 'csv' }, path, (n, d) => progress.push([n, d]));
+    const rows = await api.download(endpoints['audit.exportCsv'], { query: { action: 'customer.update' } }, path, (n, d) => progress.push([n, d]));
     expect(rows).toBe(1000);
     expect(progress.at(-1)).toEqual([1000, true]);
+    expect(seen.at(-1)?.path).toBe('/v1/audit/events.csv?action=customer.update');
     expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe('1,customer.update,"line one');
+  });
+});
+
+describe('ApiClient when the API is busy', () => {
+  it('retries a GET once after Retry-After and returns the answer', async () => {
+    let calls = 0;
+    routes.set('/v1/busy-once', (_q, r) => (++calls === 1 ? busy(r) : json(r, 200, { ok: true })));
+    const { api } = client();
+    expect(await api.call(get('/v1/busy-once'), { params: { id: 'x' } })).toEqual({ ok: true });
+    expect(calls).toBe(2);
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it('says busy, not "check your connection", when the retry is busy too', async () => {
+    let calls = 0;
+    routes.set('/v1/busy', (_q, r) => {
+      calls++;
+      busy(r);
+    });
+    const { api } = client();
+    const e = await errorOf(api.call(get('/v1/busy'), { params: { id: 'x' } }));
+    expect(calls).toBe(2);
+    expect(e).toMatchObject({ code: 'busy', status: 503, requestId: 'req-b', message: ERROR_MESSAGES.busy });
+    expect(e.message).toMatch(/busy/);
+    expect(e.message).not.toMatch(/connection/);
+  });
+
+  it('retries a PATCH with If-Match, but never another write', async () => {
+    let patches = 0;
+    let posts = 0;
+    routes.set('/v1/things/p', (_q, r) => (++patches === 1 ? busy(r) : json(r, 200, { ok: true })));
+    routes.set('/v1/things/p/archive', (_q, r) => {
+      posts++;
+      busy(r);
+    });
+    const { api } = client();
+    expect(await api.call(patchThing, { params: { id: 'p' }, body: { note: 'x' }, ifMatch: 4 })).toEqual({ ok: true });
+    expect(patches).toBe(2);
+    expect(seen.at(-1)?.ifMatch).toBe('"4"');
+    expect(await errorOf(api.call(postThing, { params: { id: 'p' }, body: { note: 'x' }, ifMatch: 4 }))).toMatchObject({ code: 'busy' });
+    expect(posts).toBe(1);
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it('waits at most five seconds, whatever Retry-After asks', async () => {
+    let calls = 0;
+    routes.set('/v1/slow', (_q, r) => (++calls === 1 ? busy(r, '120') : json(r, 200, { ok: true })));
+    const { api } = client();
+    await api.call(get('/v1/slow'), { params: { id: 'x' } });
+    expect(sleeps).toEqual([MAX_BUSY_WAIT_MS]);
+    expect(MAX_BUSY_WAIT_MS).toBeLessThanOrEqual(5000);
+    expect(busyWaitMs(new Date(10_000 + 3_000).toUTCString(), 10_000)).toBe(3000);
+    expect(busyWaitMs('soon', 0)).toBe(1000);
+    expect(busyWaitMs(null, 0)).toBe(1000);
   });
 });

@@ -1,13 +1,16 @@
-// The API client: bearer token from the session, If-Match from the record's
-// version, one retry after a refresh on 401, responses validated with the
-// shared schemas, problem+json mapped to IpcError codes. Tokens never reach
+// The API client: every request is built from the HTTP contract (method, path,
+// If-Match) and its answer validated with the contract's schema for the status
+// it came with. Bearer token from the session, one retry after a refresh on
+// 401, one retry after Retry-After when the API is busy and the request is safe
+// to repeat, problem+json mapped to IpcError codes. Tokens and ids never reach
 // the log: only method, path template, status and timing do.
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
-import { Problem } from '../../shared/api';
+import { etagFor, Problem } from '../../shared/api';
+import { pathFor, successStatus, type CallInput, type Endpoint, type SuccessSchema } from '../../shared/http';
 import type { IpcErrorCode } from '../../shared/ipc';
 import type { Clock, Fetch, LogSink } from './deps';
 import { fail, IpcFailure, MESSAGES } from './errors';
@@ -18,16 +21,15 @@ export interface TokenSource {
   accessToken(refusedToken?: string): Promise<string>;
 }
 
-export interface ApiRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
-  /** Path under the base URL, segments already encoded. */
+/** One request as sent, built from an endpoint of the contract. */
+interface ApiRequest {
+  endpoint: Endpoint;
+  /** Path under the base URL, segments encoded. */
   path: string;
-  /** Used in the log instead of the path, so ids never reach it. */
-  route: string;
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: Readonly<Record<string, unknown>>;
   body?: unknown;
   ifMatch?: string;
-  accept?: string;
+  accept: string;
 }
 
 export interface ApiClientDeps {
@@ -39,32 +41,53 @@ export interface ApiClientDeps {
   clock: Clock;
   /** Recorded by the API with every audit and access event. */
   appVersion?: string;
+  /** Waits before the retry of a busy answer; timers by default, instant in tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** The longest the console waits for a busy API before its one retry, whatever Retry-After asks. */
+export const MAX_BUSY_WAIT_MS = 5_000;
+const DEFAULT_BUSY_WAIT_MS = 1_000;
+const BUSY_TYPE = 'urn:cims:problem:busy';
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ApiClient {
   private reachable: boolean | null = null;
 
   constructor(private readonly deps: ApiClientDeps) {}
 
-  async json<S extends z.ZodType>(request: ApiRequest, schema: S): Promise<z.infer<S>> {
+  /** Calls one endpoint of the contract; resolves with its 2xx body, validated, or throws an IpcFailure. */
+  async call<E extends Endpoint>(endpoint: E, input: CallInput<E>): Promise<z.output<SuccessSchema<E>>> {
+    const request = this.build(endpoint, input, 'application/json');
     const response = await this.send(request);
+    const schema = endpoint.responses[response.status];
     let body: unknown;
     try {
       body = await response.json();
     } catch {
       throw fail('internal', MESSAGES.badResponse, { status: response.status });
     }
-    const parsed = schema.safeParse(body);
-    if (!parsed.success) {
-      this.deps.log.write('error', 'api.response.invalid', { route: request.route, issues: parsed.error.issues.length });
+    const parsed = schema?.safeParse(body);
+    if (!parsed?.success) {
+      this.deps.log.write('error', 'api.response.invalid', { route: endpoint.path, status: response.status, issues: parsed?.error.issues.length ?? null });
       throw fail('internal', MESSAGES.badResponse, { status: response.status });
     }
-    return parsed.data;
+    return parsed.data as z.output<SuccessSchema<E>>;
   }
 
-  /** Streams a response body into `path` (via a temporary file), reporting rows as they arrive. */
-  async download(request: ApiRequest, path: string, onRows: (rows: number, done: boolean) => void): Promise<number> {
-    const response = await this.send(request);
+  /** Streams the body of a non-JSON endpoint into `path` (via a temporary file), reporting rows as they arrive. */
+  async download<E extends Endpoint & { produces: 'text/csv' }>(
+    endpoint: E,
+    input: CallInput<E>,
+    path: string,
+    onRows: (rows: number, done: boolean) => void,
+  ): Promise<number> {
+    const response = await this.send(this.build(endpoint, input, endpoint.produces));
+    if (response.status !== successStatus(endpoint)) {
+      await response.body?.cancel();
+      throw fail('internal', MESSAGES.badResponse, { status: response.status });
+    }
     if (!response.body) throw fail('internal', MESSAGES.badResponse);
     const partial = `${path}.part`;
     // Counts CSV records: line ends outside quoted cells (a cell may hold a line break).
@@ -102,37 +125,71 @@ export class ApiClient {
     return rows;
   }
 
-  /** Sends with the bearer token; on 401 refreshes once and replays. Non-2xx answers become IpcFailures. */
+  private build(endpoint: Endpoint, input: CallInput<Endpoint>, accept: string): ApiRequest {
+    const { params, query, body, ifMatch } = input as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; ifMatch?: number };
+    return {
+      endpoint,
+      path: pathFor(endpoint, params),
+      accept,
+      ...(query !== undefined ? { query } : {}),
+      ...(body !== undefined ? { body } : {}),
+      ...(endpoint.ifMatch && ifMatch !== undefined ? { ifMatch: etagFor(ifMatch) } : {}),
+    };
+  }
+
+  /**
+   * Sends with the bearer token. On 401 refreshes once and replays. On 503 busy, when
+   * repeating cannot apply a change twice (a read, or a PATCH whose If-Match makes a
+   * second apply a 412), waits for Retry-After (at most MAX_BUSY_WAIT_MS) and tries once
+   * more. Non-2xx answers become IpcFailures.
+   */
   private async send(request: ApiRequest): Promise<Response> {
     const started = this.deps.clock.now();
-    let token = await this.deps.tokens.accessToken();
-    let response = await this.attempt(request, token);
-    if (response.status === 401) {
-      await response.body?.cancel();
-      this.deps.log.write('info', 'api.unauthorized.retry', { route: request.route });
-      token = await this.deps.tokens.accessToken(token);
-      response = await this.attempt(request, token);
+    let response = await this.authorized(request);
+    if (response.status === 503 && repeatable(request)) {
+      const failure = await toFailure(response);
+      if (failure.error.code !== 'busy') {
+        this.logCall(request, response.status, started);
+        throw failure;
+      }
+      const waitMs = busyWaitMs(response.headers.get('retry-after'), this.deps.clock.now());
+      this.deps.log.write('info', 'api.busy.retry', { method: request.endpoint.method, route: request.endpoint.path, waitMs });
+      await (this.deps.sleep ?? realSleep)(waitMs);
+      response = await this.authorized(request);
     }
-    this.deps.log.write(response.ok ? 'info' : 'warn', 'api.call', {
-      method: request.method,
-      route: request.route,
-      status: response.status,
-      ms: this.deps.clock.now() - started,
-    });
+    this.logCall(request, response.status, started);
     if (!response.ok) throw await toFailure(response);
     return response;
+  }
+
+  private async authorized(request: ApiRequest): Promise<Response> {
+    const token = await this.deps.tokens.accessToken();
+    const response = await this.attempt(request, token);
+    if (response.status !== 401) return response;
+    await response.body?.cancel();
+    this.deps.log.write('info', 'api.unauthorized.retry', { route: request.endpoint.path });
+    return this.attempt(request, await this.deps.tokens.accessToken(token));
+  }
+
+  private logCall(request: ApiRequest, status: number, started: number): void {
+    this.deps.log.write(status < 400 ? 'info' : 'warn', 'api.call', {
+      method: request.endpoint.method,
+      route: request.endpoint.path,
+      status,
+      ms: this.deps.clock.now() - started,
+    });
   }
 
   private async attempt(request: ApiRequest, token: string): Promise<Response> {
     const url = new URL(request.path.replace(/^\//, ''), this.deps.baseUrl.endsWith('/') ? this.deps.baseUrl : `${this.deps.baseUrl}/`);
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: request.accept ?? 'application/json' };
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: request.accept };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     if (request.ifMatch) headers['If-Match'] = request.ifMatch;
     if (this.deps.appVersion) headers['x-cims-app-version'] = this.deps.appVersion;
     try {
       const response = await this.deps.fetch(url.href, {
-        method: request.method,
+        method: request.endpoint.method,
         headers,
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         redirect: 'error',
@@ -141,7 +198,7 @@ export class ApiClient {
       return response;
     } catch {
       this.connectivity(false);
-      this.deps.log.write('warn', 'api.unreachable', { method: request.method, route: request.route });
+      this.deps.log.write('warn', 'api.unreachable', { method: request.endpoint.method, route: request.endpoint.path });
       throw fail('unavailable', MESSAGES.unavailable);
     }
   }
@@ -153,7 +210,20 @@ export class ApiClient {
   }
 }
 
-const CODE_BY_STATUS: Record<number, IpcErrorCode> = {
+/** A retry cannot apply a change twice: a read, or a PATCH that If-Match pins to one version. */
+function repeatable(request: ApiRequest): boolean {
+  return request.endpoint.method === 'GET' || (request.endpoint.method === 'PATCH' && request.ifMatch !== undefined);
+}
+
+/** Retry-After in seconds or as an HTTP date, capped; a second when absent or unreadable. */
+export function busyWaitMs(header: string | null, now: number): number {
+  if (header === null) return DEFAULT_BUSY_WAIT_MS;
+  const ms = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - now;
+  if (Number.isNaN(ms)) return DEFAULT_BUSY_WAIT_MS;
+  return Math.min(Math.max(ms, 0), MAX_BUSY_WAIT_MS);
+}
+
+const CODE_BY_STATUS: Readonly<Record<number, IpcErrorCode>> = {
   400: 'validation',
   401: 'unauthenticated',
   403: 'forbidden',
@@ -167,29 +237,24 @@ const CODE_BY_STATUS: Record<number, IpcErrorCode> = {
   504: 'unavailable',
 };
 
-const DEFAULT_MESSAGES: Partial<Record<IpcErrorCode, string>> = {
-  unauthenticated: MESSAGES.unauthenticated,
-  forbidden: 'You are not allowed to do this.',
-  not_found: 'Not found. It may have been archived or removed.',
-  conflict: 'Someone else changed this record after you opened it. Reload it to see their change, then apply yours again.',
-  validation: 'Some fields need attention.',
-  rate_limited: 'Too many requests. Wait a moment and try again.',
-  unavailable: MESSAGES.unavailable,
-};
-
-/** Maps an RFC 9457 problem (or any non-2xx answer) to an IpcFailure. 5xx details stay out. */
+/**
+ * Maps an RFC 9457 problem (or any non-2xx answer) to an IpcFailure. A client error says
+ * what the API said; a server error says only what its code means (no internals), and a
+ * 503 busy says so, since the API was reached and only asked to retry later.
+ */
 export async function toFailure(response: Response): Promise<IpcFailure> {
-  const code: IpcErrorCode = CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? 'internal' : 'internal');
   let problem: Problem | null = null;
   try {
+    // Every non-2xx answer of the contract is a Problem.
     const parsed = Problem.safeParse(await response.json());
     problem = parsed.success ? parsed.data : null;
   } catch {
     problem = null;
   }
-  const message =
-    response.status < 500 && problem ? (problem.detail ?? problem.title) : (DEFAULT_MESSAGES[code] ?? MESSAGES.internal);
-  return fail(code, message || (DEFAULT_MESSAGES[code] ?? MESSAGES.internal), {
+  const busy = response.status === 503 && problem?.type === BUSY_TYPE;
+  const code: IpcErrorCode = busy ? 'busy' : (CODE_BY_STATUS[response.status] ?? 'internal');
+  const message = response.status < 500 && problem ? problem.detail || problem.title || MESSAGES[code] : MESSAGES[code];
+  return fail(code, message, {
     status: response.status,
     ...(problem?.requestId ? { requestId: problem.requestId } : {}),
     ...(code === 'validation' && problem?.errors ? { fieldErrors: problem.errors.map((e) => ({ path: e.path, message: e.message })) } : {}),

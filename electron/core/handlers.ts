@@ -5,7 +5,7 @@
 // `window.cims`. It has no Electron types.
 import type { z } from 'zod';
 import type { Policy } from '../../shared/config';
-import { etagFor } from '../../shared/api';
+import { endpoints } from '../../shared/http';
 import {
   AuditExportResult,
   channels,
@@ -17,7 +17,6 @@ import {
   type EventPayload,
   type IpcResult,
 } from '../../shared/ipc';
-import { AuditPage, AuditVerifyResult, CustomerDetail, CustomerListPage } from '../../shared/api';
 import { ApiClient } from './api-client';
 import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } from './deps';
 import { fail, IpcFailure, MESSAGES } from './errors';
@@ -66,8 +65,6 @@ export interface CimsCore extends CimsBridge {
 type Handler<C extends Channel> = (input: z.infer<(typeof channels)[C]['input']>) => Promise<ChannelOutput<C>>;
 type HandlerTable = { [C in Channel]: Handler<C> };
 
-const enc = encodeURIComponent;
-
 function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -98,33 +95,22 @@ export function createHandlers(deps: CoreDeps): CimsCore {
       session.activity();
       return null;
     },
-    'customers:list': (q) =>
-      api.json({ method: 'GET', path: '/v1/customers', route: 'customers.list', query: q }, CustomerListPage),
-    'customers:get': ({ orgId }) =>
-      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}`, route: 'customers.get' }, CustomerDetail),
-    'customers:create': (body) =>
-      api.json({ method: 'POST', path: '/v1/customers', route: 'customers.create', body }, CustomerDetail),
+    'customers:list': (query) => api.call(endpoints['customers.list'], { query }),
+    'customers:get': ({ orgId }) => api.call(endpoints['customers.get'], { params: { orgId } }),
+    'customers:create': (body) => api.call(endpoints['customers.create'], { body }),
     'customers:update': ({ orgId, version, changes, reason }) =>
-      api.json(
-        { method: 'PATCH', path: `/v1/customers/${enc(orgId)}`, route: 'customers.update', body: { changes, reason }, ifMatch: etagFor(version) },
-        CustomerDetail,
-      ),
+      api.call(endpoints['customers.update'], { params: { orgId }, body: { changes, reason }, ifMatch: version }),
     'customers:archive': ({ orgId, version, reason }) =>
-      api.json(
-        { method: 'POST', path: `/v1/customers/${enc(orgId)}/archive`, route: 'customers.archive', body: { reason }, ifMatch: etagFor(version) },
-        CustomerDetail,
-      ),
+      api.call(endpoints['customers.archive'], { params: { orgId }, body: { reason }, ifMatch: version }),
     'customers:usage': ({ orgId, days }) => {
       const now = clock.now();
       const query = { from: isoDay(now - (days - 1) * 86_400_000), to: isoDay(now) };
-      return api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/usage`, route: 'customers.usage', query }, channels['customers:usage'].output);
+      return api.call(endpoints['customers.usage'], { params: { orgId }, query });
     },
-    'customers:predictions': ({ orgId }) =>
-      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/predictions`, route: 'customers.predictions' }, channels['customers:predictions'].output),
-    'customers:audit': ({ orgId, cursor }) =>
-      api.json({ method: 'GET', path: `/v1/customers/${enc(orgId)}/audit`, route: 'customers.audit', query: { cursor } }, AuditPage),
-    'audit:events': (q) => api.json({ method: 'GET', path: '/v1/audit/events', route: 'audit.events', query: q }, AuditPage),
-    'audit:verify': (q) => api.json({ method: 'GET', path: '/v1/audit/verify', route: 'audit.verify', query: q }, AuditVerifyResult),
+    'customers:predictions': ({ orgId }) => api.call(endpoints['customers.predictions'], { params: { orgId } }),
+    'customers:audit': ({ orgId, cursor }) => api.call(endpoints['customers.audit'], { params: { orgId }, query: { cursor } }),
+    'audit:events': (query) => api.call(endpoints['audit.events'], { query }),
+    'audit:verify': (query) => api.call(endpoints['audit.verify'], { query }),
     'audit:exportCsv': async (q) => {
       // Fail fast (locked, signed out) before asking where to save.
       await session.accessToken();
@@ -134,10 +120,8 @@ export function createHandlers(deps: CoreDeps): CimsCore {
         filters: [{ name: 'CSV', extensions: ['csv'] }],
       });
       if (!path) return AuditExportResult.parse({ path: null, rows: 0 });
-      const rows = await api.download(
-        { method: 'GET', path: '/v1/audit/events.csv', route: 'audit.exportCsv', query: q, accept: 'text/csv' },
-        path,
-        (n, done) => hub.emit('audit:exportProgress', { rows: n, done }),
+      const rows = await api.download(endpoints['audit.exportCsv'], { query: q }, path, (n, done) =>
+        hub.emit('audit:exportProgress', { rows: n, done }),
       );
       return { path, rows };
     },
