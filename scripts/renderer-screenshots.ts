@@ -11,7 +11,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
 import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from '../renderer/dev/demo';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
 const outDir = decodeURIComponent(new URL('../e2e/artifacts/screens/', import.meta.url).pathname);
@@ -157,8 +157,9 @@ const allShots: Shot[] = [
 const shots = process.env.SHOTS ? allShots.filter((s) => process.env.SHOTS!.split(',').includes(s.name)) : allShots;
 
 /** The stand-in bridge, shaped like the preload's: invoke + on, plus __emit to push events. */
-const STAND_IN_BRIDGE = `function installBridge(route) {
-  if (route) sessionStorage.setItem('cims.route.v1', JSON.stringify(route));
+// The screen to open is stored as the app stores a user's last screen (renderer/app/routes.ts: routeKey).
+const STAND_IN_BRIDGE = `function installBridge(route, owner) {
+  if (route && owner) sessionStorage.setItem('cims.route.v1.' + owner, JSON.stringify(route));
   const listeners = {};
   window.__emit = function (event, payload) { (listeners[event] || new Set()).forEach(function (l) { l(payload); }); };
   window.cims = {
@@ -195,7 +196,7 @@ async function run() {
       });
       // The stand-in bridge, shaped like the preload's: invoke + on.
       // A string, not a function: tsx would wrap a function's inner helpers in names the page does not have.
-      await page.addInitScript(`${STAND_IN_BRIDGE}; installBridge(${JSON.stringify(shot.route ?? null)});`);
+      await page.addInitScript(`${STAND_IN_BRIDGE}; installBridge(${JSON.stringify(shot.route ?? null)}, ${JSON.stringify(shot.session.user?.sub ?? null)});`);
       await page.goto(`${ORIGIN}/index.html`);
       await page.waitForLoadState('networkidle');
       await page.waitForTimeout(600);

@@ -35,14 +35,17 @@ const home = (user: Me): Route => (isCrm(user) ? { name: 'portfolio' } : { name:
 
 export function Shell({ user }: { user: Me }) {
   const [route, setRoute] = useState<Route>(() => {
-    const saved = loadRoute();
+    const saved = loadRoute(user.sub);
     return saved && allowed(user, saved) ? saved : home(user);
   });
   const [focusSearch, setFocusSearch] = useState(0);
-  const go = useCallback((r: Route) => {
-    setRoute(r);
-    storeRoute(r);
-  }, []);
+  const go = useCallback(
+    (r: Route) => {
+      setRoute(r);
+      storeRoute(user.sub, r);
+    },
+    [user.sub],
+  );
   const openCustomer = useCallback((orgId: string) => go({ name: 'customer', orgId }), [go]);
 
   useHotkeys(
@@ -121,6 +124,7 @@ export function Shell({ user }: { user: Me }) {
         {route.name === 'portfolio' && <PortfolioScreen userName={user.name} onOpen={openCustomer} />}
         {route.name === 'customers' && (
           <CustomersScreen
+            searchOwner={user.sub}
             onOpen={openCustomer}
             onNew={canCreateCustomers(user) ? () => go({ name: 'new' }) : undefined}
             focusSearchSignal={focusSearch}

@@ -1,5 +1,6 @@
 // The screens, as app state (no URLs: this is a desktop window). The last one is
-// kept in sessionStorage so signing in again returns to where the user was.
+// kept in sessionStorage, per signed-in user, so signing in again returns to where
+// that user was and the next person starts on their own start screen.
 import { z } from 'zod';
 import { OrgId } from '../../shared/api';
 
@@ -13,20 +14,21 @@ export const Route = z.discriminatedUnion('name', [
 ]);
 export type Route = z.infer<typeof Route>;
 
-const KEY = 'cims.route.v1';
+/** The storage key of one user's last screen (their `sub`). */
+export const routeKey = (owner: string) => `cims.route.v1.${owner}`;
 
-export function loadRoute(): Route | null {
+export function loadRoute(owner: string): Route | null {
   try {
-    const r = Route.safeParse(JSON.parse(sessionStorage.getItem(KEY) ?? 'null'));
+    const r = Route.safeParse(JSON.parse(sessionStorage.getItem(routeKey(owner)) ?? 'null'));
     return r.success ? r.data : null;
   } catch {
     return null;
   }
 }
 
-export function storeRoute(route: Route): void {
+export function storeRoute(owner: string, route: Route): void {
   try {
-    sessionStorage.setItem(KEY, JSON.stringify(route));
+    sessionStorage.setItem(routeKey(owner), JSON.stringify(route));
   } catch {
     // Not essential.
   }

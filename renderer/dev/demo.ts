@@ -16,6 +16,7 @@ import { SessionState, type SessionState as SessionStateT } from '../../shared/i
 export const ISSUER = 'http://127.0.0.1:4800';
 export const ALICE = { sub: 'alice', name: 'Alice Martin', roles: ['crm' as const] };
 export const BOB = { sub: 'bob', name: 'Bob Keller', roles: ['support_lead' as const] };
+export const CAROL = { sub: 'carol', name: 'Carol Nguyen', roles: ['crm' as const] };
 
 export const signedIn = (user: typeof ALICE | typeof BOB): SessionStateT =>
   SessionState.parse({ status: 'signedIn', issuer: ISSUER, user, message: null, signInUrl: null, signInDeadline: null });

@@ -7,3 +7,9 @@ const COLORS: Record<Tone, string> = { success: 'teal', error: 'red', info: 'gra
 export function toast(tone: Tone, title: string, message: string): void {
   notifications.show({ color: COLORS[tone], title, message, closeButtonProps: { 'aria-label': 'Dismiss notification' } });
 }
+
+/** Takes every toast off the screen, shown or queued: they may name what the previous user did. */
+export function clearToasts(): void {
+  notifications.clean();
+  notifications.cleanQueue();
+}

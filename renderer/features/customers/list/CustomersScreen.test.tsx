@@ -9,7 +9,7 @@ import { renderApp } from '../../../test/render';
 import { CustomersScreen } from './CustomersScreen';
 
 const page = (from: number, n: number) => ({ items: Array.from({ length: n }, (_, k) => listItem(from + k)), nextCursor: null });
-const show = () => renderApp(<CustomersScreen onOpen={() => {}} focusSearchSignal={0} />);
+const show = () => renderApp(<CustomersScreen searchOwner="alice" onOpen={() => {}} focusSearchSignal={0} />);
 
 describe('customer search', () => {
   it('shows a skeleton while loading, then the rows as text', async () => {

@@ -18,8 +18,9 @@ interface FilterState {
   sort: Sort;
 }
 const EMPTY: FilterState = { q: '', mine: false, renewalWithinDays: '', minChurnPercent: '', sort: 'name' };
-// Kept for the lifetime of the window so coming back from a record keeps the search.
-let remembered: FilterState = EMPTY;
+// Kept for the lifetime of the window so coming back from a record keeps the
+// search; per signed-in user, so the next person starts with an empty one.
+const remembered = new Map<string, FilterState>();
 
 const SORTS: { value: Sort; label: string }[] = [
   { value: 'name', label: 'Name' },
@@ -41,19 +42,21 @@ export function toQuery(f: FilterState, q: string): CustomerListFilters {
 const helper = columnHelper<CustomerListItem>();
 
 export interface CustomersScreenProps {
+  /** Whose search this is (their `sub`): it is remembered for them alone. */
+  searchOwner: string;
   onOpen: (orgId: string) => void;
   onNew?: () => void;
   /** Bumped by the app's Ctrl/Cmd+K shortcut. */
   focusSearchSignal: number;
 }
 
-export function CustomersScreen({ onOpen, onNew, focusSearchSignal }: CustomersScreenProps) {
-  const [filters, setFilters] = useState<FilterState>(remembered);
+export function CustomersScreen({ searchOwner, onOpen, onNew, focusSearchSignal }: CustomersScreenProps) {
+  const [filters, setFilters] = useState<FilterState>(() => remembered.get(searchOwner) ?? EMPTY);
   const [debouncedQ] = useDebouncedValue(filters.q, 250);
   const searchRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    remembered = filters;
-  }, [filters]);
+    remembered.set(searchOwner, filters);
+  }, [searchOwner, filters]);
   useEffect(() => {
     if (focusSearchSignal > 0) {
       searchRef.current?.focus();
