@@ -61,6 +61,9 @@ export function createConfig({ env, platform, electronDist }: ConfigOptions): Co
       '!**/*.map',
       '!**/*.{ts,tsx,mts,cts}',
       '!**/*.{test,spec}.*',
+      // Demo tooling and tests never ship, even if a wider pattern is added above (the last match wins).
+      '!{api,devstack,testing,e2e,bench}{,/**/*}',
+      '!dist/{api,devstack,testing}{,/**/*}',
     ],
     extraMetadata: { main: 'dist/electron/main.js' },
 
@@ -92,6 +95,8 @@ export function createConfig({ env, platform, electronDist }: ConfigOptions): Co
         { target: 'msi', arch: ['x64'] },
       ],
       icon: 'build/icon.ico',
+      // Besides the .exe: Electron's DLLs and the unpacked keytar.node, which WDAC / AppLocker refuse unsigned.
+      signExts: ['.dll', '.node'],
       ...(azure ? { azureSignOptions: azure } : { signtoolOptions: { signingHashAlgorithms: ['sha256'] } }),
     },
     nsis: {
