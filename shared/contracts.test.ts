@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { CustomerCreate, CustomerListQuery, CustomerPatch, Prediction } from './api';
 import { Policy } from './config';
+import { endpoints, pathFor, type Endpoint } from './http';
 import { CHANNEL_NAMES, channels } from './ipc';
 
 const validCustomer = {
@@ -30,10 +32,18 @@ describe('customer contracts', () => {
     expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['changes', 'reason']));
   });
 
-  it('keeps SQL and HTML payloads as plain text', () => {
+  it('keeps markup and quotes as the very text typed (no escaping, no stripping), only trimmed', () => {
     const payload = `<img src=x onerror=alert(1)>'; DROP TABLE core.customers; --`;
-    const parsed = CustomerPatch.parse({ changes: { orgName: payload }, reason: 'testing literal text' });
-    expect(parsed.changes.orgName).toBe(payload);
+    const parsed = CustomerPatch.parse({ changes: { orgName: `  ${payload}\n`, contactName: 'O\'Brien & "Sons"' }, reason: 'testing literal text' });
+    expect(parsed.changes).toEqual({ orgName: payload, contactName: 'O\'Brien & "Sons"' });
+  });
+
+  it('refuses fields only the API sets, at every level', () => {
+    for (const field of ['orgId', 'ownerSub', 'status', 'version', 'createdAt']) {
+      const r = CustomerPatch.safeParse({ changes: { orgName: 'Acme', [field]: 'x' }, reason: 'a reason' });
+      expect(r.error?.issues.map((i) => i.code), field).toContain('unrecognized_keys');
+    }
+    expect(CustomerPatch.safeParse({ changes: { orgName: 'Acme' }, reason: 'a reason', version: 3 }).success).toBe(false);
   });
 
   it('coerces list query strings and applies defaults', () => {
@@ -67,11 +77,56 @@ describe('policy', () => {
 });
 
 describe('channel table', () => {
-  it('names every channel with a domain prefix and has input and output schemas', () => {
+  it('refuses unknown fields on every channel, so the renderer cannot smuggle one to the API', () => {
     for (const name of CHANNEL_NAMES) {
-      expect(name).toMatch(/^[a-z]+:[a-zA-Z]+$/);
-      expect(channels[name].input).toBeDefined();
-      expect(channels[name].output).toBeDefined();
+      const r = channels[name].input.safeParse({ __sneaky: true });
+      expect(r.success, name).toBe(false);
+      expect(r.error?.issues.map((i) => i.code), name).toContain('unrecognized_keys');
     }
+  });
+
+  it('sends the version a CRM edited, which must be a real one', () => {
+    const update = { orgId: 'ORG-000123', changes: { userCount: 3 }, reason: 'More seats' };
+    expect(channels['customers:update'].input.safeParse({ ...update, version: 4 }).success).toBe(true);
+    for (const version of [0, -1, 1.5, '4', undefined]) {
+      expect(channels['customers:update'].input.safeParse({ ...update, version }).success, String(version)).toBe(false);
+    }
+  });
+});
+
+describe('HTTP contract', () => {
+  const all = Object.entries(endpoints as Record<string, Endpoint>);
+
+  it('declares each method and path once, with exactly one 2xx', () => {
+    const keys = all.map(([, e]) => `${e.method} ${e.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const [name, e] of all) {
+      expect(Object.keys(e.responses).filter((s) => s.startsWith('2')), name).toHaveLength(1);
+    }
+  });
+
+  it('declares a schema for each path parameter, and only those', () => {
+    for (const [name, e] of all) {
+      const inPath = [...e.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+      const declared = e.params ? Object.keys((e.params as z.ZodObject).shape) : [];
+      expect(declared, name).toEqual(inPath);
+    }
+  });
+
+  it('lets every write that needs If-Match answer 428 and 412, and every authenticated route 401 and 403', () => {
+    for (const [name, e] of all) {
+      const statuses = Object.keys(e.responses).map(Number);
+      if (e.ifMatch) expect(statuses, name).toEqual(expect.arrayContaining([412, 428]));
+      if (e.body) expect(statuses, name).toEqual(expect.arrayContaining([413, 415]));
+      if (e.access !== 'public') expect(statuses, name).toEqual(expect.arrayContaining([401, 403, 429]));
+    }
+    expect(endpoints['customers.update'].ifMatch).toBe(true);
+    expect(endpoints['customers.archive'].ifMatch).toBe(true);
+  });
+
+  it('fills path parameters encoded, so an id cannot change the path', () => {
+    expect(pathFor(endpoints['customers.get'], { orgId: 'ORG-000123' })).toBe('/v1/customers/ORG-000123');
+    expect(pathFor(endpoints['customers.audit'], { orgId: '../audit/events?x=1' })).toBe('/v1/customers/..%2Faudit%2Fevents%3Fx%3D1/audit');
+    expect(() => pathFor(endpoints['customers.get'], {})).toThrow(/orgId/);
   });
 });

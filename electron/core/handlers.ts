@@ -148,7 +148,7 @@ export function createHandlers(deps: CoreDeps): CimsCore {
         ok: false,
         error: {
           code: 'validation',
-          message: 'Some fields need attention.',
+          message: MESSAGES.validation,
           fieldErrors: parsedInput.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
         },
       };
