@@ -136,7 +136,8 @@ describe('the server process', () => {
 
   it('exits non-zero with a clear message when asked for plain HTTP on a public address', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', server], {
-      env: { ...process.env, ISSUER: issuer.url, CIMS_API_HOST: '0.0.0.0', CIMS_API_PORT: '0', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+      // A database is named (never reached): the bind check must refuse first.
+      env: { ...process.env, DATABASE_URL: 'postgres://cims_api@127.0.0.1:1/unreached', ISSUER: issuer.url, CIMS_API_HOST: '0.0.0.0', CIMS_API_PORT: '0', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
       encoding: 'utf8',
       timeout: 20_000,
     });
