@@ -21,7 +21,7 @@ import { ApiClient } from './api-client';
 import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } from './deps';
 import { fail, IpcFailure, MESSAGES } from './errors';
 import { EventHub } from './events';
-import { nullLog } from './log';
+import { errorCode, exportFailureMessage, nullLog } from './log';
 import { Session } from './session';
 
 export interface SaveDialogRequest {
@@ -134,7 +134,12 @@ export function createHandlers(deps: CoreDeps): CimsCore {
         filters: [{ name: 'Log', extensions: ['log', 'txt'] }],
       });
       if (!path) return { path: null };
-      exportTo.call(log, path);
+      try {
+        exportTo.call(log, path);
+      } catch (error) {
+        log.write('warn', 'diagnostics.export.failed', { error: errorCode(error) });
+        throw fail('internal', exportFailureMessage(error));
+      }
       log.write('info', 'diagnostics.exported', {});
       return { path };
     },

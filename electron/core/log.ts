@@ -80,11 +80,34 @@ export function createRotatingLog(options: RotatingLogOptions): RotatingLog {
       return Array.from({ length: keep }, (_, i) => fileAt(i)).filter((f) => existsSync(f));
     },
     exportTo(path) {
-      const files = this.files().reverse();
-      writeFileSync(path, '', { mode: 0o600 });
-      for (const file of files) appendFileSync(path, readFileSync(file));
+      // Read everything first and write once: a failure leaves no half-written export behind.
+      const content = Buffer.concat(this.files().reverse().map((file) => readFileSync(file)));
+      writeFileSync(path, content, { mode: 0o600 });
     },
   };
+}
+
+const EXPORT_REASONS: Record<string, string> = {
+  EACCES: 'there is no permission to write there',
+  EPERM: 'there is no permission to write there',
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'the folder does not exist',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'that location is read-only',
+  EISDIR: 'a folder of that name is in the way',
+};
+
+/** The node error code of a failed file operation ('unknown' when there is none): safe to log, it holds no path. */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'unknown';
+}
+
+/** What the person exporting the logs is told when the file cannot be written. */
+export function exportFailureMessage(error: unknown): string {
+  const reason = EXPORT_REASONS[errorCode(error)] ?? 'the file could not be written';
+  return `The diagnostic logs could not be saved: ${reason}. Choose another folder and try again.`;
 }
 
 /** A sink that drops everything (tests that do not look at the log). */
