@@ -4,6 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import type { Me } from '../../shared/api';
 import { call } from '../bridge/client';
+import { describeError } from '../bridge/errors';
 import { useBridgeEvent } from '../bridge/useBridgeEvent';
 import { listDrafts } from '../features/customers/edit/drafts';
 import { CustomersScreen } from '../features/customers/list/CustomersScreen';
@@ -173,13 +174,23 @@ function UserMenu({ user }: { user: Me }) {
       </Menu.Target>
       <Menu.Dropdown>
         <Menu.Label>{user.sub}</Menu.Label>
-        <Menu.Item onClick={() => void call('diagnostics:exportLogs', {}).catch(() => undefined)}>Export diagnostic logs</Menu.Item>
+        <Menu.Item onClick={() => void exportDiagnosticLogs()}>Export diagnostic logs</Menu.Item>
         <Menu.Item color="red" onClick={() => signOut.mutate({})}>
           Sign out
         </Menu.Item>
       </Menu.Dropdown>
     </Menu>
   );
+}
+
+/** Says where the logs were saved, or why not; a cancelled save dialog (no path) says nothing. */
+async function exportDiagnosticLogs(): Promise<void> {
+  try {
+    const { path } = await call('diagnostics:exportLogs', {});
+    if (path) toast('success', 'Diagnostic logs saved', path);
+  } catch (error) {
+    toast('error', 'Diagnostic logs not saved', describeError(error));
+  }
 }
 
 /** Tells the main process (at most every 5 s) that someone is using the console, for the inactivity lock. */
