@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// API and database tests run against a real PostgreSQL (see test/db.ts); each
+// API and database tests run against a real PostgreSQL (see ../testing/db.ts); each
 // file gets its own database, so files may run in parallel.
 export default defineConfig({
   test: {
