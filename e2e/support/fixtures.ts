@@ -25,7 +25,7 @@ import { createHandlers } from '../../electron/core/handlers';
 import { createRotatingLog } from '../../electron/core/log';
 import { keytarSecretStore } from '../../electron/core/secret-store';
 import { CONTENT_SECURITY_POLICY } from '../../electron/shell/security';
-import { exposeCoreToPage } from '../../electron/test/page-bridge';
+import { exposeCoreToPage } from '../../testing/page-bridge';
 import { startRelay, type Relay } from './proxy';
 import { serveRenderer } from './renderer-server';
 import { signInOnPage } from '../../testing/sign-in';

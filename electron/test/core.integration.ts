@@ -350,7 +350,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
     });
 
     it('exposes the core to a Chromium page as window.cims with the contract allow-lists', async () => {
-      const { exposeCoreToPage } = await import('./page-bridge');
+      const { exposeCoreToPage } = await import('../../testing/page-bridge');
       const { core } = makeCore();
       await core.start();
       const context = await browser.newContext();

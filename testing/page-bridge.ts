@@ -3,8 +3,8 @@
 // so the built renderer runs against the real core, provider and API in the
 // end-to-end tests. Call before the first navigation.
 import type { Page } from '@playwright/test';
-import { CHANNEL_NAMES, EVENT_NAMES } from '../../shared/ipc';
-import type { CimsCore } from '../core/handlers';
+import { CHANNEL_NAMES, EVENT_NAMES } from '../shared/ipc';
+import type { CimsCore } from '../electron/core/handlers';
 
 export interface ExposeOptions {
   /** Only frames of this origin may call the core (the app's sender check). */
