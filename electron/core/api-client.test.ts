@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Problem } from '../../shared/api';
-import { endpoints, type Endpoint } from '../../shared/http';
+import { endpoints, pathFor, type Endpoint } from '../../shared/http';
 import { ERROR_MESSAGES } from '../../shared/messages';
 import { ApiClient, busyWaitMs, MAX_BUSY_WAIT_MS } from './api-client';
 import { systemClock, type LogFields } from './deps';
@@ -76,7 +76,7 @@ const get = (path: string) =>
   ({ method: 'GET', path, summary: 't', access: 'human', params: Params, responses: { 200: Thing, 503: Problem } }) as const satisfies Endpoint;
 const patchThing = {
   method: 'PATCH',
-  path: '/v1/things/:id',
+  path: '/test/things/:id',
   summary: 't',
   access: 'human',
   params: Params,
@@ -84,7 +84,7 @@ const patchThing = {
   ifMatch: true,
   responses: { 200: Thing, 412: Problem, 503: Problem },
 } as const satisfies Endpoint;
-const postThing = { ...patchThing, method: 'POST', path: '/v1/things/:id/archive' } as const satisfies Endpoint;
+const postThing = { ...patchThing, method: 'POST', path: '/test/things/:id/archive' } as const satisfies Endpoint;
 
 const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
@@ -106,14 +106,14 @@ beforeEach(() => {
 
 describe('ApiClient', () => {
   it('builds method, path and If-Match from the endpoint, sends the bearer token, and validates the response', async () => {
-    routes.set('/v1/things/a%2Fb', (_q, r) => json(r, 200, { ok: true }));
+    routes.set('/test/things/a%2Fb', (_q, r) => json(r, 200, { ok: true }));
     const { api } = client();
     expect(await api.call(patchThing, { params: { id: 'a/b' }, body: { note: 'x' }, ifMatch: 3 })).toEqual({ ok: true });
-    expect(seen.at(-1)).toMatchObject({ method: 'PATCH', path: '/v1/things/a%2Fb', auth: 'Bearer token-0', ifMatch: '"3"', appVersion: '1.2.3' });
+    expect(seen.at(-1)).toMatchObject({ method: 'PATCH', path: '/test/things/a%2Fb', auth: 'Bearer token-0', ifMatch: '"3"', appVersion: '1.2.3' });
   });
 
   it('sends a customer edit as the contract says: PATCH with If-Match from the version; 412 is a conflict', async () => {
-    routes.set('/v1/customers/ORG-000001', (_q, r) => problem(r, 412, { detail: 'stale' }));
+    routes.set(pathFor(endpoints['customers.update'], { orgId: 'ORG-000001' }), (_q, r) => problem(r, 412, { detail: 'stale' }));
     const { api } = client();
     const e = await errorOf(
       api.call(endpoints['customers.update'], { params: { orgId: 'ORG-000001' }, body: { changes: { userCount: 3 }, reason: 'More seats' }, ifMatch: 7 }),
@@ -123,30 +123,30 @@ describe('ApiClient', () => {
   });
 
   it('logs the route template, never the path with its ids', async () => {
-    routes.set('/v1/customers/ORG-000042', (_q, r) => problem(r, 404));
+    routes.set(pathFor(endpoints['customers.get'], { orgId: 'ORG-000042' }), (_q, r) => problem(r, 404));
     const { api } = client();
     await errorOf(api.call(endpoints['customers.get'], { params: { orgId: 'ORG-000042' } }));
-    expect(writes.find((w) => w.event === 'api.call')?.fields).toMatchObject({ method: 'GET', route: '/v1/customers/:orgId', status: 404 });
+    expect(writes.find((w) => w.event === 'api.call')?.fields).toMatchObject({ method: 'GET', route: endpoints['customers.get'].path, status: 404 });
     expect(JSON.stringify(writes)).not.toContain('ORG-000042');
   });
 
   it('refreshes once on 401 and replays the request', async () => {
     let calls = 0;
-    routes.set('/v1/once', (q, r) => {
+    routes.set('/test/once', (q, r) => {
       calls++;
       if (q.headers.authorization === 'Bearer token-0') return problem(r, 401);
       json(r, 200, { ok: true });
     });
     const { api, refused } = client();
-    expect(await api.call(get('/v1/once'), { params: { id: 'x' } })).toEqual({ ok: true });
+    expect(await api.call(get('/test/once'), { params: { id: 'x' } })).toEqual({ ok: true });
     expect(calls).toBe(2);
     expect(refused).toEqual(['token-0']);
   });
 
   it('gives up after one retry with unauthenticated', async () => {
-    routes.set('/v1/never', (_q, r) => problem(r, 401));
+    routes.set('/test/never', (_q, r) => problem(r, 401));
     const { api, refused } = client();
-    expect((await errorOf(api.call(get('/v1/never'), { params: { id: 'x' } }))).code).toBe('unauthenticated');
+    expect((await errorOf(api.call(get('/test/never'), { params: { id: 'x' } }))).code).toBe('unauthenticated');
     expect(refused).toHaveLength(1);
   });
 
@@ -162,8 +162,8 @@ describe('ApiClient', () => {
       [422, 'validation', { errors: [{ path: 'changes.contactEmail', message: 'Enter a valid email address' }] }],
     ];
     for (const [status, code, extra] of cases) {
-      routes.set('/v1/p', (_q, r) => problem(r, status, extra));
-      const e = await errorOf(api.call(get('/v1/p'), { params: { id: 'x' } }));
+      routes.set('/test/p', (_q, r) => problem(r, status, extra));
+      const e = await errorOf(api.call(get('/test/p'), { params: { id: 'x' } }));
       expect(e).toMatchObject({ code, status, requestId: 'req-1' });
       expect(e.message).toBe(status < 500 ? `t${status}` : ERROR_MESSAGES[code as keyof typeof ERROR_MESSAGES]);
       if (status === 422) expect(e.fieldErrors).toEqual([{ path: 'changes.contactEmail', message: 'Enter a valid email address' }]);
@@ -172,22 +172,22 @@ describe('ApiClient', () => {
 
   it('refuses a response that does not match the schema, or comes with a status the endpoint does not declare', async () => {
     const { api } = client();
-    routes.set('/v1/odd', (_q, r) => json(r, 200, { ok: 'yes', extra: 1 }));
-    expect((await errorOf(api.call(get('/v1/odd'), { params: { id: 'x' } }))).code).toBe('internal');
-    routes.set('/v1/created', (_q, r) => json(r, 201, { ok: true }));
-    expect(await errorOf(api.call(get('/v1/created'), { params: { id: 'x' } }))).toMatchObject({ code: 'internal', status: 201 });
+    routes.set('/test/odd', (_q, r) => json(r, 200, { ok: 'yes', extra: 1 }));
+    expect((await errorOf(api.call(get('/test/odd'), { params: { id: 'x' } }))).code).toBe('internal');
+    routes.set('/test/created', (_q, r) => json(r, 201, { ok: true }));
+    expect(await errorOf(api.call(get('/test/created'), { params: { id: 'x' } }))).toMatchObject({ code: 'internal', status: 201 });
   });
 
   it('reports an unreachable API as unavailable ("check your connection") and emits api:connectivity', async () => {
     const { api, connectivity } = client('http://127.0.0.1:9');
-    const e = await errorOf(api.call(get('/v1/x'), { params: { id: 'x' } }));
+    const e = await errorOf(api.call(get('/test/x'), { params: { id: 'x' } }));
     expect(e).toMatchObject({ code: 'unavailable', message: ERROR_MESSAGES.unavailable });
     expect(e.message).toMatch(/connection/);
     expect(connectivity).toEqual([false]);
   });
 
   it('streams a download to the chosen path and counts rows without the header', async () => {
-    routes.set('/v1/audit/events.csv', (_q, r) => {
+    routes.set(endpoints['audit.exportCsv'].path, (_q, r) => {
       r.writeHead(200, { 'Content-Type': 'text/csv' });
       r.write('id,action,reason\r\n');
       for (let i = 1; i <= 1000; i++) r.write(`${i},customer.update,"line one\r\nline ""two"""\r\n`);
@@ -199,7 +199,7 @@ describe('ApiClient', () => {
     const rows = await api.download(endpoints['audit.exportCsv'], { query: { action: 'customer.update' } }, path, (n, d) => progress.push([n, d]));
     expect(rows).toBe(1000);
     expect(progress.at(-1)).toEqual([1000, true]);
-    expect(seen.at(-1)?.path).toBe('/v1/audit/events.csv?action=customer.update');
+    expect(seen.at(-1)?.path).toBe(`${endpoints['audit.exportCsv'].path}?action=customer.update`);
     expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe('1,customer.update,"line one');
   });
 });
@@ -207,21 +207,21 @@ describe('ApiClient', () => {
 describe('ApiClient when the API is busy', () => {
   it('retries a GET once after Retry-After and returns the answer', async () => {
     let calls = 0;
-    routes.set('/v1/busy-once', (_q, r) => (++calls === 1 ? busy(r) : json(r, 200, { ok: true })));
+    routes.set('/test/busy-once', (_q, r) => (++calls === 1 ? busy(r) : json(r, 200, { ok: true })));
     const { api } = client();
-    expect(await api.call(get('/v1/busy-once'), { params: { id: 'x' } })).toEqual({ ok: true });
+    expect(await api.call(get('/test/busy-once'), { params: { id: 'x' } })).toEqual({ ok: true });
     expect(calls).toBe(2);
     expect(sleeps).toEqual([2000]);
   });
 
   it('says busy, not "check your connection", when the retry is busy too', async () => {
     let calls = 0;
-    routes.set('/v1/busy', (_q, r) => {
+    routes.set('/test/busy', (_q, r) => {
       calls++;
       busy(r);
     });
     const { api } = client();
-    const e = await errorOf(api.call(get('/v1/busy'), { params: { id: 'x' } }));
+    const e = await errorOf(api.call(get('/test/busy'), { params: { id: 'x' } }));
     expect(calls).toBe(2);
     expect(e).toMatchObject({ code: 'busy', status: 503, requestId: 'req-b', message: ERROR_MESSAGES.busy });
     expect(e.message).toMatch(/busy/);
@@ -231,8 +231,8 @@ describe('ApiClient when the API is busy', () => {
   it('retries a PATCH with If-Match, but never another write', async () => {
     let patches = 0;
     let posts = 0;
-    routes.set('/v1/things/p', (_q, r) => (++patches === 1 ? busy(r) : json(r, 200, { ok: true })));
-    routes.set('/v1/things/p/archive', (_q, r) => {
+    routes.set('/test/things/p', (_q, r) => (++patches === 1 ? busy(r) : json(r, 200, { ok: true })));
+    routes.set('/test/things/p/archive', (_q, r) => {
       posts++;
       busy(r);
     });
@@ -247,9 +247,9 @@ describe('ApiClient when the API is busy', () => {
 
   it('waits at most five seconds, whatever Retry-After asks', async () => {
     let calls = 0;
-    routes.set('/v1/slow', (_q, r) => (++calls === 1 ? busy(r, '120') : json(r, 200, { ok: true })));
+    routes.set('/test/slow', (_q, r) => (++calls === 1 ? busy(r, '120') : json(r, 200, { ok: true })));
     const { api } = client();
-    await api.call(get('/v1/slow'), { params: { id: 'x' } });
+    await api.call(get('/test/slow'), { params: { id: 'x' } });
     expect(sleeps).toEqual([MAX_BUSY_WAIT_MS]);
     expect(MAX_BUSY_WAIT_MS).toBeLessThanOrEqual(5000);
     expect(busyWaitMs(new Date(10_000 + 3_000).toUTCString(), 10_000)).toBe(3000);
