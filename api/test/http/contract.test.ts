@@ -59,4 +59,14 @@ describe('the HTTP contract', () => {
     expect(Object.keys(csv?.['200']?.content ?? {})).toEqual(['text/csv']);
     expect(Object.keys(csv?.['403']?.content ?? {})).toEqual(['application/problem+json']);
   });
+
+  it('checks the caller before it reads a body, on every route the contract declares and under /v1 beyond it', async () => {
+    for (const url of ['/v1/customers', '/v1/no-such-thing']) {
+      const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: '{not json' });
+      expect(res.statusCode, url).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-request-id']).toBeTruthy();
+    }
+  });
 });
