@@ -64,7 +64,8 @@ const WRITE = [...AUTHENTICATED, 413, 415] as const;
 
 const READERS = ['crm', 'support_lead', 'admin'] as const;
 const REVIEWERS = ['support_lead'] as const;
-const USAGE_DEFAULT_DAYS = 90;
+/** Days of usage a request without `from` covers. */
+export const USAGE_DEFAULT_DAYS = 90;
 
 export const OrgParams = z.strictObject({ orgId: OrgId });
 export const CustomerAuditQuery = z.strictObject({

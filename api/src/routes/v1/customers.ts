@@ -3,13 +3,12 @@
 // calls; the database functions authorize again and write the audit events.
 import type { FastifyInstance } from 'fastify';
 import { etagFor } from '../../../../shared/api';
-import { endpoints, pathFor } from '../../../../shared/http';
+import { endpoints, pathFor, USAGE_DEFAULT_DAYS } from '../../../../shared/http';
 import { actorOf, requestContext } from '../../plugins/auth';
 import { HttpProblem } from '../../plugins/problems';
 import { route } from '../route';
 
 const DAY_MS = 86_400_000;
-const USAGE_DEFAULT_DAYS = 90;
 const USAGE_MAX_DAYS = 3 * 366;
 
 export async function customerRoutes(app: FastifyInstance): Promise<void> {
