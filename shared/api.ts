@@ -164,6 +164,23 @@ export const CustomerListPage = z.strictObject({
 });
 export type CustomerListPage = z.infer<typeof CustomerListPage>;
 
+/** A churn risk at or above this is high: the badge, the portfolio's count and the API's count use this one value. */
+export const HIGH_CHURN_RISK = 0.7;
+/** A renewal is soon from today through this many days ahead. */
+export const RENEWAL_SOON_DAYS = 30;
+
+/** A CRM's whole portfolio (their active customers) in numbers; nothing in it names a customer. */
+export const PortfolioSummary = z.strictObject({
+  customers: z.int().min(0),
+  /** Customers whose latest churn risk is at least HIGH_CHURN_RISK. */
+  highChurnRisk: z.int().min(0),
+  /** Customers renewing from `asOf` through RENEWAL_SOON_DAYS days after it. */
+  renewingWithin30Days: z.int().min(0),
+  /** The database's current date, which the renewal window counts from. */
+  asOf: IsoDate,
+});
+export type PortfolioSummary = z.infer<typeof PortfolioSummary>;
+
 export const UsageQuery = z.strictObject({ from: IsoDate.optional(), to: IsoDate.optional() });
 
 export const AuditAction = z.enum(['customer.create', 'customer.update', 'customer.archive', 'predictions.ingest']);

@@ -15,6 +15,7 @@ import {
   CustomerPatch,
   Me,
   OrgId,
+  PortfolioSummary,
   Prediction,
   PredictionBatch,
   PredictionBatchResult,
@@ -174,6 +175,14 @@ export const endpoints = {
     params: OrgParams,
     query: CustomerAuditQuery,
     responses: { 200: AuditPage, ...problems(...AUTHENTICATED, 404) },
+  },
+  'portfolio.summary': {
+    method: 'GET',
+    path: '/v1/portfolio/summary',
+    summary: 'Counts over the active customers assigned to the calling CRM: all, at high churn risk, renewing within 30 days; no access event (no personal data)',
+    // A portfolio is the customers assigned to a CRM; a support lead or admin has none of their own.
+    access: ['crm'],
+    responses: { 200: PortfolioSummary, ...problems(...AUTHENTICATED) },
   },
   'audit.events': {
     method: 'GET',

@@ -1,5 +1,5 @@
 -- Customers: the record, its list and search, reads (in batches, each logged),
--- creation, edits (in batches), archiving, assignment, and usage.
+-- creation, edits (in batches), archiving, assignment, usage, and the counts of a portfolio.
 --
 -- Every write records its audit event (core.write_event, audit.sql) in the
 -- change's own transaction; a change that changes nothing records nothing.
@@ -462,5 +462,37 @@ BEGIN
   RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('day', to_char(u.day, 'YYYY-MM-DD'), 'activeUsers', u.active_users,
                                                        'sessions', u.sessions, 'featureEvents', u.feature_events) ORDER BY u.day)
                      FROM core.usage_daily u WHERE u.org_id = p_org_id AND u.day BETWEEN p_from AND p_to), '[]');
+END
+$$;
+
+-- A CRM's portfolio in numbers: their active customers, how many of those are
+-- at high churn risk, and how many renew from today through p_renewal_days
+-- ahead (the database's current date). The thresholds come from the caller
+-- (HIGH_CHURN_RISK and RENEWAL_SOON_DAYS in shared/api.ts) so the console and
+-- the database cannot disagree about them. Counts name no customer and carry no
+-- personal or contract data, so unlike a list page this writes no access event.
+-- Counted from customers_by_owner (owner_sub first), the index the portfolio's
+-- list walks too.
+CREATE FUNCTION api.portfolio_summary(
+  p_sub text, p_name text, p_roles text[], p_scopes text[], p_high_churn_risk double precision, p_renewal_days integer
+) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  today date := current_date;
+  n record;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm'], 'read a portfolio');
+  IF p_high_churn_risk IS NULL OR p_high_churn_risk NOT BETWEEN 0 AND 1
+     OR p_renewal_days IS NULL OR p_renewal_days NOT BETWEEN 0 AND 3650 THEN
+    RAISE EXCEPTION 'invalid portfolio thresholds' USING ERRCODE = 'CV422';
+  END IF;
+  SELECT count(*) AS customers,
+         count(*) FILTER (WHERE c.latest_churn_risk >= p_high_churn_risk) AS high_churn_risk,
+         count(*) FILTER (WHERE c.renewal_date BETWEEN today AND today + p_renewal_days) AS renewing_soon
+    INTO n
+    FROM core.customers c
+   WHERE c.owner_sub = p_sub AND c.status = 'active';
+  RETURN jsonb_build_object('customers', n.customers, 'highChurnRisk', n.high_churn_risk,
+                            'renewingSoon', n.renewing_soon, 'asOf', to_char(today, 'YYYY-MM-DD'));
 END
 $$;

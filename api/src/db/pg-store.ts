@@ -22,8 +22,11 @@ import {
   AuditVerifyResult,
   CustomerDetail,
   CustomerListItem,
+  HIGH_CHURN_RISK,
+  PortfolioSummary,
   Prediction,
   PredictionBatchResult,
+  RENEWAL_SOON_DAYS,
   UsageDay,
   type AuditPage,
   type CustomerCreate,
@@ -126,6 +129,8 @@ const SearchResult = z.strictObject({
   items: z.array(CustomerListItem),
   next: z.strictObject({ id: z.string(), key: z.string().nullable() }).nullable(),
 });
+/** What api.portfolio_summary returns: the summary, with the renewal count named for the window it was given. */
+const PortfolioCounts = PortfolioSummary.omit({ renewingWithin30Days: true }).extend({ renewingSoon: z.int().min(0) });
 const AuditResult = z.strictObject({ items: z.array(AuditEvent), next: z.string().nullable() });
 
 const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
@@ -140,6 +145,7 @@ const SQL = {
   edit: 'SELECT api.customer_update_many($1::jsonb) AS r',
   archive: `SELECT api.customer_archive(${placeholders(10)}) AS r`,
   assign: `SELECT api.customer_assign(${placeholders(12)}) AS r`,
+  portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
   usage: `SELECT api.customer_usage(${placeholders(7, { 6: '::date', 7: '::date' })}) AS r`,
   predictions: `SELECT api.customer_predictions(${placeholders(5)}) AS r`,
   customerAudit: `SELECT api.customer_audit(${placeholders(7, { 6: '::bigint' })}) AS r`,
@@ -333,6 +339,13 @@ export class PgStore implements Store {
         reason,
       ]),
     );
+  }
+
+  async portfolioSummary(actor: Actor): Promise<PortfolioSummary> {
+    const n = PortfolioCounts.parse(
+      await this.call('portfolio', SQL.portfolio, [...actorParams(actor), HIGH_CHURN_RISK, RENEWAL_SOON_DAYS]),
+    );
+    return { customers: n.customers, highChurnRisk: n.highChurnRisk, renewingWithin30Days: n.renewingSoon, asOf: n.asOf };
   }
 
   async usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]> {

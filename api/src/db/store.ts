@@ -10,6 +10,7 @@ import type {
   CustomerListPage,
   CustomerListQuery,
   AuditQuery,
+  PortfolioSummary,
   Prediction,
   PredictionBatch,
   PredictionBatchResult,
@@ -64,6 +65,8 @@ export interface Store {
     reason: string,
   ): Promise<CustomerDetail>;
   archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<CustomerDetail>;
+  /** Counts over the actor's own active customers (a CRM's); no access event, as counts name no one. */
+  portfolioSummary(actor: Actor): Promise<PortfolioSummary>;
   usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]>;
   predictions(actor: Actor, orgId: string): Promise<Prediction[]>;
   customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;

@@ -399,3 +399,26 @@ describe('usage and audit reads', () => {
     await expect(t.store.auditVerify(actors.alice, undefined, undefined)).rejects.toEqual(storeError('forbidden'));
   });
 });
+
+describe('portfolio summary', () => {
+  it('counts what an edit changed, and refuses thresholds out of range', async () => {
+    const erinCrm = { ...actors.erin, sub: 'erin-crm', roles: ['crm'] };
+    const { version } = await seedCustomer(t.admin, { orgId: 'ORG-000801', ownerSub: erinCrm.sub, latestChurnRisk: 0.8, renewalDate: '2099-01-01' });
+    expect(await t.store.portfolioSummary(erinCrm)).toMatchObject({ customers: 1, highChurnRisk: 1, renewingWithin30Days: 0 });
+    const { rows } = await t.admin.query<{ d: string }>(`SELECT to_char(current_date + 5, 'YYYY-MM-DD') AS d`);
+    await t.store.updateCustomer(erinCrm, testContext(), 'ORG-000801', version, { renewalDate: rows[0]!.d }, 'Renewal moved up');
+    expect(await t.store.portfolioSummary(erinCrm)).toMatchObject({ customers: 1, highChurnRisk: 1, renewingWithin30Days: 1 });
+
+    const api = new pg.Client({ connectionString: t.apiUrl });
+    await api.connect();
+    try {
+      for (const [risk, days] of [[1.5, 30], [0.7, -1], [null, 30], [0.7, null]]) {
+        await expect(
+          api.query('SELECT api.portfolio_summary($1, $2, $3, $4, $5::double precision, $6::integer)', [erinCrm.sub, erinCrm.name, ['crm'], [], risk, days]),
+        ).rejects.toMatchObject({ code: 'CV422' });
+      }
+    } finally {
+      await api.end();
+    }
+  });
+});

@@ -29,6 +29,7 @@ const API_FUNCTIONS = [
   'customer_search',
   'customer_update_many',
   'customer_usage',
+  'portfolio_summary',
   'predictions_ingest',
 ];
 

@@ -56,6 +56,13 @@ const reads: Case[] = [
     rest: '$5::text, $6::date, $7::date',
     values: () => ['ORG-000951', '2026-01-01', '2026-01-31'],
   },
+  {
+    fn: 'portfolio_summary',
+    allowed: ['crm'],
+    what: 'read a portfolio',
+    rest: '$5::double precision, $6::integer',
+    values: () => [0.7, 30],
+  },
   { fn: 'customer_predictions', allowed: ['crm', 'support_lead', 'admin'], what: 'read predictions', rest: '$5::text', values: () => ['ORG-000951'] },
   {
     fn: 'customer_audit',

@@ -95,6 +95,7 @@ const EXPECTED_ROUTES = [
   'get /v1/customers/{orgId}/usage',
   'get /v1/customers/{orgId}/predictions',
   'get /v1/customers/{orgId}/audit',
+  'get /v1/portfolio/summary',
   'get /v1/audit/events',
   'get /v1/audit/events.csv',
   'get /v1/audit/verify',

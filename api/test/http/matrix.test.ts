@@ -80,6 +80,7 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: `/v1/customers/${OWNED}/usage`, allowed: HUMANS },
   { method: 'GET', url: `/v1/customers/${OWNED}/predictions`, allowed: HUMANS },
   { method: 'GET', url: `/v1/customers/${OWNED}/audit`, allowed: ['owner', 'otherCrm', 'lead'] },
+  { method: 'GET', url: '/v1/portfolio/summary', allowed: ['owner', 'otherCrm'] },
   { method: 'GET', url: '/v1/audit/events', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/events.csv', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/verify', allowed: ['lead'] },

@@ -4,11 +4,13 @@ import fp from 'fastify-plugin';
 import { auditRoutes } from './audit';
 import { customerRoutes } from './customers';
 import { meRoutes } from './me';
+import { portfolioRoutes } from './portfolio';
 import { predictionRoutes } from './predictions';
 
 async function routes(app: FastifyInstance): Promise<void> {
   await app.register(meRoutes);
   await app.register(customerRoutes);
+  await app.register(portfolioRoutes);
   await app.register(auditRoutes);
   await app.register(predictionRoutes);
 }
