@@ -10,7 +10,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
-import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, signedIn, usage } from '../renderer/dev/demo';
+import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, portfolioSummary, signedIn, usage } from '../renderer/dev/demo';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
@@ -30,6 +30,10 @@ interface Shot {
 }
 
 const TOTAL = 100_000;
+// Alice's counts over all TOTAL demo rows, as the API counts a whole portfolio (computed once, when first asked).
+let aliceSummary: ReturnType<typeof portfolioSummary> | undefined;
+const aliceCounts = () =>
+  (aliceSummary ??= portfolioSummary(Array.from({ length: TOTAL }, (_, k) => listItem(k + 1)).filter((c) => c.ownerSub === 'alice')));
 const demoHandler: Handler = (channel, input) => {
   switch (channel) {
     case 'customers:list': {
@@ -40,6 +44,8 @@ const demoHandler: Handler = (channel, input) => {
       if (input.sort === 'churnRisk') items.sort((a, b) => (b.churnRisk ?? -1) - (a.churnRisk ?? -1));
       return { items, nextCursor: start + limit < TOTAL ? String(start + limit) : null };
     }
+    case 'portfolio:summary':
+      return aliceCounts();
     case 'customers:get':
       return detail(String(input.orgId));
     case 'customers:usage':
@@ -72,6 +78,13 @@ const allShots: Shot[] = [
   { name: 'signing-in', session: signingIn },
   { name: 'locked', session: { ...signedIn(ALICE), status: 'locked', message: 'Locked after 15 minutes without activity.' }, route: { name: 'customers' } },
   { name: 'portfolio', session: signedIn(ALICE) },
+  {
+    name: 'portfolio-summary-error',
+    session: signedIn(ALICE),
+    handler: (c, i) => (c === 'portfolio:summary' ? { error: { code: 'unavailable', message: 'API unreachable' } } : demoHandler(c, i)),
+    // Retried with back-off like any unreachable read before the error shows.
+    act: (p) => p.getByText('Could not load the portfolio summary').waitFor({ timeout: 10_000 }),
+  },
   { name: 'customers', session: signedIn(BOB), route: { name: 'customers' } },
   {
     name: 'customers-search-empty',

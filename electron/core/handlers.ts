@@ -109,6 +109,7 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     },
     'customers:predictions': ({ orgId }) => api.call(endpoints['customers.predictions'], { params: { orgId } }),
     'customers:audit': ({ orgId, cursor }) => api.call(endpoints['customers.audit'], { params: { orgId }, query: { cursor } }),
+    'portfolio:summary': () => api.call(endpoints['portfolio.summary'], {}),
     'audit:events': (query) => api.call(endpoints['audit.events'], { query }),
     'audit:verify': (query) => api.call(endpoints['audit.verify'], { query }),
     'audit:exportCsv': async (q) => {

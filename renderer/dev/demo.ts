@@ -5,11 +5,15 @@ import {
   AuditEvent,
   CustomerDetail,
   CustomerListItem,
+  HIGH_CHURN_RISK,
+  PortfolioSummary,
   Prediction,
+  RENEWAL_SOON_DAYS,
   UsageDay,
   type AuditEvent as AuditEventT,
   type CustomerDetail as CustomerDetailT,
   type CustomerListItem as CustomerListItemT,
+  type PortfolioSummary as PortfolioSummaryT,
 } from '../../shared/api';
 import { SessionState, type SessionState as SessionStateT } from '../../shared/ipc';
 
@@ -43,6 +47,18 @@ export function listItem(i: number, ownerSub = i % 3 === 0 ? 'carol' : 'alice'):
     ownerName: ownerSub === 'alice' ? 'Alice Martin' : 'Carol Nguyen',
     status: 'active',
     churnRisk: i % 11 === 0 ? null : ((i * 37) % 100) / 100,
+  });
+}
+
+/** What the API would count over these rows (its `portfolio:summary`), with the same thresholds. */
+export function portfolioSummary(items: readonly CustomerListItemT[]): PortfolioSummaryT {
+  const today = dayOffset(0);
+  const soonUntil = dayOffset(RENEWAL_SOON_DAYS);
+  return PortfolioSummary.parse({
+    customers: items.length,
+    highChurnRisk: items.filter((c) => (c.churnRisk ?? 0) >= HIGH_CHURN_RISK).length,
+    renewingWithin30Days: items.filter((c) => c.renewalDate >= today && c.renewalDate <= soonUntil).length,
+    asOf: today,
   });
 }
 

@@ -1,9 +1,10 @@
 import { Badge } from '@mantine/core';
+import { HIGH_CHURN_RISK } from '../../shared/api';
 import { formatPercent } from './format';
 
 export function churnLevel(score: number | null): { label: string; color: string } {
   if (score === null) return { label: 'No score', color: 'gray' };
-  if (score >= 0.7) return { label: 'High', color: 'red' };
+  if (score >= HIGH_CHURN_RISK) return { label: 'High', color: 'red' };
   if (score >= 0.4) return { label: 'Medium', color: 'orange' };
   return { label: 'Low', color: 'teal' };
 }

@@ -1,4 +1,6 @@
 // Display formatting. Everything renders as text; nothing from the API becomes HTML.
+import { RENEWAL_SOON_DAYS } from '../../shared/api';
+
 const DAY_MS = 86_400_000;
 
 export function formatMoney(cents: number, currency: string): string {
@@ -55,5 +57,5 @@ export function factorLabel(factor: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** A renewal close enough to act on: today or within the next 30 days. */
-export const isRenewingSoon = (days: number): boolean => days >= 0 && days <= 30;
+/** A renewal close enough to act on: today or within the next RENEWAL_SOON_DAYS days (as the portfolio's count). */
+export const isRenewingSoon = (days: number): boolean => days >= 0 && days <= RENEWAL_SOON_DAYS;

@@ -20,6 +20,13 @@ export const customerQueries = {
       getNextPageParam: (last) => last.nextCursor,
       staleTime: 30_000,
     }),
+  /** The counts over the CRM's whole portfolio; under the customers root, so any customer write refreshes them. */
+  portfolioSummary: () =>
+    queryOptions({
+      queryKey: [...customerQueries.all, 'portfolio', 'summary'] as const,
+      queryFn: () => call('portfolio:summary', {}),
+      staleTime: 30_000,
+    }),
   details: () => [...customerQueries.all, 'detail'] as const,
   detail: (orgId: OrgId) =>
     queryOptions({

@@ -1,12 +1,11 @@
 import { Group, Paper, Text, Title } from '@mantine/core';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import type { CustomerListItem } from '../../../../shared/api';
+import type { CustomerListItem, PortfolioSummary } from '../../../../shared/api';
 import { customerQueries, type CustomerListFilters } from '../api/queries';
 import { ChurnBadge } from '../../../ui/ChurnBadge';
 import { ContactCell, MoneyCell, NumberHeader, OpenCell, RenewalCell } from '../../../ui/cells';
-import { daysUntil, isRenewingSoon } from '../../../ui/format';
-import { EmptyState, QueryStates } from '../../../ui/states';
+import { EmptyState, QueryStates, type QueryStatus } from '../../../ui/states';
 import { columnHelper, VirtualTable } from '../../../ui/VirtualTable';
 
 const MY_PORTFOLIO: CustomerListFilters = { owner: 'me', sort: 'churnRisk', limit: 100 };
@@ -20,9 +19,9 @@ export interface PortfolioScreenProps {
 /** A CRM's own customers, riskiest first: where the day starts. */
 export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
   const list = useInfiniteQuery(customerQueries.list(MY_PORTFOLIO));
+  // The counts come from the API: the list holds only the pages loaded so far.
+  const summary = useQuery(customerQueries.portfolioSummary());
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
-  const highRisk = rows.filter((r) => (r.churnRisk ?? 0) >= 0.7).length;
-  const renewingSoon = rows.filter((r) => isRenewingSoon(daysUntil(r.renewalDate))).length;
 
   const columns = useMemo(
     () =>
@@ -55,13 +54,7 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
           Customers assigned to {userName}, riskiest first
         </Text>
       </Group>
-      {list.isSuccess && rows.length > 0 && (
-        <Group gap="sm" className="stats" role="group" aria-label="Portfolio summary">
-          <Stat label="Customers" value={`${rows.length.toLocaleString()}${list.hasNextPage ? '+' : ''}`} />
-          <Stat label="High churn risk" value={String(highRisk)} tone={highRisk ? 'danger' : undefined} />
-          <Stat label="Renewing within 30 days" value={String(renewingSoon)} tone={renewingSoon ? 'warn' : undefined} />
-        </Group>
-      )}
+      <SummaryStats query={summary} />
       <div className="table-wrap">
         <QueryStates
           query={list}
@@ -86,6 +79,34 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
         </QueryStates>
       </div>
     </section>
+  );
+}
+
+/** The portfolio's counts; nothing while it is empty (the table says so). */
+function SummaryStats({ query }: { query: QueryStatus<PortfolioSummary> }) {
+  return (
+    <div className="stats">
+      <QueryStates
+        query={query}
+        isEmpty={query.data?.customers === 0}
+        loadingLabel="Loading the portfolio summary"
+        loadingRows={1}
+        errorTitle="Could not load the portfolio summary"
+        inset={false}
+      >
+        {(s) => (
+          <Group gap="sm" role="group" aria-label="Portfolio summary">
+            <Stat label="Customers" value={s.customers.toLocaleString()} />
+            <Stat label="High churn risk" value={s.highChurnRisk.toLocaleString()} tone={s.highChurnRisk ? 'danger' : undefined} />
+            <Stat
+              label="Renewing within 30 days"
+              value={s.renewingWithin30Days.toLocaleString()}
+              tone={s.renewingWithin30Days ? 'warn' : undefined}
+            />
+          </Group>
+        )}
+      </QueryStates>
+    </div>
   );
 }
 
