@@ -228,19 +228,64 @@ export const AuditPage = z.strictObject({
 });
 export type AuditPage = z.infer<typeof AuditPage>;
 
+/**
+ * from/to are accepted for older consoles and ignored: verification always covers the whole
+ * trail, because the signed checkpoints that prove nothing was cut off cover it whole.
+ */
 export const AuditVerifyQuery = z.strictObject({ from: IsoDateTime.optional(), to: IsoDateTime.optional() });
 
-/** Events written but not yet linked into the hash chain (their transactions were still open when verified). */
-const UnsealedCount = z.int().min(0).optional();
+export const AuditProblem = z.enum([
+  /** The trail ends before a signed checkpoint says it does (events, links or checkpoints were cut off). */
+  'truncated',
+  /** An event does not hash to its link (it was altered, or two links were swapped). */
+  'hash_mismatch',
+  /** A link does not follow the one before it (a gap, or prev_hash differs). */
+  'chain_break',
+  /** A link names an event that is gone. */
+  'missing_event',
+  /** The chain's head, or a checkpoint, differs from what a signed checkpoint or the external sink says. */
+  'checkpoint_mismatch',
+  /** A checkpoint's signature does not verify with a trusted key. */
+  'bad_signature',
+  /** The newest checkpoint is older than two intervals while the trail has grown since. */
+  'stale_checkpoint',
+  /** The access events a checkpoint covers are not all there, or not as they were. */
+  'access_log_mismatch',
+]);
+export type AuditProblem = z.infer<typeof AuditProblem>;
+
+/** The newest signed checkpoint a verification saw. */
+export const CheckpointRef = z.strictObject({ seq: z.int().min(1), signedAt: IsoDateTime, keyId: z.string() });
+export type CheckpointRef = z.infer<typeof CheckpointRef>;
+
+const VerifyCounts = {
+  /** Chain links (events) whose hashes were recomputed. */
+  checked: z.int().min(0),
+  /** Access events whose digests were recomputed. */
+  accessChecked: z.int().min(0),
+  /** Events written but not linked into the chain yet, or linked after the newest checkpoint. */
+  unsealed: z.int().min(0),
+  /** Access events not covered by a checkpoint yet. */
+  accessUnsealed: z.int().min(0),
+  checkpoint: CheckpointRef.nullable(),
+};
 
 export const AuditVerifyResult = z.discriminatedUnion('ok', [
-  z.strictObject({ ok: z.literal(true), checked: z.int().min(0), unsealed: UnsealedCount }),
+  z.strictObject({ ok: z.literal(true), ...VerifyCounts }),
   z.strictObject({
     ok: z.literal(false),
-    checked: z.int().min(0),
-    unsealed: UnsealedCount,
-    firstBadEventId: z.string(),
-    problem: z.enum(['hash_mismatch', 'chain_break', 'missing_event']),
+    ...VerifyCounts,
+    problem: AuditProblem,
+    /** The first event the problem concerns, when it is known (a deleted event may not be). */
+    firstBadEventId: z.string().optional(),
+    /** The chain position concerned (decimal string). */
+    chainSeq: z.string().regex(/^[0-9]+$/).optional(),
+    /** The checkpoint concerned. */
+    checkpointSeq: z.int().min(1).optional(),
+    /** The first access event concerned. */
+    accessEventId: z.string().optional(),
+    /** One sentence for a person. */
+    detail: z.string(),
   }),
 ]);
 export type AuditVerifyResult = z.infer<typeof AuditVerifyResult>;
