@@ -228,6 +228,53 @@ export const AuditPage = z.strictObject({
 });
 export type AuditPage = z.infer<typeof AuditPage>;
 
+/** What an access event says was shown (see api/sql/migrations/004_access_log.sql). */
+export const AccessKind = z.enum([
+  'customer.read',
+  'customer.search',
+  'customer.history',
+  'customer.usage',
+  'customer.predictions',
+  'audit.export',
+  'audit.evidence',
+]);
+export type AccessKind = z.infer<typeof AccessKind>;
+
+/** One entry of the access log: who was shown which customer's data, when, how and from where. */
+export const AccessEvent = z.strictObject({
+  id: z.string().regex(/^[0-9]+$/),
+  occurredAt: IsoDateTime,
+  actorSub: z.string(),
+  actorName: z.string(),
+  actorRoles: z.array(z.string()),
+  kind: AccessKind,
+  /** The customer it concerns; null for a read that showed several (a search page: detail.orgIds). */
+  orgId: z.string().nullable(),
+  /** The query and org ids of a search page, the range of usage, the filter and counts of an export. */
+  detail: z.record(z.string(), z.unknown()),
+  requestId: z.string(),
+  clientAddress: z.string().nullable(),
+  appVersion: z.string().nullable(),
+});
+export type AccessEvent = z.infer<typeof AccessEvent>;
+
+export const AccessPage = z.strictObject({
+  items: z.array(AccessEvent),
+  nextCursor: z.string().nullable(),
+});
+export type AccessPage = z.infer<typeof AccessPage>;
+
+/** The access review's filters: user (a subject), customer, time range. */
+export const AccessQuery = z.strictObject({
+  user: z.string().min(1).max(200).optional(),
+  orgId: OrgId.optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AccessQuery = z.input<typeof AccessQuery>;
+
 /**
  * from/to are accepted for older consoles and ignored: verification always covers the whole
  * trail, because the signed checkpoints that prove nothing was cut off cover it whole.

@@ -3,6 +3,8 @@
 // from it, and the OpenAPI document is generated from it (docs/http-contract.md).
 import { z } from 'zod';
 import {
+  AccessPage,
+  AccessQuery,
   ArchiveRequest,
   AuditPage,
   AuditQuery,
@@ -24,6 +26,7 @@ import {
   UsageQuery,
   type Role,
 } from './api';
+import { SignedCheckpoint } from './audit';
 
 /**
  * Who may call an endpoint:
@@ -69,11 +72,14 @@ const REVIEWERS = ['support_lead'] as const;
 export const USAGE_DEFAULT_DAYS = 90;
 
 export const OrgParams = z.strictObject({ orgId: OrgId });
+/** A checkpoint's seq in a path, as decimal digits. */
+export const CheckpointParams = z.strictObject({ seq: z.string().regex(/^[1-9][0-9]{0,14}$/) });
 export const CustomerAuditQuery = z.strictObject({
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export const AuditCsvQuery = AuditQuery.omit({ cursor: true, limit: true });
+export const AccessCsvQuery = AccessQuery.omit({ cursor: true, limit: true });
 const Status = z.strictObject({ status: z.literal('ok') });
 
 // `satisfies` keeps each entry's literal type (for inference) and checks it is an Endpoint.
@@ -109,7 +115,7 @@ export const endpoints = {
   'customers.list': {
     method: 'GET',
     path: '/v1/customers',
-    summary: 'Search customers (archived ones only with includeArchived=true)',
+    summary: 'Search customers (archived ones only with includeArchived=true); records one access event per page',
     access: READERS,
     query: CustomerListQuery,
     responses: { 200: CustomerListPage, ...problems(...AUTHENTICATED) },
@@ -153,7 +159,7 @@ export const endpoints = {
   'customers.usage': {
     method: 'GET',
     path: '/v1/customers/:orgId/usage',
-    summary: `Daily usage between from and to (default: the last ${USAGE_DEFAULT_DAYS} days)`,
+    summary: `Daily usage between from and to (default: the last ${USAGE_DEFAULT_DAYS} days); records an access event`,
     access: READERS,
     params: OrgParams,
     query: UsageQuery,
@@ -162,7 +168,7 @@ export const endpoints = {
   'customers.predictions': {
     method: 'GET',
     path: '/v1/customers/:orgId/predictions',
-    summary: 'Prediction history of a customer, newest first',
+    summary: 'Prediction history of a customer, newest first; records an access event',
     access: READERS,
     params: OrgParams,
     responses: { 200: z.array(Prediction), ...problems(...AUTHENTICATED, 404) },
@@ -170,11 +176,20 @@ export const endpoints = {
   'customers.audit': {
     method: 'GET',
     path: '/v1/customers/:orgId/audit',
-    summary: 'Audit trail of one customer, newest first',
+    summary: 'Audit trail of one customer, newest first; records an access event',
     access: ['crm', 'support_lead'],
     params: OrgParams,
     query: CustomerAuditQuery,
     responses: { 200: AuditPage, ...problems(...AUTHENTICATED, 404) },
+  },
+  'customers.access': {
+    method: 'GET',
+    path: '/v1/customers/:orgId/access',
+    summary: 'Who viewed this record (its access events and the search pages that listed it), newest first',
+    access: REVIEWERS,
+    params: OrgParams,
+    query: CustomerAuditQuery,
+    responses: { 200: AccessPage, ...problems(...AUTHENTICATED, 404) },
   },
   'portfolio.summary': {
     method: 'GET',
@@ -195,19 +210,45 @@ export const endpoints = {
   'audit.exportCsv': {
     method: 'GET',
     path: '/v1/audit/events.csv',
-    summary: 'Export matching audit events as CSV (one row per changed field), streamed',
+    summary: 'Export matching audit events as CSV (one row per changed field), streamed; records one access event with the filter and counts',
     access: REVIEWERS,
     query: AuditCsvQuery,
+    produces: 'text/csv',
+    responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
+  },
+  'audit.access': {
+    method: 'GET',
+    path: '/v1/audit/access',
+    summary: 'Search the access log (who was shown which customer), newest first',
+    access: REVIEWERS,
+    query: AccessQuery,
+    responses: { 200: AccessPage, ...problems(...AUTHENTICATED) },
+  },
+  'audit.accessCsv': {
+    method: 'GET',
+    path: '/v1/audit/access.csv',
+    summary: 'Export matching access events as CSV, streamed',
+    access: REVIEWERS,
+    query: AccessCsvQuery,
     produces: 'text/csv',
     responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
   },
   'audit.verify': {
     method: 'GET',
     path: '/v1/audit/verify',
-    summary: 'Recompute the audit hash chain; ok, or the first event that does not match',
+    summary:
+      'Seal and sign a checkpoint, then recompute the whole trail from its rows in the API (links, signed checkpoints, the copy kept outside the database, access events); ok, or the first problem',
     access: REVIEWERS,
     query: AuditVerifyQuery,
     responses: { 200: AuditVerifyResult, ...problems(...AUTHENTICATED) },
+  },
+  'audit.checkpoint': {
+    method: 'GET',
+    path: '/v1/audit/checkpoints/:seq',
+    summary: 'One signed checkpoint as the database holds it now (compare it with a copy kept elsewhere)',
+    access: REVIEWERS,
+    params: CheckpointParams,
+    responses: { 200: SignedCheckpoint, ...problems(...AUTHENTICATED, 404) },
   },
   'predictions.ingest': {
     method: 'PUT',

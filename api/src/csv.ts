@@ -1,7 +1,7 @@
 // CSV for audit exports (RFC 4180), safe to open in a spreadsheet: text cells
 // that a spreadsheet would run as a formula are prefixed with an apostrophe
 // (OWASP "CSV injection"). Numbers are written as numbers.
-import type { AuditEvent } from '../../shared/api';
+import type { AccessEvent, AuditEvent } from '../../shared/api';
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -62,4 +62,35 @@ export function auditEventRows(event: AuditEvent): string {
   ];
   if (event.changes.length === 0) return csvRow(common(null, null, null));
   return event.changes.map((c) => csvRow(common(c.field, c.before, c.after))).join('');
+}
+
+export const ACCESS_CSV_COLUMNS = [
+  'accessId',
+  'occurredAt',
+  'actorSub',
+  'actorName',
+  'actorRoles',
+  'kind',
+  'orgId',
+  'detail',
+  'requestId',
+  'clientAddress',
+  'appVersion',
+] as const;
+
+/** One row per access event; the detail (query, org ids shown, counts) as JSON text. */
+export function accessEventRow(event: AccessEvent): string {
+  return csvRow([
+    event.id,
+    event.occurredAt,
+    event.actorSub,
+    event.actorName,
+    event.actorRoles.join(' '),
+    event.kind,
+    event.orgId,
+    JSON.stringify(event.detail),
+    event.requestId,
+    event.clientAddress,
+    event.appVersion,
+  ]);
 }

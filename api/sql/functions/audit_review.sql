@@ -13,6 +13,28 @@ BEGIN
 END
 $$;
 
+-- The events the audit review's filters select, newest first, below p_before_id
+-- (the last id seen), at most p_limit (NULL: all). The review's pages and the
+-- export's count select through this one filter.
+CREATE FUNCTION core.audit_filtered(
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz,
+  p_before_id bigint, p_limit integer
+) RETURNS SETOF audit.events
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, core, audit, pg_temp AS $$
+BEGIN
+  RETURN QUERY
+    SELECT * FROM audit.events e
+     WHERE (p_actor IS NULL OR e.actor_sub = p_actor)
+       AND (p_org_id IS NULL OR (e.entity_type = 'customer' AND e.entity_id = p_org_id))
+       AND (p_action IS NULL OR e.action = p_action)
+       AND (p_field IS NULL OR e.changes @> jsonb_build_array(jsonb_build_object('field', p_field)))
+       AND (p_from IS NULL OR e.occurred_at >= p_from)
+       AND (p_to IS NULL OR e.occurred_at <= p_to)
+       AND (p_before_id IS NULL OR e.id < p_before_id)
+     ORDER BY e.id DESC LIMIT p_limit;
+END
+$$;
+
 -- Audit review. Newest first; p_before_id is the cursor (the last id seen).
 CREATE FUNCTION api.audit_events(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
@@ -32,25 +54,50 @@ BEGIN
   END IF;
   SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id)
     INTO items, n, last_id
-    FROM (SELECT * FROM audit.events e
-           WHERE (p_actor IS NULL OR e.actor_sub = p_actor)
-             AND (p_org_id IS NULL OR (e.entity_type = 'customer' AND e.entity_id = p_org_id))
-             AND (p_action IS NULL OR e.action = p_action)
-             AND (p_field IS NULL OR e.changes @> jsonb_build_array(jsonb_build_object('field', p_field)))
-             AND (p_from IS NULL OR e.occurred_at >= p_from)
-             AND (p_to IS NULL OR e.occurred_at <= p_to)
-             AND (p_before_id IS NULL OR e.id < p_before_id)
-           ORDER BY e.id DESC LIMIT lim) e
+    FROM core.audit_filtered(p_actor, p_org_id, p_action, p_field, p_from, p_to, p_before_id, lim) e
     LEFT JOIN audit.chain c ON c.event_id = e.id;
   RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
 END
 $$;
 
+-- The start of an audit CSV export: fixes what it will contain (the matching
+-- events up to the newest id now) and writes its access event with the filter
+-- and the count of events and CSV rows (one per changed field, at least one per
+-- event), before the first byte is sent. Returns {events, rows, beforeId}: the
+-- export then reads its pages below beforeId through api.audit_events.
+CREATE FUNCTION api.audit_export(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text,
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  upto bigint;
+  n_events bigint;
+  n_rows bigint;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
+  SELECT coalesce(max(id), 0) + 1 INTO upto FROM audit.events;
+  SELECT count(*), coalesce(sum(greatest(jsonb_array_length(e.changes), 1)), 0) INTO n_events, n_rows
+    FROM core.audit_filtered(p_actor, p_org_id, p_action, p_field, p_from, p_to, upto, NULL) e;
+  PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.export',
+    -- Filtered to one customer: it is about that record, so the record's own access list shows it.
+    p_org_id,
+    jsonb_build_object('filter', jsonb_strip_nulls(jsonb_build_object(
+                         'actor', p_actor, 'orgId', p_org_id, 'action', p_action, 'field', p_field,
+                         'from', core.iso(p_from), 'to', core.iso(p_to))),
+                       'events', n_events, 'rows', n_rows));
+  RETURN jsonb_build_object('events', n_events, 'rows', n_rows, 'beforeId', upto::text);
+END
+$$;
+
 -- The history of one customer, for the people who work on it.
 CREATE FUNCTION api.customer_audit(
-  p_sub text, p_name text, p_roles text[], p_scopes text[], p_org_id text, p_before_id bigint, p_limit integer
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_before_id bigint, p_limit integer
 ) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
   lim integer := coalesce(p_limit, 100);
   items jsonb;
@@ -58,6 +105,7 @@ DECLARE
   last_id bigint;
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead'], 'read a customer''s history');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   IF lim NOT BETWEEN 1 AND 500 THEN
     RAISE EXCEPTION 'limit must be 1..500' USING ERRCODE = 'CV422';
   END IF;
@@ -69,6 +117,9 @@ BEGIN
              AND (p_before_id IS NULL OR e.id < p_before_id)
            ORDER BY e.id DESC LIMIT lim) e
     LEFT JOIN audit.chain c ON c.event_id = e.id;
+  -- The history shows before and after values of the record's fields.
+  PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                            'customer.history', p_org_id, jsonb_build_object('events', n));
   RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
 END
 $$;

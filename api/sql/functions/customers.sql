@@ -122,10 +122,11 @@ $$;
 
 CREATE FUNCTION api.customer_search(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text,
   p_q text, p_owner_me boolean, p_renewal_within_days integer, p_min_churn_risk double precision,
   p_include_archived boolean, p_sort text, p_after_key text, p_after_id text, p_limit integer
 ) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
   pattern text;
   owner_filter text;
@@ -138,8 +139,10 @@ DECLARE
   sql text;
   n_found integer;
   last_row core.customers;
+  shown text[];
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead', 'admin'], 'search customers');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   IF lim NOT BETWEEN 1 AND 200 OR p_sort NOT IN ('name', 'renewal', 'churnRisk') OR length(p_q) > 200
      OR p_renewal_within_days NOT BETWEEN 0 AND 3650 OR p_min_churn_risk NOT BETWEEN 0 AND 1
      OR (p_after_id IS NOT NULL AND p_after_id !~ '^ORG-[0-9]{6}$') THEN
@@ -188,6 +191,16 @@ BEGIN
   IF n_found > lim THEN
     last_row := matched[lim];
   END IF;
+  -- One access event per page, naming the customers it shows; an empty page shows no one.
+  shown := ARRAY(SELECT matched[i].org_id FROM generate_subscripts(matched, 1) i WHERE i <= lim ORDER BY i);
+  IF cardinality(shown) > 0 THEN
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'customer.search', NULL,
+      jsonb_build_object('query', jsonb_strip_nulls(jsonb_build_object(
+                           'q', nullif(btrim(p_q), ''), 'ownerMe', p_owner_me, 'renewalWithinDays', p_renewal_within_days,
+                           'minChurnRisk', p_min_churn_risk, 'includeArchived', p_include_archived, 'sort', p_sort,
+                           'afterId', p_after_id)),
+                         'orgIds', to_jsonb(shown)));
+  END IF;
   RETURN jsonb_build_object(
     'items', coalesce((SELECT jsonb_agg(core.list_item(matched[i]) ORDER BY i) FROM generate_subscripts(matched, 1) i WHERE i <= lim), '[]'),
     'next', CASE WHEN last_row.org_id IS NULL THEN NULL ELSE jsonb_build_object(
@@ -232,8 +245,8 @@ BEGIN
                 WHEN c.org_id IS NULL THEN 'CN404' END AS code
       FROM req LEFT JOIN core.customers c ON c.org_id = req.org_id
   ), logged AS (
-    INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, entity_type, entity_id, request_id, client_address, app_version)
-    SELECT sub, name, roles, 'customer', org_id, request_id, client_address, app_version
+    INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, kind, entity_type, entity_id, request_id, client_address, app_version)
+    SELECT sub, name, roles, 'customer.read', 'customer', org_id, request_id, client_address, app_version
       FROM checked WHERE code IS NULL ORDER BY i
   )
   SELECT jsonb_agg(CASE WHEN code IS NULL THEN jsonb_build_object('detail', core.customer_detail(c))
@@ -330,7 +343,10 @@ BEGIN
     FROM core.editable_fields() WITH ORDINALITY AS f(field, col, o)
    WHERE (old_json -> f.col) IS DISTINCT FROM (new_json -> f.col);
   IF diff IS NULL THEN
-    RETURN core.customer_detail(old);  -- nothing changes, nothing is recorded
+    -- Nothing changes, so no audit event; but the whole record is shown, so an access event.
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                              'customer.read', old.org_id, '{"via": "update"}');
+    RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET
     org_name = n.org_name, contact_name = n.contact_name, contact_email = n.contact_email,
@@ -400,7 +416,10 @@ BEGIN
   old := core.lock_customer(p_org_id);
   PERFORM core.check_version(old, p_expected_version);
   IF old.status = 'archived' THEN
-    RETURN core.customer_detail(old);  -- already archived: nothing changes, nothing is recorded
+    -- Already archived: nothing changes, so no audit event; the record is shown, so an access event.
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                              'customer.read', old.org_id, '{"via": "archive"}');
+    RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET status = 'archived', version = old.version + 1, updated_at = now()
    WHERE org_id = old.org_id RETURNING * INTO n;
@@ -439,6 +458,8 @@ BEGIN
     diff := diff || jsonb_build_object('field', 'ownerName', 'before', old.owner_name, 'after', p_owner_name);
   END IF;
   IF diff = '[]' THEN
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                              'customer.read', old.org_id, '{"via": "assign"}');
     RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET owner_sub = p_owner_sub, owner_name = p_owner_name, version = old.version + 1, updated_at = now()
@@ -450,15 +471,19 @@ END
 $$;
 
 CREATE FUNCTION api.customer_usage(
-  p_sub text, p_name text, p_roles text[], p_scopes text[], p_org_id text, p_from date, p_to date
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_from date, p_to date
 ) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead', 'admin'], 'read usage');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   IF p_from IS NULL OR p_to IS NULL OR p_to < p_from OR p_to - p_from > 3660 THEN
     RAISE EXCEPTION 'a usage range of at most ten years is required' USING ERRCODE = 'CV422';
   END IF;
   PERFORM core.require_customer(p_org_id);
+  PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'customer.usage', p_org_id,
+                            jsonb_build_object('from', to_char(p_from, 'YYYY-MM-DD'), 'to', to_char(p_to, 'YYYY-MM-DD')));
   RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('day', to_char(u.day, 'YYYY-MM-DD'), 'activeUsers', u.active_users,
                                                        'sessions', u.sessions, 'featureEvents', u.feature_events) ORDER BY u.day)
                      FROM core.usage_daily u WHERE u.org_id = p_org_id AND u.day BETWEEN p_from AND p_to), '[]');

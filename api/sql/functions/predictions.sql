@@ -11,12 +11,16 @@ END
 $$;
 
 CREATE FUNCTION api.customer_predictions(
-  p_sub text, p_name text, p_roles text[], p_scopes text[], p_org_id text
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text
 ) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead', 'admin'], 'read predictions');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   PERFORM core.require_customer(p_org_id);
+  PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                            'customer.predictions', p_org_id, NULL);
   RETURN coalesce((SELECT jsonb_agg(core.prediction_json(p) ORDER BY p.scored_at DESC, p.id DESC)
                      FROM (SELECT * FROM core.predictions WHERE org_id = p_org_id ORDER BY scored_at DESC, id DESC LIMIT 500) p), '[]');
 END

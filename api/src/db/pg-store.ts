@@ -15,9 +15,13 @@
 //   requests share the transaction, the round trip and the flush; no record is
 //   shown without a durable access event, no edit acknowledged without its
 //   audit event, and a failed edit takes nothing else with it.
+// - Other reads of customer data (search pages, history, usage, predictions,
+//   exports) write their access event in their own call's transaction, which
+//   the function commits with a WAL flush (api/sql/functions/access.sql).
 import pg from 'pg';
 import { z } from 'zod';
 import {
+  AccessEvent,
   AuditEvent,
   AuditVerifyResult,
   CustomerDetail,
@@ -28,6 +32,7 @@ import {
   PredictionBatchResult,
   RENEWAL_SOON_DAYS,
   UsageDay,
+  type AccessPage,
   type AuditPage,
   type CustomerCreate,
   type CustomerFields,
@@ -40,6 +45,9 @@ import { parseOnce } from '../validated';
 import {
   StoreError,
   type Actor,
+  type AuditExport,
+  type AuditFilters,
+  type ParsedAccessQuery,
   type ParsedAuditQuery,
   type ParsedCustomerListQuery,
   type RequestContext,
@@ -132,6 +140,8 @@ const SearchResult = z.strictObject({
 /** What api.portfolio_summary returns: the summary, with the renewal count named for the window it was given. */
 const PortfolioCounts = PortfolioSummary.omit({ renewingWithin30Days: true }).extend({ renewingSoon: z.int().min(0) });
 const AuditResult = z.strictObject({ items: z.array(AuditEvent), next: z.string().nullable() });
+const AccessResult = z.strictObject({ items: z.array(AccessEvent), next: z.string().nullable() });
+const ExportResult = z.strictObject({ events: z.int().min(0), rows: z.int().min(0), beforeId: z.string().regex(/^[0-9]{1,19}$/) });
 
 const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
 const ctxParams = (c: RequestContext): unknown[] => [c.requestId, c.clientAddress, c.appVersion];
@@ -139,17 +149,20 @@ const placeholders = (n: number, casts: Record<number, string> = {}): string =>
   Array.from({ length: n }, (_v, i) => `$${i + 1}${casts[i + 1] ?? ''}`).join(', ');
 
 const SQL = {
-  search: `SELECT api.customer_search(${placeholders(13)}) AS r`,
+  search: `SELECT api.customer_search(${placeholders(16)}) AS r`,
   read: 'SELECT api.customer_read($1::jsonb) AS r',
   create: `SELECT api.customer_create(${placeholders(10, { 9: '::jsonb' })}) AS r`,
   edit: 'SELECT api.customer_update_many($1::jsonb) AS r',
   archive: `SELECT api.customer_archive(${placeholders(10)}) AS r`,
   assign: `SELECT api.customer_assign(${placeholders(12)}) AS r`,
   portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
-  usage: `SELECT api.customer_usage(${placeholders(7, { 6: '::date', 7: '::date' })}) AS r`,
-  predictions: `SELECT api.customer_predictions(${placeholders(5)}) AS r`,
-  customerAudit: `SELECT api.customer_audit(${placeholders(7, { 6: '::bigint' })}) AS r`,
+  usage: `SELECT api.customer_usage(${placeholders(10, { 9: '::date', 10: '::date' })}) AS r`,
+  predictions: `SELECT api.customer_predictions(${placeholders(8)}) AS r`,
+  customerAudit: `SELECT api.customer_audit(${placeholders(10, { 9: '::bigint' })}) AS r`,
   auditEvents: `SELECT api.audit_events(${placeholders(12, { 9: '::timestamptz', 10: '::timestamptz', 11: '::bigint' })}) AS r`,
+  auditExport: `SELECT api.audit_export(${placeholders(13, { 12: '::timestamptz', 13: '::timestamptz' })}) AS r`,
+  customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
+  accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
   seal: 'SELECT api.audit_seal() AS r',
   verify: `SELECT api.audit_verify(${placeholders(6, { 5: '::timestamptz', 6: '::timestamptz' })}) AS r`,
   ingest: `SELECT api.predictions_ingest(${placeholders(8, { 8: '::jsonb' })}) AS r`,
@@ -259,12 +272,13 @@ export class PgStore implements Store {
     await this.call('ping', 'SELECT 1 AS r', []);
   }
 
-  async searchCustomers(actor: Actor, query: ParsedCustomerListQuery): Promise<CustomerListPage> {
+  async searchCustomers(actor: Actor, ctx: RequestContext, query: ParsedCustomerListQuery): Promise<CustomerListPage> {
     const after = query.cursor ? decodeCursor(SearchCursor, query.cursor) : null;
     if (after && after.s !== query.sort) throw new StoreError('validation', 'the cursor belongs to another sort order');
     const r = SearchResult.parse(
       await this.call('search', SQL.search, [
         ...actorParams(actor),
+        ...ctxParams(ctx),
         query.q ?? null,
         query.owner === 'me',
         query.renewalWithinDays ?? null,
@@ -348,18 +362,59 @@ export class PgStore implements Store {
     return { customers: n.customers, highChurnRisk: n.highChurnRisk, renewingWithin30Days: n.renewingSoon, asOf: n.asOf };
   }
 
-  async usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]> {
-    return z.array(UsageDay).parse(await this.call('usage', SQL.usage, [...actorParams(actor), orgId, from, to]));
+  async usage(actor: Actor, ctx: RequestContext, orgId: string, from: string, to: string): Promise<UsageDay[]> {
+    return z.array(UsageDay).parse(await this.call('usage', SQL.usage, [...actorParams(actor), ...ctxParams(ctx), orgId, from, to]));
   }
 
-  async predictions(actor: Actor, orgId: string): Promise<Prediction[]> {
-    return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), orgId]));
+  async predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]> {
+    return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), ...ctxParams(ctx), orgId]));
   }
 
-  async customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
+  async customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
     const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
     if (!before) await this.sealAudit(); // show hashes for everything committed so far
-    const r = AuditResult.parse(await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), orgId, before, limit]));
+    const r = AuditResult.parse(
+      await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), ...ctxParams(ctx), orgId, before, limit]),
+    );
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
+  }
+
+  async auditExport(actor: Actor, ctx: RequestContext, filters: AuditFilters): Promise<AuditExport> {
+    await this.sealAudit(); // an export starts from a sealed trail
+    const r = ExportResult.parse(
+      await this.call('auditExport', SQL.auditExport, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        filters.actor ?? null,
+        filters.orgId ?? null,
+        filters.action ?? null,
+        filters.field ?? null,
+        filters.from ?? null,
+        filters.to ?? null,
+      ]),
+    );
+    return { events: r.events, rows: r.rows, cursor: r.events > 0 ? encodeCursor({ b: r.beforeId }) : null };
+  }
+
+  async customerAccess(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AccessPage> {
+    const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
+    const r = AccessResult.parse(await this.call('customerAccess', SQL.customerAccess, [...actorParams(actor), orgId, before, limit]));
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
+  }
+
+  async accessEvents(actor: Actor, query: ParsedAccessQuery): Promise<AccessPage> {
+    const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
+    const r = AccessResult.parse(
+      await this.call('accessEvents', SQL.accessEvents, [
+        ...actorParams(actor),
+        query.user ?? null,
+        query.orgId ?? null,
+        query.from ?? null,
+        query.to ?? null,
+        before,
+        query.limit,
+      ]),
+    );
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
   }
 

@@ -2,6 +2,8 @@
 // functions (nothing else is granted to the API's role). Routes depend on this
 // interface; src/db/pg-store.ts implements it over PostgreSQL or PGlite.
 import type {
+  AccessPage,
+  AccessQuery,
   AuditPage,
   AuditVerifyResult,
   CustomerCreate,
@@ -48,10 +50,23 @@ export class StoreError extends Error {
 
 export type ParsedCustomerListQuery = z.output<typeof CustomerListQuery>;
 export type ParsedAuditQuery = z.output<typeof AuditQuery>;
+export type ParsedAccessQuery = z.output<typeof AccessQuery>;
+export type AuditFilters = Omit<ParsedAuditQuery, 'cursor' | 'limit'>;
+
+/** What an audit export will contain (fixed when it starts), and the cursor its pages start from. */
+export interface AuditExport {
+  events: number;
+  rows: number;
+  /** null when nothing matches. */
+  cursor: string | null;
+}
 
 export interface Store {
   ping(): Promise<void>;
-  searchCustomers(actor: Actor, query: ParsedCustomerListQuery): Promise<CustomerListPage>;
+  // Every read below that returns a customer's personal or contract data records its access
+  // event(s) durably before it resolves; a refused read records none.
+  /** One access event per non-empty page: the query and the org ids shown. */
+  searchCustomers(actor: Actor, ctx: RequestContext, query: ParsedCustomerListQuery): Promise<CustomerListPage>;
   /** Also records an access event (who viewed which record, when, from where). */
   getCustomer(actor: Actor, ctx: RequestContext, orgId: string): Promise<CustomerDetail>;
   createCustomer(actor: Actor, ctx: RequestContext, input: CustomerCreate): Promise<CustomerDetail>;
@@ -67,10 +82,15 @@ export interface Store {
   archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<CustomerDetail>;
   /** Counts over the actor's own active customers (a CRM's); no access event, as counts name no one. */
   portfolioSummary(actor: Actor): Promise<PortfolioSummary>;
-  usage(actor: Actor, orgId: string, from: string, to: string): Promise<UsageDay[]>;
-  predictions(actor: Actor, orgId: string): Promise<Prediction[]>;
-  customerAudit(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;
+  usage(actor: Actor, ctx: RequestContext, orgId: string, from: string, to: string): Promise<UsageDay[]>;
+  predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]>;
+  customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;
   auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage>;
+  /** Starts an audit CSV export: records its access event (filter, counts); pages follow through auditEvents. */
+  auditExport(actor: Actor, ctx: RequestContext, filters: AuditFilters): Promise<AuditExport>;
+  /** Who viewed a record (support leads). Reading the access log records no access event. */
+  customerAccess(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AccessPage>;
+  accessEvents(actor: Actor, query: ParsedAccessQuery): Promise<AccessPage>;
   auditVerify(actor: Actor, from: string | undefined, to: string | undefined): Promise<AuditVerifyResult>;
   ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult>;
   close(): Promise<void>;

@@ -47,7 +47,7 @@ describe('sealing and verification', () => {
     const chain = await t.admin.query<{ seq: string; event_id: string }>('SELECT seq, event_id FROM audit.chain ORDER BY seq');
     expect(chain.rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 12 }, (_v, i) => i + 1));
     expect(new Set(chain.rows.map((r) => r.event_id)).size).toBe(12);
-    const page = await t.store.customerAudit(actors.alice, 'ORG-000801', undefined, 10);
+    const page = await t.store.customerAudit(actors.alice, testContext(), 'ORG-000801', undefined, 10);
     expect(page.items.every((e) => e.hash && e.prevHash)).toBe(true);
   });
 

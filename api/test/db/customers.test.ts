@@ -188,8 +188,8 @@ describe('archive', () => {
     expect(events.map((e) => e.action)).toEqual(['customer.archive']);
     expect(events[0]?.changes).toEqual([{ field: 'status', before: 'active', after: 'archived' }]);
     const q = (extra: object) => CustomerListQuery.parse({ q: 'Zebra Archive', ...extra });
-    expect((await t.store.searchCustomers(actors.alice, q({}))).items).toHaveLength(0);
-    expect((await t.store.searchCustomers(actors.alice, q({ includeArchived: 'true' }))).items).toHaveLength(1);
+    expect((await t.store.searchCustomers(actors.alice, testContext(), q({}))).items).toHaveLength(0);
+    expect((await t.store.searchCustomers(actors.alice, testContext(), q({ includeArchived: 'true' }))).items).toHaveLength(1);
     await expect(t.store.updateCustomer(actors.alice, testContext(), 'ORG-000301', 2, { userCount: 1 }, 'Edit archived')).rejects.toEqual(storeError('conflict'));
   });
 });
@@ -272,6 +272,40 @@ describe('read', () => {
     }
   });
 
+  it('commits every other read that writes access events with a WAL flush too, whatever the session asks', async () => {
+    // The API answers when the function's transaction has committed; with the flush forced on,
+    // that commit is durable. Each call below writes an access event.
+    const actor = ['alice', 'Alice', ['crm'], []];
+    const lead = ['bob', 'Bob', ['support_lead'], []];
+    const ctx = ['req-sync-2', '127.0.0.1', '0.1.0'];
+    const A = '$1::text, $2::text, $3::text[], $4::text[], $5::text, $6::text, $7::text';
+    const calls: [string, unknown[]][] = [
+      [`api.customer_search(${A}, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, [...actor, ...ctx, null, false, null, null, true, 'name', null, null, 10]],
+      [`api.customer_usage(${A}, $8, $9::date, $10::date)`, [...actor, ...ctx, 'ORG-000402', '2026-01-01', '2026-01-31']],
+      [`api.customer_predictions(${A}, $8)`, [...actor, ...ctx, 'ORG-000402']],
+      [`api.customer_audit(${A}, $8, $9::bigint, $10)`, [...actor, ...ctx, 'ORG-000402', null, 10]],
+      [`api.audit_export(${A}, $8, $9, $10, $11, $12::timestamptz, $13::timestamptz)`, [...lead, ...ctx, null, 'ORG-000402', null, null, null, null]],
+      [`api.customer_archive(${A}, $8, $9::integer, $10)`, [...lead, ...ctx, 'ORG-000403', null, 'Archived already']],
+    ];
+    await seedCustomer(t.admin, { orgId: 'ORG-000403', ownerSub: 'alice', status: 'archived' });
+    const api = new pg.Client({ connectionString: t.apiUrl });
+    await api.connect();
+    try {
+      await api.query('SET synchronous_commit = off');
+      for (const [fn, values] of calls) {
+        await api.query('BEGIN');
+        await api.query(`SELECT ${fn}`, values);
+        const { rows } = await api.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s");
+        expect(rows[0]?.s, fn).toBe('on');
+        await api.query('COMMIT');
+        const logged = await t.admin.query("SELECT 1 FROM audit.access_events WHERE request_id = 'req-sync-2'");
+        expect(logged.rowCount, fn).toBe(calls.findIndex(([f]) => f === fn) + 1);
+      }
+    } finally {
+      await api.end();
+    }
+  });
+
   it('refuses a batch that is not an array of 1 to 1000 items', async () => {
     const api = new pg.Client({ connectionString: t.apiUrl });
     await api.connect();
@@ -304,7 +338,7 @@ describe('search', () => {
   });
 
   it('finds by organization name, id, email or phone, case-insensitively, treating % and _ literally', async () => {
-    const find = async (q: string) => (await t.store.searchCustomers(actors.alice, CustomerListQuery.parse({ q }))).items.map((c) => c.orgId);
+    const find = async (q: string) => (await t.store.searchCustomers(actors.alice, testContext(), CustomerListQuery.parse({ q }))).items.map((c) => c.orgId);
     expect(await find('nimbus')).toEqual(['ORG-000504', 'ORG-000500']); // by name: Delta Nimbus, Nimbus Freight
     expect(await find('ORG-000503')).toEqual(['ORG-000503']);
     expect(await find('search2.example')).toEqual(['ORG-000502']);
@@ -316,34 +350,34 @@ describe('search', () => {
 
   it('pages with an opaque cursor in a stable order for each sort, without gaps or repeats', async () => {
     for (const sort of ['name', 'renewal', 'churnRisk'] as const) {
-      const all = await t.store.searchCustomers(actors.bob, CustomerListQuery.parse({ sort, limit: 200 }));
+      const all = await t.store.searchCustomers(actors.bob, testContext(), CustomerListQuery.parse({ sort, limit: 200 }));
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await t.store.searchCustomers(actors.bob, CustomerListQuery.parse({ sort, limit: 2, ...(cursor ? { cursor } : {}) }));
+        const page = await t.store.searchCustomers(actors.bob, testContext(), CustomerListQuery.parse({ sort, limit: 2, ...(cursor ? { cursor } : {}) }));
         expect(CustomerListPage.parse(page)).toEqual(page);
         seen.push(...page.items.map((c) => c.orgId));
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       expect(seen).toEqual(all.items.map((c) => c.orgId));
     }
-    const byRisk = await t.store.searchCustomers(actors.bob, CustomerListQuery.parse({ sort: 'churnRisk', q: 'search' }));
+    const byRisk = await t.store.searchCustomers(actors.bob, testContext(), CustomerListQuery.parse({ sort: 'churnRisk', q: 'search' }));
     expect(byRisk.items.map((c) => c.churnRisk)).toEqual([0.4, 0.3, 0.1, 0, null]);
   });
 
   it('filters by owner, renewal window and churn risk; rejects a tampered cursor', async () => {
-    const mine = await t.store.searchCustomers(actors.carol, CustomerListQuery.parse({ owner: 'me', q: 'search' }));
+    const mine = await t.store.searchCustomers(actors.carol, testContext(), CustomerListQuery.parse({ owner: 'me', q: 'search' }));
     expect(mine.items.every((c) => c.ownerSub === 'carol')).toBe(true);
     expect(mine.items).toHaveLength(2);
-    const risky = await t.store.searchCustomers(actors.carol, CustomerListQuery.parse({ minChurnRisk: 0.3, q: 'search' }));
+    const risky = await t.store.searchCustomers(actors.carol, testContext(), CustomerListQuery.parse({ minChurnRisk: 0.3, q: 'search' }));
     expect(risky.items.map((c) => c.orgId).sort()).toEqual(['ORG-000503', 'ORG-000504']);
     const inDays = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
     await seedCustomer(t.admin, { orgId: 'ORG-000590', ownerSub: 'carol', orgName: 'Window Soon', renewalDate: inDays(3) });
     await seedCustomer(t.admin, { orgId: 'ORG-000591', ownerSub: 'carol', orgName: 'Window Late', renewalDate: inDays(40) });
-    const soon = await t.store.searchCustomers(actors.carol, CustomerListQuery.parse({ q: 'Window', renewalWithinDays: 30 }));
+    const soon = await t.store.searchCustomers(actors.carol, testContext(), CustomerListQuery.parse({ q: 'Window', renewalWithinDays: 30 }));
     expect(soon.items.map((c) => c.orgId)).toEqual(['ORG-000590']);
-    await expect(t.store.searchCustomers(actors.carol, CustomerListQuery.parse({ cursor: 'not-a-cursor' }))).rejects.toEqual(storeError('validation'));
-    await expect(t.store.searchCustomers(actors.modelRunner, CustomerListQuery.parse({}))).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.searchCustomers(actors.carol, testContext(), CustomerListQuery.parse({ cursor: 'not-a-cursor' }))).rejects.toEqual(storeError('validation'));
+    await expect(t.store.searchCustomers(actors.modelRunner, testContext(), CustomerListQuery.parse({}))).rejects.toEqual(storeError('forbidden'));
   });
 });
 
@@ -366,10 +400,10 @@ describe('predictions', () => {
     await t.store.ingestPredictions(actors.modelRunner, testContext(), batch(0.8, '2026-11-10T00:00:00Z'));
     await t.store.ingestPredictions(actors.modelRunner, testContext(), batch(0.1, '2026-10-01T00:00:00Z')); // older: history only
     expect((await customerRow(t.admin, 'ORG-000601'))?.latest_churn_risk).toBe(0.8);
-    const history = await t.store.predictions(actors.alice, 'ORG-000601');
+    const history = await t.store.predictions(actors.alice, testContext(), 'ORG-000601');
     expect(history.filter((p) => p.kind === 'churn_risk').map((p) => p.score)).toEqual([0.8, 0.3, 0.1]);
     // The service account can do nothing else.
-    await expect(t.store.predictions(actors.modelRunner, 'ORG-000601')).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.predictions(actors.modelRunner, testContext(), 'ORG-000601')).rejects.toEqual(storeError('forbidden'));
   });
 
   it('refuses a batch naming an unknown organization, writing nothing', async () => {
@@ -384,14 +418,14 @@ describe('usage and audit reads', () => {
     await seedUsage(t.admin, 'ORG-000701', 10);
     const today = new Date().toISOString().slice(0, 10);
     const weekAgo = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
-    expect(await t.store.usage(actors.alice, 'ORG-000701', weekAgo, today)).toHaveLength(7);
+    expect(await t.store.usage(actors.alice, testContext(), 'ORG-000701', weekAgo, today)).toHaveLength(7);
     for (let v = 1; v <= 3; v++) {
       await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000701', v, { userCount: 100 + v }, `Step ${v}`);
     }
-    const page1 = await t.store.customerAudit(actors.alice, 'ORG-000701', undefined, 2);
+    const page1 = await t.store.customerAudit(actors.alice, testContext(), 'ORG-000701', undefined, 2);
     expect(AuditPage.parse(page1)).toEqual(page1);
     expect(page1.items.map((e) => e.reason)).toEqual(['Step 3', 'Step 2']);
-    const page2 = await t.store.customerAudit(actors.alice, 'ORG-000701', page1.nextCursor ?? undefined, 2);
+    const page2 = await t.store.customerAudit(actors.alice, testContext(), 'ORG-000701', page1.nextCursor ?? undefined, 2);
     expect(page2.items.map((e) => e.reason)).toEqual(['Step 1']);
     const byField = await t.store.auditEvents(actors.bob, AuditQuery.parse({ orgId: 'ORG-000701', field: 'userCount', action: 'customer.update' }));
     expect(byField.items).toHaveLength(3);

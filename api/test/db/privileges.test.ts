@@ -17,9 +17,12 @@ const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
 
 /** What the API may call: schema api, in full. */
 const API_FUNCTIONS = [
+  'access_events',
   'audit_events',
+  'audit_export',
   'audit_seal',
   'audit_verify',
+  'customer_access',
   'customer_archive',
   'customer_assign',
   'customer_audit',
@@ -221,7 +224,7 @@ describe('migrations', () => {
     const after = await rows<{ n: string }>(`SELECT count(*) AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)`, [OUR_SCHEMAS]);
     expect(after).toEqual(before);
     const applied = await rows<{ name: string }>('SELECT name FROM public.schema_migrations ORDER BY name');
-    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql']);
+    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql', '004_access_log.sql']);
     // The grants are set again with the functions: the same, and PUBLIC still has none.
     const executable = await rows<{ fn: string }>(
       `SELECT n.nspname || '.' || p.proname AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

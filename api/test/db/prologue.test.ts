@@ -39,22 +39,28 @@ interface Case {
   values: (c: Ctx) => unknown[];
   /** Takes a request context and a reason (edits). */
   edit?: boolean;
+  /** Takes a request context (reads that write an access event). */
+  logged?: boolean;
 }
+
+const CTX = '$5::text, $6::text, $7::text';
 
 const reads: Case[] = [
   {
     fn: 'customer_search',
     allowed: ['crm', 'support_lead', 'admin'],
     what: 'search customers',
-    rest: '$5::text, $6::boolean, $7::integer, $8::double precision, $9::boolean, $10::text, $11::text, $12::text, $13::integer',
-    values: () => [null, false, null, null, false, 'name', null, null, 10],
+    rest: `${CTX}, $8::text, $9::boolean, $10::integer, $11::double precision, $12::boolean, $13::text, $14::text, $15::text, $16::integer`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', null, false, null, null, false, 'name', null, null, 10],
+    logged: true,
   },
   {
     fn: 'customer_usage',
     allowed: ['crm', 'support_lead', 'admin'],
     what: 'read usage',
-    rest: '$5::text, $6::date, $7::date',
-    values: () => ['ORG-000951', '2026-01-01', '2026-01-31'],
+    rest: `${CTX}, $8::text, $9::date, $10::date`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', 'ORG-000951', '2026-01-01', '2026-01-31'],
+    logged: true,
   },
   {
     fn: 'portfolio_summary',
@@ -63,13 +69,43 @@ const reads: Case[] = [
     rest: '$5::double precision, $6::integer',
     values: () => [0.7, 30],
   },
-  { fn: 'customer_predictions', allowed: ['crm', 'support_lead', 'admin'], what: 'read predictions', rest: '$5::text', values: () => ['ORG-000951'] },
+  {
+    fn: 'customer_predictions',
+    allowed: ['crm', 'support_lead', 'admin'],
+    what: 'read predictions',
+    rest: `${CTX}, $8::text`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', 'ORG-000951'],
+    logged: true,
+  },
   {
     fn: 'customer_audit',
     allowed: ['crm', 'support_lead'],
     what: "read a customer's history",
+    rest: `${CTX}, $8::text, $9::bigint, $10::integer`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', 'ORG-000951', null, 10],
+    logged: true,
+  },
+  {
+    fn: 'audit_export',
+    allowed: ['support_lead'],
+    what: 'review the audit trail',
+    rest: `${CTX}, $8::text, $9::text, $10::text, $11::text, $12::timestamptz, $13::timestamptz`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', null, null, null, null, null, null],
+    logged: true,
+  },
+  {
+    fn: 'customer_access',
+    allowed: ['support_lead'],
+    what: 'review the access log',
     rest: '$5::text, $6::bigint, $7::integer',
     values: () => ['ORG-000951', null, 10],
+  },
+  {
+    fn: 'access_events',
+    allowed: ['support_lead'],
+    what: 'review the access log',
+    rest: '$5::text, $6::text, $7::timestamptz, $8::timestamptz, $9::bigint, $10::integer',
+    values: () => [null, null, null, null, null, 10],
   },
   {
     fn: 'audit_events',
@@ -121,11 +157,11 @@ const badReason: Ctx = { ...good, reason: ' x ' };
 
 describe.each([...reads, ...edits])('api.$fn', (c) => {
   it('refuses an invalid actor first (CF403 invalid actor)', async () => {
-    await expect(call(c, invalidActor, c.edit ? badContext : good)).rejects.toMatchObject({ code: 'CF403', message: 'invalid actor' });
+    await expect(call(c, invalidActor, c.edit || c.logged ? badContext : good)).rejects.toMatchObject({ code: 'CF403', message: 'invalid actor' });
   });
 
   it('then an actor without an allowed role (CF403)', async () => {
-    await expect(call(c, noRole, c.edit ? badContext : good)).rejects.toMatchObject({ code: 'CF403', message: `not allowed to ${c.what}` });
+    await expect(call(c, noRole, c.edit || c.logged ? badContext : good)).rejects.toMatchObject({ code: 'CF403', message: `not allowed to ${c.what}` });
     // A scope is not a role.
     await expect(call(c, ['svc', 'svc', [], ['predictions:write', ...c.allowed]])).rejects.toMatchObject({ code: 'CF403' });
   });
@@ -142,6 +178,11 @@ describe.each([...reads, ...edits])('api.$fn', (c) => {
       });
     });
   } else {
+    if (c.logged) {
+      it('then an invalid request context (CV422)', async () => {
+        await expect(call(c, withRole(c.allowed[0]!), badContext)).rejects.toMatchObject({ code: 'CV422', message: 'invalid request context' });
+      });
+    }
     it('answers every allowed role', async () => {
       for (const role of c.allowed) await expect(call(c, withRole(role)), role).resolves.toBeDefined();
     });

@@ -95,10 +95,13 @@ const EXPECTED_ROUTES = [
   'get /v1/customers/{orgId}/usage',
   'get /v1/customers/{orgId}/predictions',
   'get /v1/customers/{orgId}/audit',
+  'get /v1/customers/{orgId}/access',
   'get /v1/portfolio/summary',
   'get /v1/audit/events',
   'get /v1/audit/events.csv',
   'get /v1/audit/verify',
+  'get /v1/audit/access',
+  'get /v1/audit/access.csv',
   'put /v1/predictions',
 ];
 

@@ -19,6 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+async function accessEventCount(): Promise<number> {
+  const { rows } = await h.db.admin.query<{ n: string }>('SELECT count(*) AS n FROM audit.access_events');
+  return Number(rows[0]?.n);
+}
+
 let counter = 0;
 const next = () => ++counter;
 
@@ -80,10 +85,13 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: `/v1/customers/${OWNED}/usage`, allowed: HUMANS },
   { method: 'GET', url: `/v1/customers/${OWNED}/predictions`, allowed: HUMANS },
   { method: 'GET', url: `/v1/customers/${OWNED}/audit`, allowed: ['owner', 'otherCrm', 'lead'] },
+  { method: 'GET', url: `/v1/customers/${OWNED}/access`, allowed: ['lead'] },
   { method: 'GET', url: '/v1/portfolio/summary', allowed: ['owner', 'otherCrm'] },
   { method: 'GET', url: '/v1/audit/events', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/events.csv', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/verify', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/audit/access', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/audit/access.csv', allowed: ['lead'] },
   {
     method: 'PUT',
     url: '/v1/predictions',
@@ -111,6 +119,7 @@ describe.each(ENDPOINTS)('$method $url', (endpoint) => {
     if (endpoint.ifMatch) headers['if-match'] = `"${await versionOf(h.db, endpoint.ifMatch)}"`;
     const before = endpoint.write ? await dbState(h.db) : '';
     const eventsBefore = await auditEventCount(h.db.admin);
+    const accessBefore = await accessEventCount();
     const res = await h.call(who, endpoint.method, endpoint.url, {
       headers,
       ...(endpoint.body ? { body: endpoint.body() } : {}),
@@ -133,6 +142,8 @@ describe.each(ENDPOINTS)('$method $url', (endpoint) => {
       expectProblem(res, 403);
     }
     if (endpoint.write) expect(await dbState(h.db)).toBe(before);
+    // A refused request shows nothing, so it logs no access either.
+    expect(await accessEventCount()).toBe(accessBefore);
   });
 });
 

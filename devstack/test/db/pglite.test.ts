@@ -28,7 +28,7 @@ describe('PGlite', () => {
     await expect(store.updateCustomer(actors.carol, testContext(), 'ORG-001001', 2, { userCount: 8 }, 'Not mine')).rejects.toMatchObject({ kind: 'forbidden' });
     const read = await store.getCustomer(actors.bob, testContext(), 'ORG-001001');
     expect(CustomerDetail.parse(read).customer).toMatchObject({ orgName: 'Embedded Works', userCount: 7, version: 2 });
-    const found = await store.searchCustomers(actors.alice, CustomerListQuery.parse({ q: 'embedded' }));
+    const found = await store.searchCustomers(actors.alice, testContext(), CustomerListQuery.parse({ q: 'embedded' }));
     expect(found.items.map((c) => c.orgId)).toEqual(['ORG-001001']);
     expect(await store.auditVerify(actors.bob, undefined, undefined)).toEqual({ ok: true, checked: 2, unsealed: 0 });
   });

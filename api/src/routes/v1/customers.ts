@@ -1,6 +1,7 @@
 // /v1/customers: search, read, create, edit, archive, and the per-customer
-// usage, predictions and audit trail. Handlers only translate HTTP to store
-// calls; the database functions authorize again and write the audit events.
+// usage, predictions, audit trail and access log. Handlers only translate HTTP
+// to store calls; the database functions authorize again and write the audit
+// and access events.
 import type { FastifyInstance } from 'fastify';
 import { etagFor } from '../../../../shared/api';
 import { endpoints, pathFor, USAGE_DEFAULT_DAYS } from '../../../../shared/http';
@@ -14,7 +15,7 @@ const USAGE_MAX_DAYS = 3 * 366;
 export async function customerRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app;
 
-  route(app, endpoints['customers.list'], async ({ query }, req) => store.searchCustomers(actorOf(req), query));
+  route(app, endpoints['customers.list'], async ({ query }, req) => store.searchCustomers(actorOf(req), requestContext(req), query));
 
   route(app, endpoints['customers.get'], async ({ params }, req, reply) => {
     const detail = await store.getCustomer(actorOf(req), requestContext(req), params.orgId);
@@ -44,13 +45,17 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
 
   route(app, endpoints['customers.usage'], async ({ params, query }, req) => {
     const { from, to } = usageRange(query.from, query.to);
-    return store.usage(actorOf(req), params.orgId, from, to);
+    return store.usage(actorOf(req), requestContext(req), params.orgId, from, to);
   });
 
-  route(app, endpoints['customers.predictions'], async ({ params }, req) => store.predictions(actorOf(req), params.orgId));
+  route(app, endpoints['customers.predictions'], async ({ params }, req) => store.predictions(actorOf(req), requestContext(req), params.orgId));
 
   route(app, endpoints['customers.audit'], async ({ params, query }, req) =>
-    store.customerAudit(actorOf(req), params.orgId, query.cursor, query.limit),
+    store.customerAudit(actorOf(req), requestContext(req), params.orgId, query.cursor, query.limit),
+  );
+
+  route(app, endpoints['customers.access'], async ({ params, query }, req) =>
+    store.customerAccess(actorOf(req), params.orgId, query.cursor, query.limit),
   );
 }
 
