@@ -1,3 +1,4 @@
+import { HIGH_CHURN_RISK, RENEWAL_SOON_DAYS } from '../../shared/api';
 import { expect, MODE, test } from '../support/fixtures';
 
 test.beforeAll(() => console.log(`e2e mode: ${MODE}`));
@@ -21,4 +22,18 @@ test('Alice signs in on the provider page and starts her day on her portfolio, r
   for (const [i, row] of rows.entries()) {
     await expect(table.getByRole('row').nth(i + 1)).toContainText(row.org_name);
   }
+
+  // The counts are over her whole portfolio, as the database has it, not over the rows loaded so far.
+  const { rows: counts } = await stack.db.query<{ customers: string; high: string; soon: string }>(
+    `SELECT count(*) AS customers, count(*) FILTER (WHERE latest_churn_risk >= $1) AS high,
+            count(*) FILTER (WHERE renewal_date BETWEEN current_date AND current_date + $2::integer) AS soon
+       FROM core.customers WHERE owner_sub = 'alice' AND status = 'active'`,
+    [HIGH_CHURN_RISK, RENEWAL_SOON_DAYS],
+  );
+  const summary = app.page.getByRole('group', { name: 'Portfolio summary' });
+  const shown = async (label: string) => (await summary.getByText(label, { exact: true }).locator('xpath=following-sibling::*[1]').textContent())?.replace(/\D/g, '');
+  await expect(summary).toBeVisible();
+  expect(await shown('Customers')).toBe(counts[0]?.customers);
+  expect(await shown('High churn risk')).toBe(counts[0]?.high);
+  expect(await shown('Renewing within 30 days')).toBe(counts[0]?.soon);
 });
