@@ -16,11 +16,27 @@ describe('loopback listener', () => {
     await expect(fetch(l.redirectUri + '?state=s1&code=again')).rejects.toThrow();
   });
 
-  it('fails at once on the wrong state', async () => {
+  it('answers a callback with the wrong state, ignores it and keeps waiting for the real one', async () => {
     const l = await startLoopbackListener({ expectedState: 'right', timeoutMs: 10_000 });
-    const res = await fetch(l.redirectUri + '?state=wrong&code=c');
-    expect(res.status).toBe(400);
-    await expect(l.callback).rejects.toMatchObject({ reason: 'state_mismatch' });
+    let settled = false;
+    l.callback.then(() => (settled = true), () => (settled = true));
+    for (const query of ['?state=wrong&code=c', '?code=c', '?state=wrong&error=access_denied', '?state=&code=c']) {
+      const res = await fetch(l.redirectUri + query);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('was ignored');
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    const ok = await fetch(l.redirectUri + '?state=right&code=real');
+    expect(ok.status).toBe(200);
+    expect((await l.callback).searchParams.get('code')).toBe('real');
+  });
+
+  it('still times out when only callbacks with the wrong state arrive', async () => {
+    const l = await startLoopbackListener({ expectedState: 'right', timeoutMs: 300 });
+    expect((await fetch(l.redirectUri + '?state=wrong&code=c')).status).toBe(400);
+    await expect(l.callback).rejects.toMatchObject({ reason: 'timeout' });
+    await expect(fetch(l.redirectUri + '?state=right&code=c')).rejects.toThrow();
   });
 
   it('reports a provider error such as access_denied', async () => {

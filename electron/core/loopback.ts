@@ -1,12 +1,14 @@
 // The loopback redirect listener of RFC 8252 7.3: bound to 127.0.0.1 on a port
 // the OS picks, listening before the browser opens. It answers GET /callback
 // only; anything else (favicon, preconnect, a stray tab) gets 404 and it keeps
-// waiting. A callback with the wrong state fails at once. The right one gets a
-// small page and the listener closes. It gives up after a timeout or on cancel.
+// waiting. A callback with the wrong (or no) state is answered 400 and ignored:
+// anyone on this machine can reach the port, and such a request must not be
+// able to abort the user's sign-in. The right one gets a small page and the
+// listener closes. It gives up after a timeout or on cancel.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type LoopbackFailure = 'state_mismatch' | 'timeout' | 'cancelled' | 'provider_error';
+export type LoopbackFailure = 'timeout' | 'cancelled' | 'provider_error';
 
 export class LoopbackError extends Error {
   override name = 'LoopbackError';
@@ -44,6 +46,10 @@ h1{font-size:1.25rem;margin:0 0 .5rem}.brand{color:#2b5fab;font-weight:700;lette
 
 export const SIGNED_IN_PAGE = page('You are signed in', 'You can close this tab and return to CIMS Console.');
 const FAILED_PAGE = page('Sign-in did not complete', 'Return to CIMS Console and try again.');
+const IGNORED_PAGE = page(
+  'This response was ignored',
+  'It does not belong to the sign-in CIMS Console is waiting for. If you are signing in, finish in the browser tab the console opened.',
+);
 
 const SECURITY_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -69,8 +75,8 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     }
     const state = url.searchParams.get('state');
     if (state !== options.expectedState) {
-      res.writeHead(400, SECURITY_HEADERS).end(options.failureHtml ?? FAILED_PAGE);
-      finish(new LoopbackError('state_mismatch', 'The sign-in response did not match this sign-in attempt.'));
+      // Checked before the error parameter too, so a forged `?error=` cannot end the sign-in either.
+      res.writeHead(400, SECURITY_HEADERS).end(IGNORED_PAGE);
       return;
     }
     const oauthError = url.searchParams.get('error');

@@ -197,9 +197,7 @@ export class Session {
           ? null
           : reason === 'timeout'
             ? 'Sign-in timed out. Try again.'
-            : reason === 'state_mismatch'
-              ? 'The sign-in response did not belong to this attempt. Try again.'
-              : 'The identity provider did not sign you in. Try again.';
+            : 'The identity provider did not sign you in. Try again.';
       this.setState({ status: pending.previous, message, signInUrl: null, signInDeadline: null });
       return;
     }
