@@ -4,6 +4,7 @@
 // generator in the parent does not share their event loop.
 import { openStore } from '../api/src/db/pg-store';
 import { startApi } from '../api/src/server';
+import { createTestAudit } from '../testing/audit';
 import { startNaiveServer } from './naive-server';
 
 const apiUrl = process.env.BENCH_API_DATABASE_URL;
@@ -12,9 +13,12 @@ const issuer = process.env.ISSUER;
 if (!apiUrl || !adminUrl || !issuer) throw new Error('BENCH_API_DATABASE_URL, BENCH_ADMIN_DATABASE_URL and ISSUER are required');
 
 const store = await openStore({ databaseUrl: apiUrl, poolSize: 10 });
+// A throwaway signing key and sink: checkpoints are signed as in production.
+const audit = createTestAudit();
 const api = await startApi({
   store,
   ownsStore: true,
+  audit: audit.config,
   issuer,
   port: 0,
   // Logging stays on (its cost is part of the design); lines go nowhere.
@@ -27,6 +31,7 @@ console.log(JSON.stringify({ hardened: api.url, naive: naive.url }));
 
 const stop = async () => {
   await Promise.all([api.close(), naive.close()]);
+  audit.cleanup();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());

@@ -3,6 +3,7 @@
 // cims_api role as production), trusting the given issuer.
 import { startApi, type RunningApi } from '../api/src/server';
 import { openPgliteStore } from '../devstack/src/pglite';
+import { createTestAudit } from './audit';
 
 export interface TestApi {
   url: string;
@@ -12,12 +13,20 @@ export interface TestApi {
 
 export async function startTestApi(issuer: string): Promise<TestApi> {
   const store = await openPgliteStore({ sealIntervalMs: 0 });
+  const audit = createTestAudit();
   let api: RunningApi;
   try {
-    api = await startApi({ store, ownsStore: true, issuer, port: 0, logger: false });
+    api = await startApi({ store, ownsStore: true, audit: audit.config, issuer, port: 0, logger: false });
   } catch (err) {
     await store.close();
+    audit.cleanup();
     throw err;
   }
-  return { url: api.url, close: () => api.close() };
+  return {
+    url: api.url,
+    close: async () => {
+      await api.close();
+      audit.cleanup();
+    },
+  };
 }

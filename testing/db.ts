@@ -12,6 +12,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../api/src/db/migrate';
 import { openStore, type PgStore } from '../api/src/db/pg-store';
+import { AuditTrail } from '../api/src/audit/trail';
+import { createTestAudit, type TestAudit } from './audit';
 import type { Actor, RequestContext } from '../api/src/db/store';
 import type { CustomerFields, PredictionKind } from '../shared/api';
 
@@ -28,6 +30,9 @@ export interface TestDatabase {
   admin: pg.Client;
   /** Store over `apiUrl`. Background sealing is off unless asked: tests seal with `store.sealAudit()`. */
   store: PgStore;
+  /** A throwaway signing key and checkpoint sink, and the trail over the store that uses them (no background rounds). */
+  audit: TestAudit;
+  trail: AuditTrail;
   /** Closes the store and the client, and drops the database. */
   drop(): Promise<void>;
 }
@@ -81,6 +86,8 @@ export async function createTestDatabase(opts: { sealIntervalMs?: number } = {})
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const store = await openStore({ databaseUrl: apiUrl, sealIntervalMs: opts.sealIntervalMs ?? 0, poolSize: 4 });
+  const audit = createTestAudit();
+  const trail = new AuditTrail(store.audit, audit.config);
 
   let dropped = false;
   return {
@@ -89,10 +96,14 @@ export async function createTestDatabase(opts: { sealIntervalMs?: number } = {})
     apiUrl,
     admin,
     store,
+    audit,
+    trail,
     async drop() {
       if (dropped) return;
       dropped = true;
+      await trail.stop();
       await store.close().catch(() => undefined);
+      audit.cleanup();
       await admin.end().catch(() => undefined);
       await dropDatabase();
     },

@@ -8,6 +8,8 @@ import { endpoints } from '../../shared/http';
 import { API_AUDIENCE, createTokenVerifier, type TokenVerifier } from './auth';
 import type { Store } from './db/store';
 import { OneLinePerRequest, loggerOptions, type LogOptions } from './logging';
+import type { AuditConfig } from './audit/trail';
+import { auditTrailPlugin } from './plugins/audit-trail';
 import { authPlugin } from './plugins/auth';
 import { openApiPlugin } from './plugins/openapi';
 import { problemsPlugin } from './plugins/problems';
@@ -29,6 +31,8 @@ export interface RateLimitOptions {
 
 export interface BuildAppOptions {
   store: Store;
+  /** The audit signing key, trusted keys and checkpoint sink: the API refuses to run without them. */
+  audit: AuditConfig;
   /** The OIDC issuer whose JWKS signs access tokens (discovered from `<issuer>/.well-known/openid-configuration`). */
   issuer: string;
   audience?: string;
@@ -88,6 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   });
 
   await app.register(storePlugin, { store: options.store });
+  await app.register(auditTrailPlugin, { store: options.store, audit: options.audit });
   await app.register(openApiPlugin, { contract: endpoints, info: { title: 'CIMS internal API', version: API_VERSION } });
 
   // 7. Routes, from the contract in shared/http.ts.

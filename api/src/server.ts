@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { API_AUDIENCE, isLoopbackHost } from './auth';
 import { buildApp, type App, type BuildAppOptions } from './app';
+import { readPublicKeys, readSigningKey } from './audit/keys';
+import { DirectorySink } from './audit/sink';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, type AuditConfig } from './audit/trail';
 import { openStore } from './db/pg-store';
 import type { Store } from './db/store';
 import type { LogOptions } from './logging';
@@ -16,6 +19,8 @@ export interface StartApiOptions {
   /** The store to serve; closed by `close()` only when `ownsStore` is true. */
   store: Store;
   ownsStore?: boolean;
+  /** Signing key, trusted keys, checkpoint sink (see readEnv). */
+  audit: AuditConfig;
   issuer: string;
   audience?: string;
   /** 0 picks a free port. Default 4801. */
@@ -51,6 +56,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
 
   const app = await buildApp({
     store: options.store,
+    audit: options.audit,
     issuer: options.issuer,
     audience: options.audience ?? API_AUDIENCE,
     logger: options.logger ?? { level: 'info' },
@@ -88,6 +94,37 @@ export interface ApiEnv {
   /** The API's connection string (role cims_api). */
   databaseUrl: string;
   tls: { cert: Buffer; key: Buffer } | undefined;
+  audit: AuditConfig;
+}
+
+/**
+ * The audit trail's keys and sink: CIMS_AUDIT_SIGNING_KEY (Ed25519 PKCS#8 PEM, mode 0600),
+ * CIMS_AUDIT_SINK_DIR (a directory on storage the database's administrators cannot write),
+ * optionally CIMS_AUDIT_PUBLIC_KEYS (PEM public keys of earlier signing keys) and
+ * CIMS_AUDIT_CHECKPOINT_SECONDS (default 60).
+ */
+export function readAuditEnv(env: NodeJS.ProcessEnv = process.env): AuditConfig {
+  const keyFile = env.CIMS_AUDIT_SIGNING_KEY;
+  if (!keyFile) {
+    throw new Error(
+      'CIMS_AUDIT_SIGNING_KEY is required: the file of the Ed25519 private key (PKCS#8 PEM, mode 0600) that signs audit checkpoints. ' +
+        'Generate one with `openssl genpkey -algorithm ed25519 -out audit-signing.pem && chmod 600 audit-signing.pem`; keep it away from the database.',
+    );
+  }
+  const sinkDir = env.CIMS_AUDIT_SINK_DIR;
+  if (!sinkDir) {
+    throw new Error('CIMS_AUDIT_SINK_DIR is required: the directory where signed checkpoints are also written, on storage the database administrators do not control.');
+  }
+  const seconds = Number(env.CIMS_AUDIT_CHECKPOINT_SECONDS ?? DEFAULT_CHECKPOINT_INTERVAL_MS / 1000);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
+    throw new Error(`CIMS_AUDIT_CHECKPOINT_SECONDS is not a number of seconds (1..86400): ${env.CIMS_AUDIT_CHECKPOINT_SECONDS}`);
+  }
+  return {
+    signingKey: readSigningKey(keyFile),
+    ...(env.CIMS_AUDIT_PUBLIC_KEYS ? { trustedKeys: readPublicKeys(env.CIMS_AUDIT_PUBLIC_KEYS) } : {}),
+    sink: new DirectorySink(sinkDir),
+    intervalMs: seconds * 1000,
+  };
 }
 
 /** Reads and checks the environment; throws with a message a person can act on. */
@@ -122,6 +159,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
+    audit: readAuditEnv(env),
   };
 }
 
@@ -137,7 +175,7 @@ async function main(): Promise<void> {
   // Background errors are reported through the app's logger once it exists.
   const background = { report: (err: unknown) => console.error(`cims-api: ${(err as Error).message}`) };
   const store = await openStore({ databaseUrl: env.databaseUrl, onBackgroundError: (err) => background.report(err) });
-  const running = await startApi({ store, ownsStore: true, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
+  const running = await startApi({ store, ownsStore: true, audit: env.audit, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
   background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');
   running.app.log.info({ url: running.url, database: store.kind }, 'CIMS API listening');
 

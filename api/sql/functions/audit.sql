@@ -1,22 +1,31 @@
--- The audit trail's integrity: append-only tables, the event writer, and the
--- hash chain (seal and verify).
+-- The audit trail's integrity: append-only tables, the event writer, and what
+-- the API needs to seal the hash chain and sign checkpoints (it computes every
+-- hash itself, api/src/audit/; nothing here computes or checks one).
 --
 -- Why the chain is sealed separately: appending to a hash chain inside each
 -- write would need one global lock held until commit, so every write would wait
 -- for every other. Instead a write inserts its event "unsealed" (recording its
--- transaction id) in its own transaction, and api.audit_seal() (run by the API
--- every ~200 ms and before verify/export, under an advisory lock) links the
--- committed events into audit.chain in the order it sees them, each link holding
--- a sequence number, prev_hash and hash = SHA-256(prev_hash | canonical event).
--- A write never waits for the chain; the chain trails commits by one interval.
+-- transaction id) in its own transaction, and the API (every ~200 ms and before
+-- verify/export) reads the committed unsealed events, computes their links
+-- (seq, prev_hash, hash = SHA-256(prev_hash | canonical JSON of seq and the
+-- whole event row)) and stores them under an advisory lock it only tries to
+-- take: a sealer that finds it busy skips the round, so no request ever waits
+-- on it. A write never waits for the chain; the chain trails commits by one
+-- interval. Access events are queued the same way for the next checkpoint.
 --
 -- Triggers on the audit tables are written here, right after their function:
 -- every migrate drops the functions (and with them these triggers) and creates
 -- both again in the same transaction, so no commit ever sees a table without
--- its trigger.
+-- its trigger. The audit tables belong to cims_audit_owner (nobody logs in as
+-- it; migration 005), so that part runs as that role: a superuser migrator may
+-- SET ROLE to it, nobody else can. ENABLE ALWAYS: the triggers fire also under
+-- session_replication_role = replica.
 
--- Both chain tables and the access log only ever receive INSERTs: this refuses
--- UPDATE, DELETE and TRUNCATE for every role, the owner included.
+SET LOCAL ROLE cims_audit_owner;
+
+-- Both chain tables, the checkpoints and the access log only ever receive
+-- INSERTs: this refuses UPDATE, DELETE and TRUNCATE for every role, the owner
+-- included.
 CREATE FUNCTION audit.refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -31,6 +40,8 @@ CREATE TRIGGER chain_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit.ch
   FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
 CREATE TRIGGER access_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit.access_events
   FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit.checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
 
 -- Every new event is queued for sealing.
 CREATE FUNCTION audit.queue_for_seal() RETURNS trigger
@@ -43,6 +54,40 @@ $$;
 
 CREATE TRIGGER events_queue_for_seal AFTER INSERT ON audit.events
   FOR EACH ROW EXECUTE FUNCTION audit.queue_for_seal();
+
+-- Every new access event is queued for the next checkpoint (one statement per insert, not per row).
+CREATE FUNCTION audit.queue_for_checkpoint() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO audit.access_unsealed (access_id) SELECT n.id FROM new_rows n;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER access_events_queue_for_checkpoint AFTER INSERT ON audit.access_events
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.queue_for_checkpoint();
+
+ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_append_only;
+ALTER TABLE audit.events ENABLE ALWAYS TRIGGER events_queue_for_seal;
+ALTER TABLE audit.chain ENABLE ALWAYS TRIGGER chain_append_only;
+ALTER TABLE audit.access_events ENABLE ALWAYS TRIGGER access_events_append_only;
+ALTER TABLE audit.access_events ENABLE ALWAYS TRIGGER access_events_queue_for_checkpoint;
+ALTER TABLE audit.checkpoints ENABLE ALWAYS TRIGGER checkpoints_append_only;
+
+-- Still nobody acts as the audit owner (roles are cluster-wide, and may have been granted since).
+DO $$
+DECLARE
+  m record;
+BEGIN
+  FOR m IN SELECT r.rolname FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.member
+            WHERE a.roleid = 'cims_audit_owner'::regrole LOOP
+    RAISE EXCEPTION 'role % is a member of cims_audit_owner, the owner of the audit trail: nobody may be', m.rolname
+      USING ERRCODE = 'CA403';
+  END LOOP;
+END
+$$;
+
+SET LOCAL ROLE cims_owner;
 
 -- The one way an audit event is written: by the api.* function that makes the
 -- change, in the change's own transaction.
@@ -63,131 +108,169 @@ BEGIN
 END
 $$;
 
--- The canonical form of an event at a chain position: jsonb's text output is
--- deterministic (keys ordered, no insignificant whitespace), timestamps in UTC
--- with microseconds. Used by sealing and verification only, not per request,
--- so these two stay LANGUAGE sql (link_hash is created after what it calls).
-CREATE FUNCTION audit.canonical(e audit.events, seq bigint) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT jsonb_build_object(
-    'seq', seq,
-    'id', e.id,
-    'occurredAt', to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    'actorSub', e.actor_sub,
-    'actorName', e.actor_name,
-    'actorRoles', to_jsonb(e.actor_roles),
-    'action', e.action,
-    'entityType', e.entity_type,
-    'entityId', e.entity_id,
-    'changes', e.changes,
-    'reason', e.reason,
-    'requestId', e.request_id,
-    'clientAddress', e.client_address,
-    'appVersion', e.app_version
-  )::text
+-- The lock that makes sealers and checkpointers (API instances) take turns. Only
+-- ever tried (pg_try_advisory_xact_lock), never waited for: whoever holds it, a
+-- busy round is skipped and the next one tries again.
+CREATE FUNCTION core.try_seal_lock() RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT pg_try_advisory_xact_lock(hashtext('cims.audit.seal'))
 $$;
 
-CREATE FUNCTION audit.link_hash(prev_hash text, e audit.events, seq bigint) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT encode(sha256(convert_to(prev_hash || '|' || audit.canonical(e, seq), 'UTF8')), 'hex')
+-- The chain's head: {seq, hash} of the last link, or null.
+CREATE FUNCTION core.chain_head() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT jsonb_build_object('seq', c.seq, 'hash', c.hash) FROM audit.chain c ORDER BY c.seq DESC LIMIT 1
 $$;
 
--- Seal: link committed events into the chain. A statement here sees only events
--- whose transactions have committed (an open or rolled-back write is invisible),
--- so nothing waits for unrelated long transactions, and the chain's order is the
--- order of sealing (event id within one pass). The advisory lock makes sealers
--- (API instances) take turns; each statement after it sees the previous
--- sealer's links.
-CREATE FUNCTION api.audit_seal() RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
-DECLARE
-  prev text;
-  next_seq bigint;
-  e audit.events;
-  h text;
-  sealed integer := 0;
+-- Sealing, step 1: the head and up to p_limit committed events without a link,
+-- each as its whole row (to_jsonb, timestamps in UTC: what the link hashes).
+-- A statement sees only events whose transactions have committed, so nothing
+-- waits for unrelated long transactions.
+CREATE FUNCTION api.audit_seal_pending(p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
 BEGIN
-  PERFORM pg_advisory_xact_lock(hashtext('cims.audit.seal'));
-  SELECT c.seq + 1, c.hash INTO next_seq, prev FROM audit.chain c ORDER BY c.seq DESC LIMIT 1;
-  IF next_seq IS NULL THEN
-    next_seq := 1;
-    prev := repeat('0', 64);
-  END IF;
-  FOR e IN
-    SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
-     WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
-     ORDER BY u.event_id LIMIT 10000
-  LOOP
-    h := audit.link_hash(prev, e, next_seq);
-    INSERT INTO audit.chain (seq, event_id, prev_hash, hash) VALUES (next_seq, e.id, prev, h);
-    prev := h;
-    next_seq := next_seq + 1;
-    sealed := sealed + 1;
-  END LOOP;
-  -- The queue is bookkeeping, not evidence: drop what is linked.
-  DELETE FROM audit.unsealed u WHERE EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id);
-  RETURN sealed;
+  RETURN jsonb_build_object(
+    'head', core.chain_head(),
+    'events', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('id', e.id::text, 'row', to_jsonb(e)) ORDER BY e.id)
+        FROM (SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
+               WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
+               ORDER BY u.event_id LIMIT p_limit) e), '[]'));
 END
 $$;
 
--- Recompute the chain over the events that occurred in [from, to] (all when
--- null): each link must follow the one before it (seq and prev_hash), point to
--- an event that exists, and hold the hash of that event's canonical form.
-CREATE FUNCTION api.audit_verify(
-  p_sub text, p_name text, p_roles text[], p_scopes text[], p_from timestamptz, p_to timestamptz
-) RETURNS jsonb
+-- Sealing, step 2: store the links the API computed, after the head it read
+-- (p_after_seq, 0 for an empty chain). Returns how many were stored, -1 when
+-- another sealer holds the lock (skip this round), -2 when the head moved
+-- since it was read (another sealer came first: read again).
+CREATE FUNCTION api.audit_seal_link(p_after_seq bigint, p_links jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT core.try_seal_lock() THEN
+    RETURN -1;
+  END IF;
+  IF coalesce((SELECT max(c.seq) FROM audit.chain c), 0) <> p_after_seq THEN
+    RETURN -2;
+  END IF;
+  INSERT INTO audit.chain (seq, event_id, prev_hash, hash)
+  SELECT (l ->> 'seq')::bigint, (l ->> 'eventId')::bigint, l ->> 'prevHash', l ->> 'hash'
+    FROM jsonb_array_elements(p_links) l;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  -- The queue is bookkeeping, not evidence: drop what is linked.
+  DELETE FROM audit.unsealed u USING jsonb_array_elements(p_links) l WHERE u.event_id = (l ->> 'eventId')::bigint;
+  RETURN n;
+END
+$$;
+
+CREATE FUNCTION core.checkpoint_json(k audit.checkpoints) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT jsonb_build_object('checkpoint', k.body, 'signature', k.signature, 'accessRanges', k.access_ranges)
+$$;
+
+-- Checkpointing, step 1: the chain's head, the last checkpoint, the hash of
+-- the link that checkpoint names (so the API refuses to sign on top of a chain
+-- that no longer holds it), and how many access events wait for a checkpoint.
+CREATE FUNCTION api.audit_checkpoint_state() RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
-  lo bigint;
-  hi bigint;
-  expected_seq bigint;
-  expected_prev text;
-  checked integer := 0;
-  unsealed integer;
-  r record;
-  e audit.events;
+  last audit.checkpoints;
+BEGIN
+  SELECT * INTO last FROM audit.checkpoints k ORDER BY k.seq DESC LIMIT 1;
+  RETURN jsonb_build_object(
+    'head', core.chain_head(),
+    'last', CASE WHEN last.seq IS NOT NULL THEN core.checkpoint_json(last) END,
+    'lastHeadHash', (SELECT c.hash FROM audit.chain c WHERE c.seq = (last.body ->> 'chainSeq')::bigint),
+    'pendingAccess', (SELECT count(*) FROM audit.access_unsealed));
+END
+$$;
+
+-- Checkpointing, step 2: committed access events waiting for a checkpoint,
+-- after id p_after_id, ascending, each its whole row (to_jsonb, UTC).
+CREATE FUNCTION api.audit_access_pending(p_after_id bigint, p_limit integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
+BEGIN
+  RETURN coalesce((
+    SELECT jsonb_agg(to_jsonb(a) ORDER BY a.id)
+      FROM (SELECT ae.* FROM audit.access_unsealed u JOIN audit.access_events ae ON ae.id = u.access_id
+             WHERE u.access_id > p_after_id ORDER BY u.access_id LIMIT p_limit) a), '[]');
+END
+$$;
+
+-- Checkpointing, step 3: store what the API signed. 'ok'; 'busy' when another
+-- sealer holds the lock; 'conflict' when it does not follow the last stored
+-- checkpoint. The access events it covers leave the queue.
+CREATE FUNCTION api.audit_checkpoint_add(p_body jsonb, p_signature text, p_ranges jsonb) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+BEGIN
+  IF NOT core.try_seal_lock() THEN
+    RETURN 'busy';
+  END IF;
+  IF coalesce((SELECT max(k.seq) FROM audit.checkpoints k), 0) + 1 <> (p_body ->> 'seq')::bigint THEN
+    RETURN 'conflict';
+  END IF;
+  INSERT INTO audit.checkpoints (seq, body, signature, access_ranges)
+  VALUES ((p_body ->> 'seq')::bigint, p_body, p_signature, p_ranges);
+  DELETE FROM audit.access_unsealed u USING jsonb_array_elements(p_ranges) r
+   WHERE u.access_id BETWEEN (r ->> 0)::bigint AND (r ->> 1)::bigint;
+  RETURN 'ok';
+END
+$$;
+
+-- One signed checkpoint as stored now (support leads compare it with their copy).
+CREATE FUNCTION api.audit_checkpoint(p_sub text, p_name text, p_roles text[], p_scopes text[], p_seq bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  k audit.checkpoints;
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
-
-  SELECT count(*) INTO unsealed FROM audit.events ev
-   WHERE (p_from IS NULL OR ev.occurred_at >= p_from) AND (p_to IS NULL OR ev.occurred_at <= p_to)
-     AND NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = ev.id);
-
-  IF p_from IS NULL AND p_to IS NULL THEN
-    SELECT min(seq), max(seq) INTO lo, hi FROM audit.chain;
-    lo := least(lo, 1);
-  ELSE
-    SELECT min(c.seq), max(c.seq) INTO lo, hi FROM audit.chain c JOIN audit.events ev ON ev.id = c.event_id
-     WHERE (p_from IS NULL OR ev.occurred_at >= p_from) AND (p_to IS NULL OR ev.occurred_at <= p_to);
+  SELECT * INTO k FROM audit.checkpoints c WHERE c.seq = p_seq;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no checkpoint %', p_seq USING ERRCODE = 'CN404';
   END IF;
-  IF lo IS NULL THEN
-    RETURN jsonb_build_object('ok', true, 'checked', 0, 'unsealed', unsealed);
-  END IF;
-  expected_seq := lo;
-  IF lo = 1 THEN
-    expected_prev := repeat('0', 64);
-  ELSE
-    SELECT c.hash INTO expected_prev FROM audit.chain c WHERE c.seq = lo - 1;
-  END IF;
+  RETURN jsonb_build_object('checkpoint', k.body, 'signature', k.signature);
+END
+$$;
 
-  FOR r IN SELECT c.seq, c.event_id, c.prev_hash, c.hash FROM audit.chain c WHERE c.seq BETWEEN lo AND hi ORDER BY c.seq LOOP
-    IF r.seq <> expected_seq OR (expected_prev IS NOT NULL AND r.prev_hash <> expected_prev) THEN
-      RETURN jsonb_build_object('ok', false, 'checked', checked, 'firstBadEventId', r.event_id::text,
-                                'problem', 'chain_break', 'unsealed', unsealed);
-    END IF;
-    SELECT * INTO e FROM audit.events ev WHERE ev.id = r.event_id;
-    IF NOT FOUND THEN
-      RETURN jsonb_build_object('ok', false, 'checked', checked, 'firstBadEventId', r.event_id::text,
-                                'problem', 'missing_event', 'unsealed', unsealed);
-    END IF;
-    IF audit.link_hash(r.prev_hash, e, r.seq) <> r.hash THEN
-      RETURN jsonb_build_object('ok', false, 'checked', checked, 'firstBadEventId', r.event_id::text,
-                                'problem', 'hash_mismatch', 'unsealed', unsealed);
-    END IF;
-    expected_prev := r.hash;
-    expected_seq := r.seq + 1;
-    checked := checked + 1;
-  END LOOP;
-  RETURN jsonb_build_object('ok', true, 'checked', checked, 'unsealed', unsealed);
+-- Verification reads rows and nothing else (the API recomputes every hash).
+-- The checkpoints, and how many events have no link.
+CREATE FUNCTION api.audit_verify_state(p_sub text, p_name text, p_roles text[], p_scopes text[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
+  RETURN jsonb_build_object(
+    'checkpoints', coalesce((SELECT jsonb_agg(core.checkpoint_json(k) ORDER BY k.seq) FROM audit.checkpoints k), '[]'),
+    'unlinked', (SELECT count(*) FROM audit.events e WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = e.id)));
+END
+$$;
+
+-- Links after p_after_seq, ascending, each with its event's whole row (null when the event is gone).
+CREATE FUNCTION api.audit_verify_links(p_sub text, p_name text, p_roles text[], p_scopes text[], p_after_seq bigint, p_limit integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
+  RETURN coalesce((
+    SELECT jsonb_agg(jsonb_build_object('seq', l.seq, 'eventId', l.event_id::text, 'prevHash', l.prev_hash, 'hash', l.hash,
+                                        'event', CASE WHEN e.id IS NOT NULL THEN to_jsonb(e) END) ORDER BY l.seq)
+      FROM (SELECT * FROM audit.chain c WHERE c.seq > p_after_seq ORDER BY c.seq LIMIT p_limit) l
+      LEFT JOIN audit.events e ON e.id = l.event_id), '[]');
+END
+$$;
+
+-- Access events after id p_after_id, ascending, each its whole row.
+CREATE FUNCTION api.audit_verify_access(p_sub text, p_name text, p_roles text[], p_scopes text[], p_after_id bigint, p_limit integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
+  RETURN coalesce((
+    SELECT jsonb_agg(to_jsonb(a) ORDER BY a.id)
+      FROM (SELECT * FROM audit.access_events ae WHERE ae.id > p_after_id ORDER BY ae.id LIMIT p_limit) a), '[]');
 END
 $$;

@@ -22,8 +22,11 @@
 // A running API carries on (its statements resolve the new functions); the
 // trigger drops lock the audit tables until the transaction commits, so its
 // writes pause for that moment.
-// Run it as the migrator (a superuser, or a member of cims_owner), never as
-// cims_api. Works over node-postgres and PGlite alike (SqlRunner).
+// Run it as a superuser, never as cims_api: the audit tables belong to
+// cims_audit_owner, a role nobody is a member of (migration 005), so only a
+// superuser may act as it to re-create their triggers; a member of cims_owner
+// alone can no longer change them. Works over node-postgres and PGlite alike
+// (SqlRunner).
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,9 +106,10 @@ BEGIN
 END
 $$;`;
 
-// Grants after the files, from nothing: the files create functions as cims_owner
-// (whose default privileges already withhold EXECUTE from PUBLIC), and this
-// states the whole rule once.
+// Grants after the files, from nothing, as the migrator (the audit trigger
+// functions belong to cims_audit_owner): the files create functions as
+// cims_owner (whose default privileges already withhold EXECUTE from PUBLIC),
+// and this states the whole rule once.
 const GRANTS = `
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${DEFINED_SCHEMAS.join(', ')} FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO cims_api;`;
@@ -155,8 +159,8 @@ export async function defineFunctions(db: SqlRunner, definitions: SqlFile[]): Pr
         throw new Error(`function definitions ${f.name} failed: ${message(err)}`, { cause: err });
       }
     }
-    await runScript(db, GRANTS);
     await runScript(db, 'RESET ROLE');
+    await runScript(db, GRANTS);
   });
 }
 

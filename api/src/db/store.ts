@@ -5,7 +5,6 @@ import type {
   AccessPage,
   AccessQuery,
   AuditPage,
-  AuditVerifyResult,
   CustomerCreate,
   CustomerDetail,
   CustomerFields,
@@ -19,6 +18,7 @@ import type {
   UsageDay,
 } from '../../../shared/api';
 import type { z } from 'zod';
+import type { AuditRows } from '../audit/audit-store';
 
 /** Who acts, as the API verified it from the access token. Passed to every database function. */
 export interface Actor {
@@ -91,7 +91,8 @@ export interface Store {
   /** Who viewed a record (support leads). Reading the access log records no access event. */
   customerAccess(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AccessPage>;
   accessEvents(actor: Actor, query: ParsedAccessQuery): Promise<AccessPage>;
-  auditVerify(actor: Actor, from: string | undefined, to: string | undefined): Promise<AuditVerifyResult>;
+  /** The audit trail's rows (sealing, checkpoints, verification); see src/audit/trail.ts. */
+  readonly audit: AuditRows;
   ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult>;
   close(): Promise<void>;
 }

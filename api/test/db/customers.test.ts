@@ -430,7 +430,8 @@ describe('usage and audit reads', () => {
     const byField = await t.store.auditEvents(actors.bob, AuditQuery.parse({ orgId: 'ORG-000701', field: 'userCount', action: 'customer.update' }));
     expect(byField.items).toHaveLength(3);
     await expect(t.store.auditEvents(actors.alice, AuditQuery.parse({}))).rejects.toEqual(storeError('forbidden'));
-    await expect(t.store.auditVerify(actors.alice, undefined, undefined)).rejects.toEqual(storeError('forbidden'));
+    await expect(t.trail.verify(actors.alice)).rejects.toEqual(storeError('forbidden'));
+    await expect(t.trail.checkpoint(actors.alice, 1)).rejects.toEqual(storeError('forbidden'));
   });
 });
 

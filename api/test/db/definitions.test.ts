@@ -128,7 +128,7 @@ describe('migrate on a migrated database', () => {
     const read = await t.store.getCustomer(actors.bob, testContext(), 'ORG-000901');
     expect(read.customer).toMatchObject({ userCount: 9, version: 2 });
     await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000901', 2, { userCount: 10 }, 'After re-run');
-    expect(await t.store.auditVerify(actors.bob, undefined, undefined)).toMatchObject({ ok: true, checked: 2, unsealed: 0 });
+    expect(await t.trail.verify(actors.bob)).toMatchObject({ ok: true, checked: 2, unsealed: 0 });
   });
 
   it('re-creates the audit triggers with their functions: still append-only, new events still queued for sealing', async () => {
@@ -138,10 +138,18 @@ describe('migrate on a migrated database', () => {
     );
     expect(triggers.rows.map((r) => r.tgname)).toEqual([
       'access_events_append_only',
+      'access_events_queue_for_checkpoint',
       'chain_append_only',
+      'checkpoints_append_only',
       'events_append_only',
       'events_queue_for_seal',
     ]);
+    // ENABLE ALWAYS: they fire under session_replication_role = replica too; the audit owner owns them.
+    const state = await t.admin.query<{ enabled: string; owner: string }>(
+      `SELECT DISTINCT t.tgenabled AS enabled, pg_get_userbyid(c.relowner) AS owner FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE NOT t.tgisinternal AND c.relnamespace = 'audit'::regnamespace`,
+    );
+    expect(state.rows).toEqual([{ enabled: 'A', owner: 'cims_audit_owner' }]);
     await expect(t.admin.query('DELETE FROM audit.events')).rejects.toMatchObject({ code: 'CA405' });
     await t.store.createCustomer(actors.alice, testContext(), { customer: { orgId: 'ORG-000902', ...customerFields() }, reason: 'Queued' });
     const queued = await t.admin.query<{ n: string }>('SELECT count(*) AS n FROM audit.unsealed');

@@ -18,10 +18,17 @@ const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
 /** What the API may call: schema api, in full. */
 const API_FUNCTIONS = [
   'access_events',
+  'audit_access_pending',
+  'audit_checkpoint',
+  'audit_checkpoint_add',
+  'audit_checkpoint_state',
   'audit_events',
   'audit_export',
-  'audit_seal',
-  'audit_verify',
+  'audit_seal_link',
+  'audit_seal_pending',
+  'audit_verify_access',
+  'audit_verify_links',
+  'audit_verify_state',
   'customer_access',
   'customer_archive',
   'customer_assign',
@@ -114,7 +121,8 @@ describe('cims_api', () => {
   });
 
   it('is granted exactly the functions the store calls', async () => {
-    const source = await readFile(fileURLToPath(new URL('../../src/db/pg-store.ts', import.meta.url)), 'utf8');
+    const files = ['../../src/db/pg-store.ts', '../../src/audit/audit-store.ts'];
+    const source = (await Promise.all(files.map((f) => readFile(fileURLToPath(new URL(f, import.meta.url)), 'utf8')))).join('\n');
     const called = new Set([...source.matchAll(/SELECT api\.([a-z_]+)\(/g)].map((m) => m[1]));
     expect([...called].sort()).toEqual(API_FUNCTIONS);
   });
@@ -136,7 +144,7 @@ describe('cims_api', () => {
         await expect(api.query(sql), sql).rejects.toMatchObject({ code: '42501' });
       }
       // It can call the functions it was given.
-      await expect(api.query('SELECT api.audit_seal()')).resolves.toBeDefined();
+      await expect(api.query('SELECT api.audit_checkpoint_state()')).resolves.toBeDefined();
     } finally {
       await api.end();
     }
@@ -224,7 +232,7 @@ describe('migrations', () => {
     const after = await rows<{ n: string }>(`SELECT count(*) AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)`, [OUR_SCHEMAS]);
     expect(after).toEqual(before);
     const applied = await rows<{ name: string }>('SELECT name FROM public.schema_migrations ORDER BY name');
-    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql', '004_access_log.sql']);
+    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql', '004_access_log.sql', '005_audit_checkpoints.sql']);
     // The grants are set again with the functions: the same, and PUBLIC still has none.
     const executable = await rows<{ fn: string }>(
       `SELECT n.nspname || '.' || p.proname AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -114,7 +114,8 @@ const reads: Case[] = [
     rest: '$5::text, $6::text, $7::text, $8::text, $9::timestamptz, $10::timestamptz, $11::bigint, $12::integer',
     values: () => [null, null, null, null, null, null, null, 10],
   },
-  { fn: 'audit_verify', allowed: ['support_lead'], what: 'verify the audit trail', rest: '$5::timestamptz, $6::timestamptz', values: () => [null, null] },
+  { fn: 'audit_verify_links', allowed: ['support_lead'], what: 'verify the audit trail', rest: '$5::bigint, $6::integer', values: () => [0, 10] },
+  { fn: 'audit_verify_access', allowed: ['support_lead'], what: 'verify the audit trail', rest: '$5::bigint, $6::integer', values: () => [0, 10] },
 ];
 
 const edits: Case[] = [

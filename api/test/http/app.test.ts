@@ -187,7 +187,7 @@ describe('logs', () => {
 describe('rate limit', () => {
   let limited: App;
   beforeAll(async () => {
-    limited = await buildApp({ store: h.db.store, issuer: h.issuer.url, logger: false, rateLimit: { max: 3, timeWindowMs: 60_000 } });
+    limited = await buildApp({ store: h.db.store, audit: h.audit.config, issuer: h.issuer.url, logger: false, rateLimit: { max: 3, timeWindowMs: 60_000 } });
   });
   afterAll(() => limited?.close());
   const get = (token: string | null) =>
@@ -215,7 +215,7 @@ describe('when a dependency is down', () => {
     const url = new URL(h.db.apiUrl);
     url.pathname = '/cims_test_does_not_exist';
     broken = await openStore({ databaseUrl: url.toString(), sealIntervalMs: 0, poolSize: 1 });
-    noDb = await buildApp({ store: broken, issuer: h.issuer.url, logger: false });
+    noDb = await buildApp({ store: broken, audit: h.audit.config, issuer: h.issuer.url, logger: false });
   });
   afterAll(async () => {
     await noDb?.close();
@@ -238,7 +238,7 @@ describe('when a dependency is down', () => {
     const gone = await startTestIssuer();
     const token = await gone.sign({ sub: 'alice', roles: ['crm'] });
     await gone.close();
-    const app = await buildApp({ store: h.db.store, issuer: gone.url, logger: false });
+    const app = await buildApp({ store: h.db.store, audit: h.audit.config, issuer: gone.url, logger: false });
     try {
       const res = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
       expectProblem(res, 503);

@@ -6,15 +6,20 @@ import { ENDPOINT_NAMES, endpoints, successStatus, type Endpoint } from '../../.
 import { buildApp, type App } from '../../src/app';
 import type { Store } from '../../src/db/store';
 import { openApiPlugin } from '../../src/plugins/openapi';
+import { createTestAudit } from '../../../testing/audit';
 
 // Routing and the document only: no request here reaches the store.
 const unusedStore = {} as Store;
 
+const audit = createTestAudit();
 let app: App;
 beforeAll(async () => {
-  app = await buildApp({ store: unusedStore, issuer: 'http://127.0.0.1:9', logger: false });
+  app = await buildApp({ store: unusedStore, audit: audit.config, issuer: 'http://127.0.0.1:9', logger: false });
 });
-afterAll(() => app.close());
+afterAll(async () => {
+  await app.close();
+  audit.cleanup();
+});
 
 type OpenApi = { paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>> };
 

@@ -4,6 +4,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildApp, type App, type BuildAppOptions } from '../../src/app';
+import { createTestAudit, type TestAudit } from '../../../testing/audit';
 import { actors, createTestDatabase, type TestDatabase } from '../../../testing/db';
 import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
@@ -25,6 +26,8 @@ export const HUMANS: readonly ValidPrincipal[] = ['owner', 'otherCrm', 'lead', '
 
 export interface Harness {
   db: TestDatabase;
+  /** The app's throwaway signing key and checkpoint sink. */
+  audit: TestAudit;
   app: App;
   issuer: TestIssuer;
   evil: TestIssuer;
@@ -43,7 +46,8 @@ export interface CallOptions {
 
 export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): Promise<Harness> {
   const [db, issuer, evil] = await Promise.all([createTestDatabase(), startTestIssuer('RS256'), startTestIssuer('ES256')]);
-  const app = await buildApp({ store: db.store, issuer: issuer.url, logger: false, ...appOptions });
+  const audit = createTestAudit();
+  const app = await buildApp({ store: db.store, audit: audit.config, issuer: issuer.url, logger: false, ...appOptions });
   const now = Math.floor(Date.now() / 1000);
   const person = (a: { sub: string; name: string; roles: string[] }) =>
     issuer.sign({ sub: a.sub, name: a.name, roles: a.roles, scope: 'openid profile' });
@@ -62,6 +66,7 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): P
 
   return {
     db,
+    audit,
     app,
     issuer,
     evil,
@@ -77,6 +82,7 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): P
     async close() {
       await app.close();
       await Promise.all([db.drop(), issuer.close(), evil.close()]);
+      audit.cleanup();
     },
   };
 }

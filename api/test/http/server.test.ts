@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InsecureBindError, readEnv, startApi } from '../../src/server';
+import { createTestAudit } from '../../../testing/audit';
 import { createTestDatabase, type TestDatabase } from '../../../testing/db';
 import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
 let db: TestDatabase;
 let issuer: TestIssuer;
 let certDir: string;
+const audit = createTestAudit();
 
 beforeAll(async () => {
   [db, issuer] = await Promise.all([createTestDatabase(), startTestIssuer()]);
@@ -27,18 +29,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   rmSync(certDir, { recursive: true, force: true });
+  audit.cleanup();
   await Promise.all([db?.drop(), issuer?.close()]);
 });
 
 describe('startApi', () => {
   it.each(['0.0.0.0', '::', '192.168.1.10'])('refuses plain HTTP on %s', async (host) => {
-    await expect(startApi({ store: db.store, issuer: issuer.url, host, port: 0, logger: false })).rejects.toBeInstanceOf(
+    await expect(startApi({ store: db.store, audit: audit.config, issuer: issuer.url, host, port: 0, logger: false })).rejects.toBeInstanceOf(
       InsecureBindError,
     );
   });
 
   it('serves plain HTTP on loopback, verifying tokens over a real socket, and closes', async () => {
-    const api = await startApi({ store: db.store, issuer: issuer.url, port: 0, logger: false });
+    const api = await startApi({ store: db.store, audit: audit.config, issuer: issuer.url, port: 0, logger: false });
     expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'] });
     const me = await fetch(`${api.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -50,10 +53,10 @@ describe('startApi', () => {
   });
 
   it('fails to start on a port that is taken, without leaving anything open', async () => {
-    const first = await startApi({ store: db.store, issuer: issuer.url, port: 0, logger: false });
+    const first = await startApi({ store: db.store, audit: audit.config, issuer: issuer.url, port: 0, logger: false });
     try {
       const port = Number(new URL(first.url).port);
-      await expect(startApi({ store: db.store, issuer: issuer.url, port, logger: false })).rejects.toThrow(/EADDRINUSE/);
+      await expect(startApi({ store: db.store, audit: audit.config, issuer: issuer.url, port, logger: false })).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await first.close();
     }
@@ -62,7 +65,7 @@ describe('startApi', () => {
   it('serves HTTPS with the given certificate, on any address', async () => {
     const cert = readFileSync(join(certDir, 'cert.pem'));
     const key = readFileSync(join(certDir, 'key.pem'));
-    const api = await startApi({ store: db.store, issuer: issuer.url, host: '127.0.0.1', port: 0, tls: { cert, key }, logger: false });
+    const api = await startApi({ store: db.store, audit: audit.config, issuer: issuer.url, host: '127.0.0.1', port: 0, tls: { cert, key }, logger: false });
     try {
       expect(api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const body = await new Promise<string>((resolve, reject) => {
@@ -83,10 +86,11 @@ describe('startApi', () => {
 
 describe('readEnv', () => {
   const db = { DATABASE_URL: 'postgres://cims_api@db.example.com/cims' };
-  const base = { ...db, ISSUER: 'https://idp.example.com/realms/cims' };
+  const base = { ...db, ISSUER: 'https://idp.example.com/realms/cims', ...audit.env };
 
   it('applies the defaults', () => {
-    expect(readEnv(base)).toEqual({ issuer: base.ISSUER, port: 4801, host: '127.0.0.1', databaseUrl: db.DATABASE_URL, tls: undefined });
+    expect(readEnv(base)).toMatchObject({ issuer: base.ISSUER, port: 4801, host: '127.0.0.1', databaseUrl: db.DATABASE_URL, tls: undefined });
+    expect(readEnv(base).audit).toMatchObject({ intervalMs: 60_000, sink: { dir: audit.sinkDir } });
   });
 
   it.each([
@@ -97,6 +101,10 @@ describe('readEnv', () => {
     [{ ...db, ISSUER: 'http://idp.example.com' }, /must use https/],
     [{ ...base, CIMS_API_PORT: '70000' }, /not a port/],
     [{ ...base, TLS_CERT_FILE: '/tmp/cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
+    [{ ...base, CIMS_AUDIT_SIGNING_KEY: '' }, /CIMS_AUDIT_SIGNING_KEY is required/],
+    [{ ...base, CIMS_AUDIT_SINK_DIR: '' }, /CIMS_AUDIT_SINK_DIR is required/],
+    [{ ...base, CIMS_AUDIT_SIGNING_KEY: audit.publicKeyFile }, /not a PKCS#8 PEM private key/],
+    [{ ...base, CIMS_AUDIT_CHECKPOINT_SECONDS: '0' }, /CIMS_AUDIT_CHECKPOINT_SECONDS/],
   ])('refuses %j', (env, message) => {
     expect(() => readEnv(env)).toThrow(message);
   });
@@ -112,7 +120,7 @@ describe('the server process', () => {
 
   it('serves the database in DATABASE_URL and shuts down cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', server], {
-      env: { ...process.env, ISSUER: issuer.url, DATABASE_URL: db.apiUrl, CIMS_API_PORT: '0', CIMS_API_HOST: '127.0.0.1' },
+      env: { ...process.env, ...audit.env, ISSUER: issuer.url, DATABASE_URL: db.apiUrl, CIMS_API_PORT: '0', CIMS_API_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -137,7 +145,7 @@ describe('the server process', () => {
   it('exits non-zero with a clear message when asked for plain HTTP on a public address', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', server], {
       // A database is named (never reached): the bind check must refuse first.
-      env: { ...process.env, DATABASE_URL: 'postgres://cims_api@127.0.0.1:1/unreached', ISSUER: issuer.url, CIMS_API_HOST: '0.0.0.0', CIMS_API_PORT: '0', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+      env: { ...process.env, ...audit.env, DATABASE_URL: 'postgres://cims_api@127.0.0.1:1/unreached', ISSUER: issuer.url, CIMS_API_HOST: '0.0.0.0', CIMS_API_PORT: '0', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
       encoding: 'utf8',
       timeout: 20_000,
     });

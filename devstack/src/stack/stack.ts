@@ -11,6 +11,9 @@ import pg from 'pg';
 import { z } from 'zod';
 import { migrate, type SqlRunner } from '../../../api/src/db/migrate';
 import { openStore } from '../../../api/src/db/pg-store';
+import { generateSigningKey, readSigningKey, writeSigningKey } from '../../../api/src/audit/keys';
+import { DirectorySink } from '../../../api/src/audit/sink';
+import type { AuditConfig } from '../../../api/src/audit/trail';
 import { DEFAULT_API_PORT, startApi } from '../../../api/src/server';
 import { createPglite, openPgliteStore } from '../pglite';
 import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
@@ -27,8 +30,18 @@ const PGDATA = 'pgdata';
 const SEED_STATE = 'seed-state.json';
 const LOCK = 'stack.lock';
 const API_LOG = 'api.log';
+/** The audit signing key (mode 0600) and the checkpoint sink: a real deployment keeps both away from the database's administrators. */
+const AUDIT_KEY = 'audit-signing.pem';
+const CHECKPOINTS = 'checkpoints';
 /** Everything the stack writes into its data folder; --reset removes exactly these. */
-const OWN_ENTRIES = [PGDATA, SECRETS_FILE, STATE_FILE, SEED_STATE, API_LOG];
+const OWN_ENTRIES = [PGDATA, SECRETS_FILE, STATE_FILE, SEED_STATE, API_LOG, AUDIT_KEY, CHECKPOINTS];
+
+/** The demo's audit key and sink in the data folder: made on first start, kept afterwards (a new key would not verify older checkpoints). */
+function demoAudit(dataDir: string): AuditConfig {
+  const keyFile = join(dataDir, AUDIT_KEY);
+  if (!existsSync(keyFile)) writeSigningKey(keyFile, generateSigningKey().privateKey);
+  return { signingKey: readSigningKey(keyFile), sink: new DirectorySink(join(dataDir, CHECKPOINTS)) };
+}
 
 export interface StackOptions {
   dataDir: string;
@@ -238,7 +251,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     closers.push(() => new Promise<void>((r) => apiLog.end(() => r())));
     let api;
     try {
-      api = await startApi({ store, ownsStore: true, issuer: idp.issuer, audience: idp.apiAudience, port: apiPort, logger: { level: 'info', sink: apiLog } });
+      api = await startApi({ store, ownsStore: true, audit: demoAudit(dataDir), issuer: idp.issuer, audience: idp.apiAudience, port: apiPort, logger: { level: 'info', sink: apiLog } });
     } catch (err) {
       await store.close();
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError('127.0.0.1', apiPort, 'CIMS_API_PORT');

@@ -7,15 +7,24 @@ import { CustomerDetail, CustomerListQuery } from '../../../shared/api';
 import { migrate } from '../../../api/src/db/migrate';
 import type { PgStore } from '../../../api/src/db/pg-store';
 import { createPglite, pgliteStore } from '../../src/pglite';
+import { AuditTrail } from '../../../api/src/audit/trail';
+import { createTestAudit } from '../../../testing/audit';
 import { actors, customerFields, testContext } from '../../../testing/db';
 
 let db: PGlite;
 let store: PgStore;
+let trail: AuditTrail;
+const audit = createTestAudit();
 beforeAll(async () => {
   db = await createPglite();
   store = await pgliteStore(db, { sealIntervalMs: 0 });
+  trail = new AuditTrail(store.audit, audit.config);
 });
-afterAll(() => store?.close());
+afterAll(async () => {
+  await trail?.stop();
+  await store?.close();
+  audit.cleanup();
+});
 
 describe('PGlite', () => {
   it('runs the migrations, and a CRM creates, edits and reads a customer as cims_api, audited and verifiable', async () => {
@@ -30,7 +39,7 @@ describe('PGlite', () => {
     expect(CustomerDetail.parse(read).customer).toMatchObject({ orgName: 'Embedded Works', userCount: 7, version: 2 });
     const found = await store.searchCustomers(actors.alice, testContext(), CustomerListQuery.parse({ q: 'embedded' }));
     expect(found.items.map((c) => c.orgId)).toEqual(['ORG-001001']);
-    expect(await store.auditVerify(actors.bob, undefined, undefined)).toEqual({ ok: true, checked: 2, unsealed: 0 });
+    expect(await trail.verify(actors.bob)).toMatchObject({ ok: true, checked: 2, unsealed: 0, accessChecked: 2, accessUnsealed: 0, checkpoint: { seq: 1 } });
   });
 
   it('refuses the API role any direct table access', async () => {
@@ -51,6 +60,6 @@ describe('PGlite', () => {
     }
     const read = await store.getCustomer(actors.bob, testContext(), 'ORG-001001');
     expect(read.customer).toMatchObject({ orgName: 'Embedded Works', version: 2 });
-    expect(await store.auditVerify(actors.bob, undefined, undefined)).toEqual({ ok: true, checked: 2, unsealed: 0 });
+    expect(await trail.verify(actors.bob)).toMatchObject({ ok: true, checked: 2, unsealed: 0, accessChecked: 3, checkpoint: { seq: 2 } });
   });
 });

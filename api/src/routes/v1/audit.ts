@@ -25,7 +25,10 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     );
   });
 
-  route(app, endpoints['audit.verify'], async ({ query }, req) => store.auditVerify(actorOf(req), query.from, query.to));
+  // The whole trail, whatever from/to say (shared/api.ts AuditVerifyQuery).
+  route(app, endpoints['audit.verify'], async (_input, req) => app.auditTrail.verify(actorOf(req)));
+
+  route(app, endpoints['audit.checkpoint'], async ({ params }, req) => app.auditTrail.checkpoint(actorOf(req), Number(params.seq)));
 
   // Reviewing the access log records no access event: see api/sql/functions/access.sql.
   route(app, endpoints['audit.access'], async ({ query }, req) => store.accessEvents(actorOf(req), query));
