@@ -28,7 +28,7 @@ describe('policy path', () => {
 
 describe('loadConfig', () => {
   it('takes development values from the environment when there is no policy file', async () => {
-    const { policy, source } = await loadConfig({ policyPath: missing, env });
+    const { policy, source } = await loadConfig({ policyPath: missing, env, packaged: false });
     expect(source).toEqual({ kind: 'environment' });
     expect(policy).toMatchObject({
       issuer: 'http://127.0.0.1:4800',
@@ -39,14 +39,14 @@ describe('loadConfig', () => {
   });
 
   it('refuses to start an installed console without a policy file, naming the expected path', async () => {
-    const attempt = loadConfig({ policyPath: missing, env, allowEnvironment: false });
+    const attempt = loadConfig({ policyPath: missing, env, packaged: true });
     await expect(attempt).rejects.toThrow(ConfigError);
     await expect(attempt).rejects.toThrow(missing);
   });
 
   it('lets the policy file override the environment entirely', async () => {
     const path = policyFile({ issuer: 'https://idp.example.com', clientId: 'console', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:x' });
-    const { policy, source } = await loadConfig({ policyPath: path, env });
+    const { policy, source } = await loadConfig({ policyPath: path, env, packaged: false });
     expect(source).toEqual({ kind: 'policy', path });
     expect(policy.issuer).toBe('https://idp.example.com');
     expect(policy.inactivityTimeoutMinutes).toBe(15);
@@ -54,7 +54,7 @@ describe('loadConfig', () => {
 
   it('refuses a bad policy with a message naming the file and the field', async () => {
     const path = policyFile({ issuer: 'http://idp.example.com', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'a' });
-    const error = await loadConfig({ policyPath: path, env }).catch((e: unknown) => e);
+    const error = await loadConfig({ policyPath: path, env, packaged: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(path);
     expect((error as Error).message).toContain('field "issuer"');
@@ -62,12 +62,39 @@ describe('loadConfig', () => {
 
   it('refuses unknown fields and broken JSON, never falling back to defaults', async () => {
     const extra = policyFile({ issuer: 'https://i.example.com', clientId: 'c', apiBaseUrl: 'https://a.example.com', apiAudience: 'a', debug: true });
-    await expect(loadConfig({ policyPath: extra, env })).rejects.toThrow(/is not valid/);
+    await expect(loadConfig({ policyPath: extra, env, packaged: false })).rejects.toThrow(/is not valid/);
     const broken = policyFile('{ "issuer": ');
-    await expect(loadConfig({ policyPath: broken, env })).rejects.toThrow(new RegExp(`${broken}.*not valid JSON`));
+    await expect(loadConfig({ policyPath: broken, env, packaged: false })).rejects.toThrow(new RegExp(`${broken}.*not valid JSON`));
+  });
+
+  describe('packaged builds refuse plain http, even on loopback', () => {
+    const local = { issuer: 'http://127.0.0.1:4800', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'a' };
+    it.each([
+      ['the issuer', local, 'issuer'],
+      ['the API', { ...local, issuer: 'https://idp.example.com', apiBaseUrl: 'http://localhost:4801' }, 'apiBaseUrl'],
+      ['the API on [::1]', { ...local, issuer: 'https://idp.example.com', apiBaseUrl: 'http://[::1]:4801' }, 'apiBaseUrl'],
+    ])('%s', async (_name, content, field) => {
+      const path = policyFile(content);
+      const error = await loadConfig({ policyPath: path, env, packaged: true }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toContain(`field "${field}"`);
+      expect((error as Error).message).toMatch(/https/);
+    });
+
+    it('while a development build takes the same loopback policy and the local stack from the environment', async () => {
+      const path = policyFile(local);
+      await expect(loadConfig({ policyPath: path, env, packaged: false })).resolves.toMatchObject({ policy: { issuer: local.issuer } });
+      await expect(loadConfig({ policyPath: missing, env, packaged: false })).resolves.toMatchObject({ source: { kind: 'environment' } });
+    });
+
+    it('and accepts https everywhere', async () => {
+      const path = policyFile({ ...local, issuer: 'https://idp.example.com' });
+      await expect(loadConfig({ policyPath: path, env, packaged: true })).resolves.toMatchObject({ source: { kind: 'policy', path } });
+    });
   });
 
   it('says which development value is missing', async () => {
-    await expect(loadConfig({ policyPath: missing, env: {} })).rejects.toThrow(/environment.*field "issuer"/);
+    await expect(loadConfig({ policyPath: missing, env: {}, packaged: false })).rejects.toThrow(/environment.*field "issuer"/);
   });
 });

@@ -16,11 +16,12 @@ export interface LoadConfigOptions {
   policyPath?: string;
   readText?: (path: string) => Promise<string>;
   /**
-   * Whether development values from the environment may stand in for a missing
-   * policy file. Only unpackaged builds allow it: an installed console never
-   * starts without IT's policy.
+   * Whether this is an installed build (the shell passes `app.isPackaged`); no
+   * default, so no caller can forget it. A packaged console never takes values
+   * from the environment (it does not start without IT's policy) and refuses
+   * plain http even on loopback: only development builds talk to the local stack.
    */
-  allowEnvironment?: boolean;
+  packaged: boolean;
 }
 
 /** The policy path for this OS, with `%ProgramData%` expanded on Windows. */
@@ -42,7 +43,7 @@ const isMissing = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && 'code' in error && (error as { code?: unknown }).code === 'ENOENT';
 
 /** Loads and validates the configuration; throws a ConfigError naming the file and the field when it is bad. */
-export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const path = options.policyPath ?? policyPathFor(options.platform ?? process.platform, env);
   const readText = options.readText ?? ((p: string) => readFile(p, 'utf8'));
@@ -62,14 +63,25 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     } catch (error) {
       throw new ConfigError(`The policy file ${path} is not valid JSON: ${(error as Error).message}`);
     }
-    return { policy: validate(raw, `The policy file ${path}`), source: { kind: 'policy', path } };
+    const where = `The policy file ${path}`;
+    const policy = validate(raw, where);
+    if (options.packaged) refusePlainHttp(policy, where);
+    return { policy, source: { kind: 'policy', path } };
   }
-  if (options.allowEnvironment === false) {
+  if (options.packaged) {
     throw new ConfigError(
       `No policy file at ${path}. An installed CIMS Console reads its identity provider and API from it; ask IT to deploy it (see the administrator's guide).`,
     );
   }
   return { policy: validate(fromEnvironment(env), 'The development configuration (environment)'), source: { kind: 'environment' } };
+}
+
+/** The policy schema allows http on loopback for development; an installed console must not (a local process could answer). */
+function refusePlainHttp(policy: Policy, where: string): void {
+  const problems = (['issuer', 'apiBaseUrl'] as const)
+    .filter((field) => new URL(policy[field]).protocol !== 'https:')
+    .map((field) => `field "${field}": must use https:// (an installed console refuses plain http, loopback included)`);
+  if (problems.length) throw new ConfigError(`${where} is not valid: ${problems.join('; ')}`);
 }
 
 function fromEnvironment(env: Record<string, string | undefined>): Partial<PolicyInput> {

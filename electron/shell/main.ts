@@ -59,7 +59,7 @@ async function main(): Promise<void> {
 
   let config;
   try {
-    config = await loadConfig({ allowEnvironment: !app.isPackaged });
+    config = await loadConfig({ packaged: app.isPackaged });
   } catch (error) {
     // A bad policy stops the app with a clear message, never a silent default.
     dialog.showErrorBox('CIMS Console cannot start', (error as Error).message);
