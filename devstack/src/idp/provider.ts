@@ -16,6 +16,7 @@ import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
 import { PAGE_HEADERS, escapeHtml, loginPage, messagePage, page } from './pages';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { loadOrCreateSecrets } from './secrets';
+import { createLockout, type LockoutOptions } from './lockout';
 import { createStateStore } from './store';
 
 export const CONSOLE_CLIENT_ID = 'cims-console';
@@ -62,6 +63,8 @@ export interface IdentityProviderOptions {
   accessTokenTtlSeconds?: number;
   /** One line per notable event; never receives tokens or passwords. Default: silent. */
   log?: (line: string) => void;
+  /** Failed-password lockout per account (defaults: 10 failures in 15 minutes lock it for 15 minutes; 10,000 accounts tracked). */
+  lockout?: LockoutOptions;
 }
 
 export interface IdentityProvider {
@@ -74,6 +77,8 @@ export interface IdentityProvider {
   modelRunner: { clientId: string; clientSecret: string; scope: string };
   /** The demo seeder's client: `password` grant for the provider's accounts, API scope only. */
   demoSeeder: { clientId: string; clientSecret: string };
+  /** Accounts the lockout tracks now; never more than its bound. */
+  readonly lockoutEntries: number;
   close(): Promise<void>;
 }
 
@@ -97,7 +102,6 @@ interface StoredAccount {
 }
 
 const LOGIN_BODY_LIMIT = 8 * 1024;
-const MAX_FAILED_ATTEMPTS = 10;
 
 export function issuerFor(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -168,7 +172,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     if (!passwordHash) throw new Error(`Account ${a.username} has neither password nor passwordHash`);
     accounts.set(a.username.toLowerCase(), { username: a.username, name: a.name, roles: [...a.roles], passwordHash });
   }
-  const failedAttempts = new Map<string, number>();
+  const lockout = createLockout(options.lockout);
 
   const server = createServer();
   const port = await listen(server, host, options.port ?? 0, 'CIMS_IDP_PORT');
@@ -356,10 +360,12 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const account = accounts.get(username.toLowerCase());
     // The login page's rule: the same work and the same answer whether or not the user exists.
     const ok = (await verifyPassword(account?.passwordHash ?? (await dummyHash()), String(params.password ?? ''))) && account !== undefined;
-    if (!ok) {
+    if (!ok || lockout.isLocked(username)) {
+      if (!ok) lockout.fail(username);
       log('identity provider: failed demo password grant');
       throw new errors.InvalidGrant('wrong username or password');
     }
+    lockout.succeed(username);
     const grant = new provider.Grant({ clientId: client.clientId, accountId: account.username });
     grant.addResourceScope(apiAudience, API_SCOPE);
     const grantId = await grant.save();
@@ -387,7 +393,6 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       send(res, status, loginPage({ action: `${base}/login`, abortAction: `${base}/abort`, clientName: clientId === CONSOLE_CLIENT_ID ? 'CIMS Console' : clientId, username, error }));
 
     if (action === '/abort' && req.method === 'GET') {
-      failedAttempts.delete(uid);
       return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
     }
     if (details.prompt.name === 'consent' && clientId === CONSOLE_CLIENT_ID && details.session?.accountId) {
@@ -407,17 +412,16 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       const account = accounts.get(username.toLowerCase());
       // Same work whether or not the user exists, and the same message either way: no user enumeration.
       const ok = (await verifyPassword(account?.passwordHash ?? (await dummyHash()), password)) && account !== undefined;
-      if (!ok) {
-        const failures = (failedAttempts.get(uid) ?? 0) + 1;
-        failedAttempts.set(uid, failures);
-        log('identity provider: failed sign-in attempt');
-        if (failures >= MAX_FAILED_ATTEMPTS) {
-          failedAttempts.delete(uid);
-          return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'Too many failed sign-in attempts.' }, { mergeWithLastSubmission: false });
-        }
-        return render(200, username, 'Wrong username or password. Try again.');
+      // Counted per account, not per interaction: starting a new sign-in does not reset it. A locked
+      // account is refused even with the right password, with the same answer for unknown usernames.
+      const locked = ok ? lockout.isLocked(username) : lockout.fail(username);
+      if (!ok) log('identity provider: failed sign-in attempt');
+      if (locked) {
+        log('identity provider: sign-in refused, account locked after failed attempts');
+        return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'Too many failed sign-in attempts. Try again later.' }, { mergeWithLastSubmission: false });
       }
-      failedAttempts.delete(uid);
+      if (!ok) return render(200, username, 'Wrong username or password. Try again.');
+      lockout.succeed(username);
       return provider.interactionFinished(req, res, { login: { accountId: account.username } }, { mergeWithLastSubmission: false });
     }
     res.writeHead(405, { allow: action ? (action === '/login' ? 'POST' : 'GET') : 'GET' });
@@ -452,6 +456,9 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     consoleScope: CONSOLE_SCOPE,
     modelRunner: { clientId: MODEL_RUNNER_CLIENT_ID, clientSecret: secrets.modelRunnerSecret, scope: PREDICTIONS_WRITE_SCOPE },
     demoSeeder: { clientId: DEMO_SEEDER_CLIENT_ID, clientSecret: demoSeederSecret },
+    get lockoutEntries() {
+      return lockout.size;
+    },
     close: () => (closed ??= closeServer(server).then(() => state.flush())),
   };
 }

@@ -122,6 +122,81 @@ describe('wrong password', () => {
   });
 });
 
+describe('lockout after failed passwords', () => {
+  const dave = { username: 'dave', name: 'Dave Demo', roles: ['crm'], password: 'correct horse battery staple' };
+  let lockIdp: IdentityProvider;
+  let lockDir: string;
+  let lockDiscovery: Discovery;
+  beforeAll(async () => {
+    lockDir = mkdtempSync(join(tmpdir(), 'cims-idp-lock-'));
+    lockIdp = await startIdentityProvider({ port: 0, dataDir: lockDir, accounts: [dave], lockout: { maxTracked: 25 } });
+    lockDiscovery = await discover(lockIdp.issuer);
+  });
+  afterAll(async () => {
+    await lockIdp?.close();
+    rmSync(lockDir, { recursive: true, force: true });
+  });
+
+  /** One sign-in attempt (a new interaction): the login page, then each password in turn until the provider answers with a callback. */
+  const attempt = async (username: string, passwords: string[]) => {
+    const loopback = await startLoopback();
+    try {
+      const browser = new Browser(lockIdp.issuer, loopback);
+      const { challenge } = pkcePair();
+      let step = await browser.go(
+        authorizationUrl(lockDiscovery, { client_id: 'cims-console', response_type: 'code', redirect_uri: loopback.redirectUri, scope: 'openid api', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' }),
+      );
+      for (const password of passwords) {
+        step = await browser.submit(step, { username, password });
+        if (step.callback) return step.callback;
+      }
+      return undefined;
+    } finally {
+      await loopback.close();
+    }
+  };
+
+  it('counts failures per account across sign-in attempts, and a locked account refuses even the right password', async () => {
+    // Ten failures spread over three sign-in attempts (each a new interaction) lock the account.
+    expect(await attempt('dave', Array(4).fill('wrong'))).toBeUndefined();
+    expect(await attempt('DAVE', Array(4).fill('wrong'))).toBeUndefined();
+    const last = await attempt('dave', ['wrong', 'wrong']);
+    expect(last?.get('error')).toBe('access_denied');
+    const locked = await attempt('dave', [dave.password]);
+    expect(locked?.get('error')).toBe('access_denied');
+    expect(locked?.get('code')).toBeNull();
+    // The password grant meets the same lock.
+    const grant = await tokenRequest(
+      lockDiscovery.token_endpoint,
+      { grant_type: 'password', username: 'dave', password: dave.password, scope: 'api' },
+      { id: lockIdp.demoSeeder.clientId, secret: lockIdp.demoSeeder.clientSecret },
+    );
+    expect(grant.body.error).toBe('invalid_grant');
+  });
+
+  it('keeps at most its bound of accounts, however many unknown usernames are tried', async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `nobody-${i}`);
+    const loopback = await startLoopback();
+    try {
+      const browser = new Browser(lockIdp.issuer, loopback);
+      const { challenge } = pkcePair();
+      let step = await browser.go(
+        authorizationUrl(lockDiscovery, { client_id: 'cims-console', response_type: 'code', redirect_uri: loopback.redirectUri, scope: 'openid api', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' }),
+      );
+      for (const username of names) {
+        step = await browser.submit(step, { username, password: 'x' });
+        expect(step.callback).toBeUndefined();
+        expect(lockIdp.lockoutEntries).toBeLessThanOrEqual(25);
+      }
+      expect(lockIdp.lockoutEntries).toBe(25);
+    } finally {
+      await loopback.close();
+    }
+    // The flood did not evict the locked account to unlock it.
+    expect((await attempt('dave', [dave.password]))?.get('error')).toBe('access_denied');
+  });
+});
+
 describe('refresh tokens', () => {
   it('rotate: the new one works, the used one is refused, and reusing it revokes the grant', async () => {
     const { tokens } = await signIn(idp.issuer, alice.username, alice.password);
