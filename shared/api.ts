@@ -3,6 +3,18 @@
 // rejected (z.strictObject) so a client can never mass-assign a field.
 import { z } from 'zod';
 
+/**
+ * Text PostgreSQL can store. text and jsonb refuse U+0000, and a lone UTF-16 surrogate has no
+ * UTF-8 form (jsonb refuses its escape; a text parameter would become U+FFFD without a word).
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const isStorableText = (s: string): boolean => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+export const UNSTORABLE_TEXT_MESSAGE = 'Remove the hidden or broken characters from this text';
+/** Every piece of user text is built on this, so every schema refuses what the database cannot store. */
+export const Text = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+/** An opaque paging cursor, as the API hands it out. */
+export const Cursor = Text.max(500);
+
 export const Role = z.enum(['crm', 'support_lead', 'admin']);
 export type Role = z.infer<typeof Role>;
 
@@ -17,12 +29,10 @@ export const Currency = z.string().regex(/^[A-Z]{3}$/, 'Currency is a three-lett
 
 /** The fields a CRM may set on a customer. Money is in minor units (cents) to stay exact. */
 export const CustomerFields = z.strictObject({
-  orgName: z.string().trim().min(1, 'Organization name is required').max(200),
-  contactName: z.string().trim().min(1, 'Contact name is required').max(200),
+  orgName: Text.trim().min(1, 'Organization name is required').max(200),
+  contactName: Text.trim().min(1, 'Contact name is required').max(200),
   contactEmail: z.email('Enter a valid email address').max(254),
-  contactPhone: z
-    .string()
-    .trim()
+  contactPhone: Text.trim()
     .regex(/^\+?[0-9][0-9 ()-]{5,24}$/, 'Enter a phone number with digits, spaces, dashes or parentheses'),
   userCount: z.int('Number of users is a whole number').min(0).max(10_000_000),
   contractValueCents: z.int('Contract value is a whole number of cents').min(0).max(1_000_000_000_000),
@@ -47,7 +57,7 @@ export const Customer = CustomerFields.extend({
 });
 export type Customer = z.infer<typeof Customer>;
 
-export const Reason = z.string().trim().min(3, 'Say why you make this change (at least 3 characters)').max(500);
+export const Reason = Text.trim().min(3, 'Say why you make this change (at least 3 characters)').max(500);
 
 export const CustomerCreate = z.strictObject({
   customer: CustomerFields.extend({ orgId: OrgId }),
@@ -77,15 +87,15 @@ export const PredictionKind = z.enum(['churn_risk', 'upsell_propensity']);
 export type PredictionKind = z.infer<typeof PredictionKind>;
 
 export const PredictionFactor = z.strictObject({
-  factor: z.string().min(1).max(100),
+  factor: Text.min(1).max(100),
   weight: z.number().min(-1).max(1),
 });
 
 export const Prediction = z.strictObject({
   orgId: OrgId,
   kind: PredictionKind,
-  modelName: z.string().min(1).max(100),
-  modelVersion: z.string().min(1).max(50),
+  modelName: Text.min(1).max(100),
+  modelVersion: Text.min(1).max(50),
   score: z.number().min(0).max(1),
   topFactors: z.array(PredictionFactor).max(10),
   scoredAt: IsoDateTime,
@@ -131,13 +141,13 @@ export type CustomerDetail = z.infer<typeof CustomerDetail>;
 export const CustomerSort = z.enum(['name', 'renewal', 'churnRisk']);
 
 export const CustomerListQuery = z.strictObject({
-  q: z.string().trim().max(200).optional(),
+  q: Text.trim().max(200).optional(),
   owner: z.enum(['me']).optional(),
   renewalWithinDays: z.coerce.number().int().min(0).max(3650).optional(),
   minChurnRisk: z.coerce.number().min(0).max(1).optional(),
   includeArchived: z.stringbool().optional(),
   sort: CustomerSort.default('name'),
-  cursor: z.string().max(500).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type CustomerListQuery = z.input<typeof CustomerListQuery>;
@@ -211,13 +221,13 @@ export const AuditEvent = z.strictObject({
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
 export const AuditQuery = z.strictObject({
-  actor: z.string().max(200).optional(),
+  actor: Text.max(200).optional(),
   orgId: OrgId.optional(),
   action: AuditAction.optional(),
-  field: z.string().max(100).optional(),
+  field: Text.max(100).optional(),
   from: IsoDateTime.optional(),
   to: IsoDateTime.optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AuditQuery = z.input<typeof AuditQuery>;
@@ -266,11 +276,11 @@ export type AccessPage = z.infer<typeof AccessPage>;
 
 /** The access review's filters: user (a subject), customer, time range. */
 export const AccessQuery = z.strictObject({
-  user: z.string().min(1).max(200).optional(),
+  user: Text.min(1).max(200).optional(),
   orgId: OrgId.optional(),
   from: IsoDateTime.optional(),
   to: IsoDateTime.optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AccessQuery = z.input<typeof AccessQuery>;

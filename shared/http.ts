@@ -15,6 +15,7 @@ import {
   CustomerListPage,
   CustomerListQuery,
   CustomerPatch,
+  Cursor,
   Me,
   OrgId,
   PortfolioSummary,
@@ -27,6 +28,7 @@ import {
   type Role,
 } from './api';
 import { SignedCheckpoint } from './audit';
+import { EVIDENCE_CONTENT_TYPE, EvidenceQuery } from './evidence';
 
 /**
  * Who may call an endpoint:
@@ -51,7 +53,7 @@ export interface Endpoint {
   /** Needs `If-Match: "<version>"` (428 without it, 412 when stale). */
   readonly ifMatch?: boolean;
   /** The success body's content type when it is not JSON; the body is then streamed. */
-  readonly produces?: 'text/csv';
+  readonly produces?: 'text/csv' | 'application/x-ndjson';
   /** Exactly one 2xx status; every other status answers with a Problem. */
   readonly responses: Readonly<Record<number, z.ZodType>>;
 }
@@ -75,7 +77,7 @@ export const OrgParams = z.strictObject({ orgId: OrgId });
 /** A checkpoint's seq in a path, as decimal digits. */
 export const CheckpointParams = z.strictObject({ seq: z.string().regex(/^[1-9][0-9]{0,14}$/) });
 export const CustomerAuditQuery = z.strictObject({
-  cursor: z.string().max(500).optional(),
+  cursor: Cursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export const AuditCsvQuery = AuditQuery.omit({ cursor: true, limit: true });
@@ -249,6 +251,16 @@ export const endpoints = {
     access: REVIEWERS,
     params: CheckpointParams,
     responses: { 200: SignedCheckpoint, ...problems(...AUTHENTICATED, 404) },
+  },
+  'audit.evidence': {
+    method: 'GET',
+    path: '/v1/audit/evidence',
+    summary:
+      'Seal and sign a checkpoint, then stream the evidence bundle for events in from..to (NDJSON, shared/evidence.ts: keys, signed checkpoints, links with their events, access events) that `cims-verify` checks offline; records one access event with the range and counts',
+    access: REVIEWERS,
+    query: EvidenceQuery,
+    produces: EVIDENCE_CONTENT_TYPE,
+    responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
   },
   'predictions.ingest': {
     method: 'PUT',

@@ -27,6 +27,7 @@ import {
   CustomerDetail,
   CustomerListItem,
   HIGH_CHURN_RISK,
+  isStorableText,
   PortfolioSummary,
   Prediction,
   PredictionBatchResult,
@@ -225,6 +226,39 @@ function toOutcomes(result: unknown): Outcome<CustomerDetail>[] {
   });
 }
 
+/** Whether any string in it, key or value, is text PostgreSQL cannot store. */
+function holdsUnstorableText(v: unknown): boolean {
+  if (typeof v === 'string') return !isStorableText(v);
+  if (Array.isArray(v)) return v.some(holdsUnstorableText);
+  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => !isStorableText(k) || holdsUnstorableText(x));
+  return false;
+}
+
+/**
+ * One call of a record batch function, built so that no input of one request can change another
+ * request's answer: each item is checked and serialized on its own, and one the database could
+ * not take fails alone before the batch is sent. Should the batch still be refused as a whole for
+ * its input, each item runs again alone, in order; the refused call committed nothing.
+ */
+async function runRecordBatch(call: (batchJson: string) => Promise<unknown>, items: readonly object[]): Promise<Outcome<CustomerDetail>[]> {
+  const outcomes: (Outcome<CustomerDetail> | undefined)[] = items.map((item) =>
+    holdsUnstorableText(item) ? { error: new StoreError('validation', 'a text holds characters that cannot be stored') } : undefined,
+  );
+  const sent = items.flatMap((item, i) => (outcomes[i] ? [] : [{ i, json: JSON.stringify(item) }]));
+  const run = async (part: typeof sent) => toOutcomes(await call(`[${part.map((p) => p.json).join(',')}]`));
+  let results: Outcome<CustomerDetail>[] = [];
+  try {
+    if (sent.length > 0) results = await run(sent);
+  } catch (err) {
+    if (sent.length === 1 || !(err instanceof StoreError && err.kind === 'validation')) throw err;
+    results = [];
+    for (const p of sent) results.push(await run([p]).then((r) => r[0] ?? { error: err }, (e: unknown) => ({ error: e })));
+  }
+  if (results.length !== sent.length) throw new Error(`a batch of ${sent.length} returned ${results.length} outcomes`);
+  sent.forEach((p, k) => (outcomes[p.i] = results[k]));
+  return outcomes.map((o) => o ?? { error: new Error('a batch item got no outcome') });
+}
+
 export class PgStore implements Store {
   private readonly reads: Batcher<RecordRead, CustomerDetail>;
   private readonly edits: Batcher<RecordEdit, CustomerDetail>;
@@ -245,8 +279,8 @@ export class PgStore implements Store {
     // reads/s with one in flight, 3,300 with two (smaller batches, more database work per read).
     const batches = { maxInFlight: 1, maxBatch: 100 };
     this.audit = new AuditRows((name, text, values) => this.call(name, text, values));
-    this.reads = new Batcher(async (items) => toOutcomes(await this.call('read', SQL.read, [JSON.stringify(items)])), batches);
-    this.edits = new Batcher(async (items) => toOutcomes(await this.call('edit', SQL.edit, [JSON.stringify(items)])), batches);
+    this.reads = new Batcher((items) => runRecordBatch((json) => this.call('read', SQL.read, [json]), items), batches);
+    this.edits = new Batcher((items) => runRecordBatch((json) => this.call('edit', SQL.edit, [json]), items), batches);
     const every = opts.sealIntervalMs ?? 200;
     this.sealTimer =
       every > 0
