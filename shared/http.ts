@@ -28,6 +28,7 @@ import {
   type Role,
 } from './api';
 import { SignedCheckpoint } from './audit';
+import { EVIDENCE_CONTENT_TYPE, EvidenceQuery } from './evidence';
 
 /**
  * Who may call an endpoint:
@@ -52,7 +53,7 @@ export interface Endpoint {
   /** Needs `If-Match: "<version>"` (428 without it, 412 when stale). */
   readonly ifMatch?: boolean;
   /** The success body's content type when it is not JSON; the body is then streamed. */
-  readonly produces?: 'text/csv';
+  readonly produces?: 'text/csv' | 'application/x-ndjson';
   /** Exactly one 2xx status; every other status answers with a Problem. */
   readonly responses: Readonly<Record<number, z.ZodType>>;
 }
@@ -250,6 +251,16 @@ export const endpoints = {
     access: REVIEWERS,
     params: CheckpointParams,
     responses: { 200: SignedCheckpoint, ...problems(...AUTHENTICATED, 404) },
+  },
+  'audit.evidence': {
+    method: 'GET',
+    path: '/v1/audit/evidence',
+    summary:
+      'Seal and sign a checkpoint, then stream the evidence bundle for events in from..to (NDJSON, shared/evidence.ts: keys, signed checkpoints, links with their events, access events) that `cims-verify` checks offline; records one access event with the range and counts',
+    access: REVIEWERS,
+    query: EvidenceQuery,
+    produces: EVIDENCE_CONTENT_TYPE,
+    responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
   },
   'predictions.ingest': {
     method: 'PUT',

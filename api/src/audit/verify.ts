@@ -57,6 +57,12 @@ export interface VerifyInput {
   now: Date;
   /** The checkpoint interval: the newest checkpoint may be two of these old while the trail grows. */
   intervalMs: number;
+  /**
+   * Verify a segment, not the whole trail (an evidence bundle): the signed checkpoint the input
+   * starts after. Checkpoints then go on at its seq + 1, links at its chainSeq + 1 from its
+   * chainHead, access hashes from its accessHash. Absent: from the start of the trail.
+   */
+  anchor?: SignedCheckpoint | undefined;
 }
 
 interface Failure {
@@ -88,8 +94,12 @@ interface AccessSlot {
   hash: Hash;
 }
 
-function checkCheckpoints(cps: readonly StoredCheckpoint[], keys: readonly TrustedKey[]): void {
-  let prev: StoredCheckpoint | undefined;
+function checkCheckpoints(cps: readonly StoredCheckpoint[], keys: readonly TrustedKey[], anchor: SignedCheckpoint | undefined): void {
+  if (anchor && !signatureValid(anchor, keys)) {
+    fail({ problem: 'bad_signature', checkpointSeq: anchor.checkpoint.seq, detail: `checkpoint #${anchor.checkpoint.seq}, where this part of the trail starts, has no valid signature` });
+  }
+  const base = anchor?.checkpoint.seq ?? 0;
+  let prev: SignedCheckpoint | undefined = anchor;
   for (const [i, cp] of cps.entries()) {
     const c = cp.checkpoint;
     if (!signatureValid(cp, keys)) {
@@ -100,7 +110,7 @@ function checkCheckpoints(cps: readonly StoredCheckpoint[], keys: readonly Trust
         detail: known ? `checkpoint #${c.seq} has a signature that does not verify` : `checkpoint #${c.seq} is signed by key ${c.keyId}, which is not trusted`,
       });
     }
-    if (c.seq !== i + 1) fail({ problem: 'checkpoint_mismatch', checkpointSeq: i + 1, detail: `checkpoint #${i + 1} is missing` });
+    if (c.seq !== base + i + 1) fail({ problem: 'checkpoint_mismatch', checkpointSeq: base + i + 1, detail: `checkpoint #${base + i + 1} is missing` });
     const expectedPrev = prev ? checkpointHash(prev.checkpoint) : ZERO_HASH;
     if (c.prevHash !== expectedPrev) {
       fail({ problem: 'checkpoint_mismatch', checkpointSeq: c.seq, detail: `checkpoint #${c.seq} does not follow checkpoint #${c.seq - 1}` });
@@ -117,13 +127,16 @@ function checkCheckpoints(cps: readonly StoredCheckpoint[], keys: readonly Trust
   }
 }
 
-function checkWitnesses(cps: readonly StoredCheckpoint[], witnesses: readonly SignedCheckpoint[], keys: readonly TrustedKey[]): void {
+function checkWitnesses(cps: readonly StoredCheckpoint[], witnesses: readonly SignedCheckpoint[], keys: readonly TrustedKey[], anchor: SignedCheckpoint | undefined): void {
+  const base = anchor?.checkpoint.seq ?? 0;
   for (const w of [...witnesses].sort((a, b) => a.checkpoint.seq - b.checkpoint.seq)) {
     const seq = w.checkpoint.seq;
     if (!signatureValid(w, keys)) fail({ problem: 'bad_signature', checkpointSeq: seq, detail: `the kept copy of checkpoint #${seq} has no valid signature` });
-    const stored = cps[seq - 1];
+    // Before a segment's anchor: not in the input, nothing to compare.
+    if (seq < base) continue;
+    const stored = seq === base ? anchor : cps[seq - 1 - base];
     if (!stored) {
-      const first = cps.length + 1;
+      const first = base + cps.length + 1;
       fail({ problem: 'truncated', checkpointSeq: first, detail: `checkpoint #${first} (and up to #${seq}, kept outside the database) is missing from the trail` });
     } else if (!sameCheckpoint(stored, w)) {
       fail({ problem: 'checkpoint_mismatch', checkpointSeq: seq, detail: `checkpoint #${seq} differs from the copy kept outside the database` });
@@ -134,13 +147,14 @@ function checkWitnesses(cps: readonly StoredCheckpoint[], witnesses: readonly Si
 /** Verifies the trail; see the module comment for what is checked. Never throws for a damaged trail: it reports. */
 export async function verifyAuditTrail(input: VerifyInput): Promise<AuditVerifyResult> {
   const cps = input.checkpoints;
-  const newest = cps.at(-1);
+  const anchor = input.anchor;
+  const newest = cps.at(-1) ?? anchor;
   const ref: CheckpointRef | null = newest
     ? { seq: newest.checkpoint.seq, signedAt: newest.checkpoint.signedAt, keyId: newest.checkpoint.keyId }
     : null;
   let checked = 0;
   let accessChecked = 0;
-  let lastSeq = 0;
+  let lastSeq = anchor?.checkpoint.chainSeq ?? 0;
   let accessUnsealed = 0;
   const counts = () => ({
     checked,
@@ -151,16 +165,20 @@ export async function verifyAuditTrail(input: VerifyInput): Promise<AuditVerifyR
   });
 
   try {
-    checkCheckpoints(cps, input.trustedKeys);
-    checkWitnesses(cps, input.witnesses, input.trustedKeys);
+    checkCheckpoints(cps, input.trustedKeys, anchor);
+    checkWitnesses(cps, input.witnesses, input.trustedKeys, anchor);
 
     // 3. The chain, and the head at every checkpoint.
     const heads = new Map<number, StoredCheckpoint[]>();
     for (const cp of cps) heads.set(cp.checkpoint.chainSeq, [...(heads.get(cp.checkpoint.chainSeq) ?? []), cp]);
-    for (const cp of heads.get(0) ?? []) {
-      if (cp.checkpoint.chainHead !== ZERO_HASH) fail({ problem: 'checkpoint_mismatch', checkpointSeq: cp.checkpoint.seq, chainSeq: 0, detail: `checkpoint #${cp.checkpoint.seq} names a head for an empty chain` });
+    const startSeq = lastSeq;
+    const startHead = anchor?.checkpoint.chainHead ?? ZERO_HASH;
+    for (const cp of heads.get(startSeq) ?? []) {
+      if (cp.checkpoint.chainHead !== startHead) {
+        fail({ problem: 'checkpoint_mismatch', checkpointSeq: cp.checkpoint.seq, chainSeq: startSeq, detail: startSeq === 0 ? `checkpoint #${cp.checkpoint.seq} names a head for an empty chain` : `checkpoint #${cp.checkpoint.seq} names another head for link ${startSeq} than checkpoint #${anchor?.checkpoint.seq ?? 0}` });
+      }
     }
-    let prev = ZERO_HASH;
+    let prev = startHead;
     for await (const link of input.links) {
       const expected = lastSeq + 1;
       if (link.seq !== expected) {
@@ -214,7 +232,7 @@ export async function verifyAuditTrail(input: VerifyInput): Promise<AuditVerifyR
         slot.next = own[slot.range]?.[0] ?? Infinity;
       }
     }
-    let accessHash = ZERO_HASH;
+    let accessHash = anchor?.checkpoint.accessHash ?? ZERO_HASH;
     for (const cp of cps) {
       const slot = slots.get(cp.checkpoint.seq)!;
       if (slot.next !== Infinity) missing(slot);

@@ -23,6 +23,8 @@ const API_FUNCTIONS = [
   'audit_checkpoint_add',
   'audit_checkpoint_state',
   'audit_events',
+  'audit_evidence',
+  'audit_evidence_checkpoints',
   'audit_export',
   'audit_seal_link',
   'audit_seal_pending',
@@ -121,7 +123,7 @@ describe('cims_api', () => {
   });
 
   it('is granted exactly the functions the store calls', async () => {
-    const files = ['../../src/db/pg-store.ts', '../../src/audit/audit-store.ts'];
+    const files = ['../../src/db/pg-store.ts', '../../src/audit/audit-store.ts', '../../src/audit/evidence.ts'];
     const source = (await Promise.all(files.map((f) => readFile(fileURLToPath(new URL(f, import.meta.url)), 'utf8')))).join('\n');
     const called = new Set([...source.matchAll(/SELECT api\.([a-z_]+)\(/g)].map((m) => m[1]));
     expect([...called].sort()).toEqual(API_FUNCTIONS);

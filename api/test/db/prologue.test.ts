@@ -116,6 +116,21 @@ const reads: Case[] = [
   },
   { fn: 'audit_verify_links', allowed: ['support_lead'], what: 'verify the audit trail', rest: '$5::bigint, $6::integer', values: () => [0, 10] },
   { fn: 'audit_verify_access', allowed: ['support_lead'], what: 'verify the audit trail', rest: '$5::bigint, $6::integer', values: () => [0, 10] },
+  {
+    fn: 'audit_evidence',
+    allowed: ['support_lead'],
+    what: 'export audit evidence',
+    rest: `${CTX}, $8::timestamptz, $9::timestamptz`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', null, null],
+    logged: true,
+  },
+  {
+    fn: 'audit_evidence_checkpoints',
+    allowed: ['support_lead'],
+    what: 'export audit evidence',
+    rest: '$5::bigint, $6::bigint, $7::integer',
+    values: () => [0, 10, 10],
+  },
 ];
 
 const edits: Case[] = [

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { auditRoutes } from './audit';
 import { customerRoutes } from './customers';
+import { evidenceRoutes } from './evidence';
 import { meRoutes } from './me';
 import { portfolioRoutes } from './portfolio';
 import { predictionRoutes } from './predictions';
@@ -12,6 +13,7 @@ async function routes(app: FastifyInstance): Promise<void> {
   await app.register(customerRoutes);
   await app.register(portfolioRoutes);
   await app.register(auditRoutes);
+  await app.register(evidenceRoutes);
   await app.register(predictionRoutes);
 }
 
