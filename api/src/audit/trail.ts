@@ -105,6 +105,11 @@ export class AuditTrail {
     await this.rows.seal();
     const state = await this.rows.checkpointState();
     const last = state.last;
+    // The sink knows a newer checkpoint than the database: the database lost checkpoints; sign nothing over that.
+    const kept = await this.config.sink.latest();
+    if (kept && kept.checkpoint.seq > (last?.checkpoint.seq ?? 0)) {
+      return { status: 'refused', reason: `the database lacks checkpoint #${kept.checkpoint.seq}, which the sink holds` };
+    }
     // A checkpoint the sink missed (it failed after the database took it) is written now.
     if (last) await this.config.sink.put({ checkpoint: last.checkpoint, signature: last.signature });
     const head = state.head ?? { seq: 0, hash: ZERO_HASH };

@@ -100,6 +100,7 @@ const EXPECTED_ROUTES = [
   'get /v1/audit/events',
   'get /v1/audit/events.csv',
   'get /v1/audit/verify',
+  'get /v1/audit/checkpoints/:seq',
   'get /v1/audit/access',
   'get /v1/audit/access.csv',
   'put /v1/predictions',

@@ -1,7 +1,7 @@
 // The server entry: HTTPS when given a certificate, a refusal to serve plain
 // HTTP beyond loopback, environment checks, and a real listening socket.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ beforeAll(async () => {
     '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
     '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'),
   ], { stdio: 'ignore' });
+  chmodSync(join(certDir, 'key.pem'), 0o600);
 });
 afterAll(async () => {
   rmSync(certDir, { recursive: true, force: true });
@@ -103,10 +104,21 @@ describe('readEnv', () => {
     [{ ...base, TLS_CERT_FILE: '/tmp/cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
     [{ ...base, CIMS_AUDIT_SIGNING_KEY: '' }, /CIMS_AUDIT_SIGNING_KEY is required/],
     [{ ...base, CIMS_AUDIT_SINK_DIR: '' }, /CIMS_AUDIT_SINK_DIR is required/],
-    [{ ...base, CIMS_AUDIT_SIGNING_KEY: audit.publicKeyFile }, /not a PKCS#8 PEM private key/],
+    [{ ...base, CIMS_AUDIT_SIGNING_KEY: audit.publicKeyFile }, /mode 0644; the audit signing key must be readable by its owner only/],
+    [{ ...base, CIMS_AUDIT_SIGNING_KEY: '/nonexistent/audit.pem' }, /CIMS_AUDIT_SIGNING_KEY: cannot read/],
     [{ ...base, CIMS_AUDIT_CHECKPOINT_SECONDS: '0' }, /CIMS_AUDIT_CHECKPOINT_SECONDS/],
   ])('refuses %j', (env, message) => {
     expect(() => readEnv(env)).toThrow(message);
+  });
+
+  it('refuses a signing key file that holds no Ed25519 private key, and reads older public keys', () => {
+    const notKey = join(certDir, 'not-a-key.pem');
+    writeFileSync(notKey, 'nothing here', { mode: 0o600 });
+    expect(() => readEnv({ ...base, CIMS_AUDIT_SIGNING_KEY: notKey })).toThrow(/not a PKCS#8 PEM private key/);
+    // An EC key is a private key, but not an audit key.
+    expect(() => readEnv({ ...base, CIMS_AUDIT_SIGNING_KEY: join(certDir, 'key.pem') })).toThrow(/Ed25519/);
+    const env = readEnv({ ...base, CIMS_AUDIT_PUBLIC_KEYS: audit.publicKeyFile });
+    expect(env.audit.trustedKeys?.map((k) => k.keyId)).toHaveLength(1);
   });
 
   it('reads the certificate files', () => {
