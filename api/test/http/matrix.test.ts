@@ -90,6 +90,8 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: '/v1/audit/events', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/events.csv', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/verify', allowed: ['lead'] },
+  // Signed by the verify just above.
+  { method: 'GET', url: '/v1/audit/checkpoints/1', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/evidence', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access.csv', allowed: ['lead'] },
