@@ -10,7 +10,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
-import { ALICE, auditEvent, BOB, detail, ISSUER, listItem, portfolioSummary, signedIn, usage } from '../renderer/dev/demo';
+import { accessEvent, ALICE, auditEvent, BOB, detail, ISSUER, listItem, portfolioSummary, signedIn, usage } from '../renderer/dev/demo';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
@@ -56,6 +56,10 @@ const demoHandler: Handler = (channel, input) => {
       return { items: Array.from({ length: 24 }, (_, n) => auditEvent(n)), nextCursor: 'next' };
     case 'audit:verify':
       return { ok: true, checked: 18342 };
+    case 'customers:access':
+      return { items: [accessEvent(0, { orgId: String(input.orgId) }), accessEvent(1, { detail: { query: { q: 'Acme' }, orgIds: [String(input.orgId)] } }), accessEvent(3, { orgId: String(input.orgId) })], nextCursor: null };
+    case 'audit:access':
+      return { items: Array.from({ length: 24 }, (_, n) => accessEvent(n)), nextCursor: 'next' };
     case 'session:activity':
       return null;
     default:
@@ -147,6 +151,33 @@ const allShots: Shot[] = [
     },
   },
   { name: 'new-customer', session: signedIn(ALICE), route: { name: 'new' } },
+  {
+    name: 'customer-who-viewed',
+    session: signedIn(BOB),
+    route: { name: 'customer', orgId: 'ORG-000001' },
+    act: async (p) => {
+      await p.getByRole('region', { name: 'Who viewed this record' }).scrollIntoViewIfNeeded();
+    },
+  },
+  {
+    name: 'customer-who-viewed-error',
+    session: signedIn(BOB),
+    route: { name: 'customer', orgId: 'ORG-000001' },
+    handler: (channel, input) =>
+      channel === 'customers:access' ? { error: { code: 'unavailable', message: 'The CIMS API could not be reached.' } } : demoHandler(channel, input),
+    act: async (p) => {
+      await p.getByRole('region', { name: 'Who viewed this record' }).scrollIntoViewIfNeeded();
+    },
+  },
+  {
+    name: 'audit-access',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    act: async (p) => {
+      await p.getByText('Access', { exact: true }).click();
+      await p.getByText('24 access events shown, newest first').waitFor();
+    },
+  },
   { name: 'audit', session: signedIn(BOB), route: { name: 'audit' } },
   {
     name: 'audit-verified',

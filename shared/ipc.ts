@@ -3,6 +3,8 @@
 // output of each with these schemas; the renderer is typed from them.
 import { z } from 'zod';
 import {
+  AccessPage,
+  AccessQuery,
   ArchiveRequest,
   AuditPage,
   AuditQuery,
@@ -15,7 +17,6 @@ import {
   CustomerListQuery,
   Me,
   OrgId,
-  Cursor,
   PortfolioSummary,
   Prediction,
   Reason,
@@ -95,11 +96,16 @@ export const channels = {
   'customers:archive': { input: ForOrg.extend(ArchiveRequest.shape).extend({ version: z.int().min(1) }), output: CustomerDetail },
   'customers:usage': { input: ForOrg.extend({ days: z.union([z.literal(90), z.literal(180)]) }), output: z.array(UsageDay) },
   'customers:predictions': { input: ForOrg, output: z.array(Prediction) },
-  'customers:audit': { input: ForOrg.extend({ cursor: Cursor.optional() }), output: AuditPage },
+  'customers:audit': { input: ForOrg.extend({ cursor: z.string().max(500).optional() }), output: AuditPage },
+  /** Who viewed this record (support leads). */
+  'customers:access': { input: ForOrg.extend({ cursor: z.string().max(500).optional() }), output: AccessPage },
   'portfolio:summary': { input: Empty, output: PortfolioSummary },
   'audit:events': { input: AuditQuery, output: AuditPage },
   'audit:exportCsv': { input: AuditQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
   'audit:verify': { input: AuditVerifyQuery, output: AuditVerifyResult },
+  'audit:access': { input: AccessQuery, output: AccessPage },
+  /** Progress comes as audit:exportProgress, as for the audit export. */
+  'audit:exportAccessCsv': { input: AccessQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
   'diagnostics:exportLogs': { input: Empty, output: z.strictObject({ path: z.string().nullable() }) },
 } as const;
 

@@ -86,6 +86,20 @@ export function createHandlers(deps: CoreDeps): CimsCore {
   });
   const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock, ...(deps.appVersion ? { appVersion: deps.appVersion } : {}) });
 
+  /** A CSV download to a file the user picks, with progress as audit:exportProgress. */
+  async function exportCsv(
+    title: string,
+    name: string,
+    download: (path: string, progress: (rows: number, done: boolean) => void) => Promise<number>,
+  ): Promise<ChannelOutput<'audit:exportCsv'>> {
+    // Fail fast (locked, signed out) before asking where to save.
+    await session.accessToken();
+    const path = await deps.chooseSavePath({ title, defaultName: `${name}-${isoDay(clock.now())}.csv`, filters: [{ name: 'CSV', extensions: ['csv'] }] });
+    if (!path) return AuditExportResult.parse({ path: null, rows: 0 });
+    const rows = await download(path, (n, done) => hub.emit('audit:exportProgress', { rows: n, done }));
+    return { path, rows };
+  }
+
   const handlers: HandlerTable = {
     'session:get': async () => session.getState(),
     'session:signIn': () => session.signIn(),
@@ -109,23 +123,17 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     },
     'customers:predictions': ({ orgId }) => api.call(endpoints['customers.predictions'], { params: { orgId } }),
     'customers:audit': ({ orgId, cursor }) => api.call(endpoints['customers.audit'], { params: { orgId }, query: { cursor } }),
+    'customers:access': ({ orgId, cursor }) => api.call(endpoints['customers.access'], { params: { orgId }, query: { cursor } }),
     'portfolio:summary': () => api.call(endpoints['portfolio.summary'], {}),
     'audit:events': (query) => api.call(endpoints['audit.events'], { query }),
     'audit:verify': (query) => api.call(endpoints['audit.verify'], { query }),
-    'audit:exportCsv': async (q) => {
-      // Fail fast (locked, signed out) before asking where to save.
-      await session.accessToken();
-      const path = await deps.chooseSavePath({
-        title: 'Export audit trail',
-        defaultName: `audit-${isoDay(clock.now())}.csv`,
-        filters: [{ name: 'CSV', extensions: ['csv'] }],
-      });
-      if (!path) return AuditExportResult.parse({ path: null, rows: 0 });
-      const rows = await api.download(endpoints['audit.exportCsv'], { query: q }, path, (n, done) =>
-        hub.emit('audit:exportProgress', { rows: n, done }),
-      );
-      return { path, rows };
-    },
+    'audit:exportCsv': (query) => exportCsv('Export audit trail', 'audit', (path, progress) =>
+      api.download(endpoints['audit.exportCsv'], { query }, path, progress),
+    ),
+    'audit:access': (query) => api.call(endpoints['audit.access'], { query }),
+    'audit:exportAccessCsv': (query) => exportCsv('Export access log', 'access', (path, progress) =>
+      api.download(endpoints['audit.accessCsv'], { query }, path, progress),
+    ),
     'diagnostics:exportLogs': async () => {
       const exportTo = log.exportTo;
       if (!exportTo) return { path: null };

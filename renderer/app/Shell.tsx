@@ -135,6 +135,7 @@ export function Shell({ user }: { user: Me }) {
           <CustomerScreen
             orgId={route.orgId}
             canEdit={(c) => canEditCustomer(user, c)}
+            showAccess={canReviewAudit(user)}
             onEdit={(orgId) => go({ name: 'edit', orgId })}
             onBack={() => go({ name: 'customers' })}
           />

@@ -2,6 +2,7 @@
 // parsed with the shared schemas, so what the stand-in bridges return has the
 // shape the real main process returns. Not shipped.
 import {
+  AccessEvent,
   AuditEvent,
   CustomerDetail,
   CustomerListItem,
@@ -10,6 +11,7 @@ import {
   Prediction,
   RENEWAL_SOON_DAYS,
   UsageDay,
+  type AccessEvent as AccessEventT,
   type AuditEvent as AuditEventT,
   type CustomerDetail as CustomerDetailT,
   type CustomerListItem as CustomerListItemT,
@@ -146,6 +148,33 @@ export function auditEvent(n: number, over: Partial<AuditEventT> = {}): AuditEve
     appVersion: '0.1.0',
     prevHash: 'a'.repeat(64),
     hash: 'b'.repeat(64),
+    ...over,
+  });
+}
+
+const ACCESS_KINDS = ['customer.read', 'customer.search', 'customer.usage', 'customer.history', 'customer.predictions'] as const;
+
+/** An access event: who was shown which customer, n hours before the demo's "now". */
+export function accessEvent(n: number, over: Partial<AccessEventT> = {}): AccessEventT {
+  const kind = ACCESS_KINDS[n % ACCESS_KINDS.length]!;
+  const orgId = `ORG-${pad((n % 7) + 1)}`;
+  return AccessEvent.parse({
+    id: String(5000 - n),
+    occurredAt: new Date(Date.UTC(2026, 10, 21, 16, 0) - n * 1_800_000).toISOString(),
+    actorSub: n % 3 === 0 ? 'carol' : 'alice',
+    actorName: n % 3 === 0 ? 'Carol Nguyen' : 'Alice Martin',
+    actorRoles: ['crm'],
+    kind,
+    orgId: kind === 'customer.search' ? null : orgId,
+    detail:
+      kind === 'customer.search'
+        ? { query: { q: NAMES[n % NAMES.length]!.split(' ')[0], sort: 'name' }, orgIds: [orgId, `ORG-${pad(n + 20)}`] }
+        : kind === 'customer.usage'
+          ? { from: '2026-08-24', to: '2026-11-21' }
+          : {},
+    requestId: `req-a${n}`,
+    clientAddress: '10.20.0.' + (10 + (n % 5)),
+    appVersion: '0.1.0',
     ...over,
   });
 }

@@ -1,4 +1,4 @@
-import { EDITABLE_FIELDS, type AuditAction, type EditableField } from '../../shared/api';
+import { EDITABLE_FIELDS, type AccessKind, type AuditAction, type EditableField } from '../../shared/api';
 import { formatValue } from './format';
 
 export const FIELD_LABELS: Record<EditableField, string> = {
@@ -30,3 +30,13 @@ export function fieldValueText(field: string, value: string | number | boolean |
   }
   return formatValue(value);
 }
+
+export const ACCESS_KIND_LABELS: Record<AccessKind, string> = {
+  'customer.read': 'Opened the record',
+  'customer.search': 'Listed in a search',
+  'customer.history': 'Read the history',
+  'customer.usage': 'Read usage',
+  'customer.predictions': 'Read predictions',
+  'audit.export': 'Exported the audit trail',
+  'audit.evidence': 'Exported evidence',
+};

@@ -1,15 +1,15 @@
 // Audit review for support leads. Lazy-loaded: CRMs never download it.
-import { Alert, Button, Group, NativeSelect, Paper, Progress, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, NativeSelect, Paper, SegmentedControl, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { AuditAction, EDITABLE_FIELDS, type AuditVerifyResult } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
-import { useBridgeEvent } from '../../bridge/useBridgeEvent';
+import { AccessView } from './AccessView';
 import { auditQueries, useAuditExport, useAuditVerify, type AuditFilters } from './api';
+import { ExportButton } from './ExportButton';
 import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
 import { EmptyState, QueryStates } from '../../ui/states';
-import { toast } from '../../ui/toast';
 import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
 
 const FIELD_OPTIONS = [{ value: '', label: 'Any field' }, ...EDITABLE_FIELDS.map((f) => ({ value: f, label: FIELD_LABELS[f] }))];
@@ -26,6 +26,8 @@ export default function AuditScreen() {
   const [applied, setApplied] = useState<AuditFilters>({});
   const events = useInfiniteQuery(auditQueries.events(applied));
   const verify = useAuditVerify();
+  const exportCsv = useAuditExport();
+  const [view, setView] = useState<'changes' | 'access'>('changes');
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
 
   const set = (k: keyof FilterInputs) => (e: { currentTarget: { value: string } }) => {
@@ -48,94 +50,82 @@ export default function AuditScreen() {
   return (
     <section className="screen scroll" aria-labelledby="audit-title">
       <Group justify="space-between" className="screen-head">
-        <Title order={1} size="h3" id="audit-title">
-          Audit review
-        </Title>
-        <Group gap="xs">
-          <ExportButton filters={applied} />
-          <Button size="xs" variant="default" onClick={() => verify.mutate(verifyRange(applied))} loading={verify.isPending}>
-            Verify integrity
-          </Button>
+        <Group gap="sm">
+          <Title order={1} size="h3" id="audit-title">
+            Audit review
+          </Title>
+          <SegmentedControl
+            size="xs"
+            aria-label="What to review"
+            value={view}
+            onChange={(v) => setView(v === 'access' ? 'access' : 'changes')}
+            data={[
+              { value: 'changes', label: 'Changes' },
+              { value: 'access', label: 'Access' },
+            ]}
+          />
         </Group>
-      </Group>
-      {verify.isError && (
-        <Alert color="red" variant="light" title="Could not verify" withCloseButton closeButtonLabel="Dismiss" onClose={() => verify.reset()} role="alert" className="verify-result">
-          {describeError(verify.error)}
-        </Alert>
-      )}
-      {verify.isSuccess && <VerifyResult result={verify.data} onClose={() => verify.reset()} />}
-      <form onSubmit={apply} aria-label="Audit filters" noValidate>
-        <Group gap="sm" align="flex-start" wrap="nowrap" className="filters">
-          <TextInput size="xs" label="User" placeholder="Name or id" value={inputs.actor} onChange={set('actor')} w={150} />
-          <TextInput size="xs" label="Customer" placeholder="ORG-000123" value={inputs.orgId} onChange={set('orgId')} error={errors.orgId} w={150} />
-          <NativeSelect size="xs" label="Field" data={FIELD_OPTIONS} value={inputs.field} onChange={set('field')} w={160} />
-          <NativeSelect size="xs" label="Action" data={ACTION_OPTIONS} value={inputs.action} onChange={set('action')} w={160} error={errors.action} />
-          <TextInput size="xs" type="date" label="From" value={inputs.fromDay} onChange={set('fromDay')} w={140} />
-          <TextInput size="xs" type="date" label="To" value={inputs.toDay} onChange={set('toDay')} error={errors.toDay} w={140} />
-          <Group gap="xs" className="filter-buttons">
-            <Button size="xs" type="submit">
-              Apply filters
-            </Button>
-            <Button size="xs" variant="default" onClick={clear}>
-              Clear
+        {view === 'changes' && (
+          <Group gap="xs">
+            <ExportButton exportCsv={exportCsv} input={applied} what="events" />
+            <Button size="xs" variant="default" onClick={() => verify.mutate(verifyRange(applied))} loading={verify.isPending}>
+              Verify integrity
             </Button>
           </Group>
-        </Group>
-      </form>
-      <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Audit events">
-        <QueryStates
-          query={events}
-          isEmpty={rows.length === 0}
-          loadingLabel="Loading audit events"
-          errorTitle="Could not load audit events"
-          empty={<EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>}
-        >
-          {() => <AuditEventTable events={rows} label="Audit events, newest first" acrossCustomers />}
-        </QueryStates>
-      </Paper>
-      <Group justify="space-between">
-        <Text size="xs" c="dimmed" role="status">
-          {events.isSuccess && `${rows.length.toLocaleString()} events shown, newest first`}
-        </Text>
-        {events.hasNextPage && (
-          <Button size="xs" variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
-            Load older events
-          </Button>
         )}
       </Group>
-    </section>
-  );
-}
-
-function ExportButton({ filters }: { filters: AuditFilters }) {
-  const exportCsv = useAuditExport();
-  const [progress, setProgress] = useState<{ rows: number; done: boolean } | null>(null);
-  useBridgeEvent('audit:exportProgress', (p) => setProgress(p));
-  const run = () => {
-    setProgress({ rows: 0, done: false });
-    exportCsv.mutate(filters, {
-      onSuccess: (r) =>
-        r.path === null
-          ? toast('info', 'Export cancelled', 'No file was written.')
-          : toast('success', 'Export finished', `${r.rows.toLocaleString()} events written to ${r.path}`),
-      onError: (e) => toast('error', 'Export failed', describeError(e)),
-      onSettled: () => setProgress(null),
-    });
-  };
-  return (
-    <Group gap={6} wrap="nowrap">
-      {exportCsv.isPending && progress && (
-        <Stack gap={2} w={160} role="status" aria-label="Export progress">
-          <Progress value={100} striped animated size="sm" aria-label="Exporting" />
-          <Text size="xs" c="dimmed">
-            {progress.rows.toLocaleString()} rows written…
-          </Text>
-        </Stack>
+      {view === 'access' ? (
+        <AccessView />
+      ) : (
+        <>
+          {verify.isError && (
+            <Alert color="red" variant="light" title="Could not verify" withCloseButton closeButtonLabel="Dismiss" onClose={() => verify.reset()} role="alert" className="verify-result">
+              {describeError(verify.error)}
+            </Alert>
+          )}
+          {verify.isSuccess && <VerifyResult result={verify.data} onClose={() => verify.reset()} />}
+          <form onSubmit={apply} aria-label="Audit filters" noValidate>
+            <Group gap="sm" align="flex-start" wrap="nowrap" className="filters">
+              <TextInput size="xs" label="User" placeholder="Name or id" value={inputs.actor} onChange={set('actor')} w={150} />
+              <TextInput size="xs" label="Customer" placeholder="ORG-000123" value={inputs.orgId} onChange={set('orgId')} error={errors.orgId} w={150} />
+              <NativeSelect size="xs" label="Field" data={FIELD_OPTIONS} value={inputs.field} onChange={set('field')} w={160} />
+              <NativeSelect size="xs" label="Action" data={ACTION_OPTIONS} value={inputs.action} onChange={set('action')} w={160} error={errors.action} />
+              <TextInput size="xs" type="date" label="From" value={inputs.fromDay} onChange={set('fromDay')} w={140} />
+              <TextInput size="xs" type="date" label="To" value={inputs.toDay} onChange={set('toDay')} error={errors.toDay} w={140} />
+              <Group gap="xs" className="filter-buttons">
+                <Button size="xs" type="submit">
+                  Apply filters
+                </Button>
+                <Button size="xs" variant="default" onClick={clear}>
+                  Clear
+                </Button>
+              </Group>
+            </Group>
+          </form>
+          <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Audit events">
+            <QueryStates
+              query={events}
+              isEmpty={rows.length === 0}
+              loadingLabel="Loading audit events"
+              errorTitle="Could not load audit events"
+              empty={<EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>}
+            >
+              {() => <AuditEventTable events={rows} label="Audit events, newest first" acrossCustomers />}
+            </QueryStates>
+          </Paper>
+          <Group justify="space-between">
+            <Text size="xs" c="dimmed" role="status">
+              {events.isSuccess && `${rows.length.toLocaleString()} events shown, newest first`}
+            </Text>
+            {events.hasNextPage && (
+              <Button size="xs" variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
+                Load older events
+              </Button>
+            )}
+          </Group>
+        </>
       )}
-      <Button size="xs" variant="default" onClick={run} loading={exportCsv.isPending}>
-        Export CSV
-      </Button>
-    </Group>
+    </section>
   );
 }
 

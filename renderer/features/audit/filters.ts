@@ -1,6 +1,5 @@
-
 import { AuditAction, OrgId } from '../../../shared/api';
-import type { AuditFilters } from './api';
+import type { AccessFilters, AuditFilters } from './api';
 
 /** The filter inputs as typed; dates are calendar days in the user's time zone. */
 export interface FilterInputs {
@@ -13,26 +12,51 @@ export interface FilterInputs {
 }
 export const NO_FILTERS: FilterInputs = { actor: '', orgId: '', field: '', action: '', fromDay: '', toDay: '' };
 
+/** The access review's inputs: a user, a customer and a range of days. */
+export type AccessFilterInputs = Pick<FilterInputs, 'actor' | 'orgId' | 'fromDay' | 'toDay'>;
+export const NO_ACCESS_FILTERS: AccessFilterInputs = { actor: '', orgId: '', fromDay: '', toDay: '' };
+
+type Errors<I> = Partial<Record<keyof I, string>>;
+
 const startOfDay = (day: string) => new Date(`${day}T00:00:00`).toISOString();
 const endOfDay = (day: string) => new Date(`${day}T23:59:59.999`).toISOString();
 
-/** Turns what was typed into an audit query, or says which input is wrong. */
-export function toAuditFilters(f: FilterInputs): { filters: AuditFilters } | { errors: Partial<Record<keyof FilterInputs, string>> } {
-  const errors: Partial<Record<keyof FilterInputs, string>> = {};
+/** The inputs both reviews have: the customer and the range, checked and converted. */
+function customerAndRange(f: AccessFilterInputs): { errors: Errors<AccessFilterInputs>; orgId: string; from?: string; to?: string } {
+  const errors: Errors<AccessFilterInputs> = {};
   const orgId = f.orgId.trim().toUpperCase();
   if (orgId && !OrgId.safeParse(orgId).success) errors.orgId = 'Organization id looks like ORG-000123';
   if (f.fromDay && f.toDay && f.fromDay > f.toDay) errors.toDay = 'The end date is before the start date';
+  return { errors, orgId, ...(f.fromDay ? { from: startOfDay(f.fromDay) } : {}), ...(f.toDay ? { to: endOfDay(f.toDay) } : {}) };
+}
+
+/** Turns what was typed into an audit query, or says which input is wrong. */
+export function toAuditFilters(f: FilterInputs): { filters: AuditFilters } | { errors: Errors<FilterInputs> } {
+  const { errors, orgId, from, to } = customerAndRange(f);
+  const all: Errors<FilterInputs> = { ...errors };
   const action = f.action ? AuditAction.safeParse(f.action) : null;
-  if (action && !action.success) errors.action = 'Unknown action';
-  if (Object.keys(errors).length) return { errors };
+  if (action && !action.success) all.action = 'Unknown action';
+  if (Object.keys(all).length) return { errors: all };
   const filters: AuditFilters = {
     ...(f.actor.trim() ? { actor: f.actor.trim() } : {}),
     ...(orgId ? { orgId } : {}),
     ...(f.field ? { field: f.field } : {}),
     ...(action?.success ? { action: action.data } : {}),
-    ...(f.fromDay ? { from: startOfDay(f.fromDay) } : {}),
-    ...(f.toDay ? { to: endOfDay(f.toDay) } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
   };
   return { filters };
 }
 
+/** Turns what was typed into an access-log query, or says which input is wrong. */
+export function toAccessFilters(f: AccessFilterInputs): { filters: AccessFilters } | { errors: Errors<AccessFilterInputs> } {
+  const { errors, orgId, from, to } = customerAndRange(f);
+  if (Object.keys(errors).length) return { errors };
+  const filters: AccessFilters = {
+    ...(f.actor.trim() ? { user: f.actor.trim() } : {}),
+    ...(orgId ? { orgId } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+  };
+  return { filters };
+}

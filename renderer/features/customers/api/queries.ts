@@ -53,4 +53,12 @@ export const customerQueries = {
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.nextCursor,
     }),
+  /** Who viewed the record (support leads); never cached as fresh: each open of the record adds to it. */
+  access: (orgId: OrgId) =>
+    infiniteQueryOptions({
+      queryKey: [...customerQueries.details(), orgId, 'access'] as const,
+      queryFn: ({ pageParam }) => call('customers:access', { orgId, ...(pageParam ? { cursor: pageParam } : {}) }),
+      initialPageParam: null as string | null,
+      getNextPageParam: (last) => last.nextCursor,
+    }),
 };

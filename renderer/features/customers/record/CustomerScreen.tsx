@@ -6,6 +6,7 @@ import { customerQueries } from '../api/queries';
 import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney, isRenewingSoon } from '../../../ui/format';
 import { ErrorState, QueryStates } from '../../../ui/states';
 import { Predictions } from './Predictions';
+import { RecordAccess } from './RecordAccess';
 import { RecordHistory } from './RecordHistory';
 
 const UsageChart = lazy(() => import('./UsageChart'));
@@ -14,11 +15,13 @@ export interface CustomerScreenProps {
   orgId: string;
   /** Whether to offer the edit button (the API decides for real). */
   canEdit: (customer: Customer) => boolean;
+  /** Whether to show who viewed the record (support leads; the API decides for real). */
+  showAccess?: boolean;
   onEdit: (orgId: string) => void;
   onBack: () => void;
 }
 
-export function CustomerScreen({ orgId, canEdit, onEdit, onBack }: CustomerScreenProps) {
+export function CustomerScreen({ orgId, canEdit, showAccess = false, onEdit, onBack }: CustomerScreenProps) {
   const detail = useQuery(customerQueries.detail(orgId));
   return (
     <section className="screen scroll" aria-labelledby="customer-title">
@@ -50,7 +53,7 @@ export function CustomerScreen({ orgId, canEdit, onEdit, onBack }: CustomerScree
         )}
       </Group>
       <QueryStates query={detail} loadingLabel="Loading customer" loadingRows={10} errorTitle="Could not load this customer" inset={false}>
-        {(data) => <CustomerBody detail={data} />}
+        {(data) => <CustomerBody detail={data} showAccess={showAccess} />}
       </QueryStates>
     </section>
   );
@@ -76,7 +79,7 @@ function Row({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-function CustomerBody({ detail }: { detail: CustomerDetail }) {
+function CustomerBody({ detail, showAccess }: { detail: CustomerDetail; showAccess: boolean }) {
   const c = detail.customer;
   const days = daysUntil(c.renewalDate);
   const [usageDays, setUsageDays] = useState<90 | 180>(90);
@@ -158,6 +161,11 @@ function CustomerBody({ detail }: { detail: CustomerDetail }) {
       <Card title="History of this record">
         <RecordHistory orgId={c.orgId} />
       </Card>
+      {showAccess && (
+        <Card title="Who viewed this record">
+          <RecordAccess orgId={c.orgId} />
+        </Card>
+      )}
     </Stack>
   );
 }
