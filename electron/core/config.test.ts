@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,5 +97,16 @@ describe('loadConfig', () => {
 
   it('says which development value is missing', async () => {
     await expect(loadConfig({ policyPath: missing, env: {}, packaged: false })).rejects.toThrow(/environment.*field "issuer"/);
+  });
+
+  it('takes audit public keys from the policy, and PEM text from CIMS_AUDIT_PUBLIC_KEYS_PEM in development', async () => {
+    const pem = () => generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const [a, b] = [pem(), pem()];
+    const fromFile = await loadConfig({ policyPath: policyFile({ issuer: 'https://id.example.com', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:cims:api', auditPublicKeys: [a] }) });
+    expect(fromFile.policy.auditPublicKeys).toEqual([a]);
+    const fromEnv = await loadConfig({ policyPath: missing, env: { ...env, CIMS_AUDIT_PUBLIC_KEYS_PEM: `${a}${b}` }, packaged: false });
+    expect(fromEnv.policy.auditPublicKeys).toEqual([a, b]);
+    expect((await loadConfig({ policyPath: missing, env, packaged: false })).policy.auditPublicKeys).toEqual([]);
+    await expect(loadConfig({ policyPath: missing, env: { ...env, CIMS_AUDIT_PUBLIC_KEYS_PEM: '/etc/cims-api/keys.pem' }, packaged: false })).rejects.toThrow(/field "auditPublicKeys.0"/);
   });
 });

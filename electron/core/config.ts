@@ -92,7 +92,14 @@ function fromEnvironment(env: Record<string, string | undefined>): Partial<Polic
   out.apiAudience = env.CIMS_API_AUDIENCE ?? 'urn:cims:api';
   if (env.CIMS_SCOPE) out.scope = env.CIMS_SCOPE;
   if (env.CIMS_INACTIVITY_MINUTES) out.inactivityTimeoutMinutes = Number(env.CIMS_INACTIVITY_MINUTES);
+  // PEM text (one or more blocks), not a path: the API's CIMS_AUDIT_PUBLIC_KEYS names a file.
+  if (env.CIMS_AUDIT_PUBLIC_KEYS_PEM) out.auditPublicKeys = splitPemBlocks(env.CIMS_AUDIT_PUBLIC_KEYS_PEM);
   return out;
+}
+
+/** Each `-----BEGIN ...-----` to `-----END ...-----` block of a text, as it is written (validated by the policy schema). */
+export function splitPemBlocks(text: string): string[] {
+  return (text.match(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g) ?? [text]).map((block) => `${block}\n`);
 }
 
 function validate(raw: unknown, where: string): Policy {
