@@ -40,7 +40,7 @@ const ipcNamesOnly = {
 await Promise.all([
   build({
     ...common,
-    entryPoints: ['electron/shell/main.ts'],
+    entryPoints: ['electron/shell/entry.ts'],
     outfile: 'dist/electron/main.js',
     platform: 'node',
     format: 'esm',

@@ -1,12 +1,14 @@
 // The Electron main process: as thin as possible. Everything that decides
 // something lives in electron/core (sign-in, tokens, API, handlers) or in
 // ./security (pure functions); this file only wires them to Electron.
+// Importing it does nothing: entry.ts (the built dist/electron/main.js) calls
+// startShell with the built paths, and main.test.ts calls it under a stand-in.
 import { app, BrowserWindow, dialog, ipcMain, net, powerMonitor, protocol, session, shell, type WebContents } from 'electron';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CHANNEL_NAMES, EVENT_NAMES } from '../../shared/ipc';
 import { loadConfig } from '../core/config';
+import type { SecretStore } from '../core/deps';
 import { createHandlers, type CimsCore } from '../core/handlers';
 import { createRotatingLog } from '../core/log';
 import { keytarSecretStore } from '../core/secret-store';
@@ -25,25 +27,36 @@ import {
   type LockedWebPreferences,
 } from './security';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PRELOAD = join(here, 'preload.cjs');
-const RENDERER_ROOT = join(here, '..', 'renderer');
-// Development builds only: end-to-end runs start several consoles side by side,
-// each with its own profile (the single-instance lock is per profile) and keychain entry.
-const devOverride = (name: string): string | undefined => (app.isPackaged ? undefined : process.env[name] || undefined);
-const KEYCHAIN_SERVICE = devOverride('CIMS_KEYCHAIN_SERVICE') ?? 'CIMS Console';
-const userDataDir = devOverride('CIMS_USER_DATA_DIR');
-if (userDataDir) app.setPath('userData', userDataDir);
-
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true } }]);
-
-if (!app.requestSingleInstanceLock()) {
-  app.quit();
-} else {
-  void main();
+export interface ShellOptions {
+  /** The sandboxed preload bundle (dist/electron/preload.cjs). */
+  preload: string;
+  /** The built renderer (dist/renderer), served as app://console. */
+  rendererRoot: string;
+  /** Tests only: the policy file instead of the per-OS path. */
+  policyPath?: string;
+  /** Tests only: a keychain instead of the OS one. */
+  secrets?: SecretStore;
 }
 
-async function main(): Promise<void> {
+/** Everything the process does, in Electron's order: before ready, the scheme and the single-instance lock; then main(). */
+export function startShell(options: ShellOptions): Promise<void> {
+  // Development builds only: end-to-end runs start several consoles side by side,
+  // each with its own profile (the single-instance lock is per profile) and keychain entry.
+  const devOverride = (name: string): string | undefined => (app.isPackaged ? undefined : process.env[name] || undefined);
+  const keychainService = devOverride('CIMS_KEYCHAIN_SERVICE') ?? 'CIMS Console';
+  const userDataDir = devOverride('CIMS_USER_DATA_DIR');
+  if (userDataDir) app.setPath('userData', userDataDir);
+
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true } }]);
+
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return Promise.resolve();
+  }
+  return main(options, options.secrets ?? keytarSecretStore(keychainService));
+}
+
+async function main(options: ShellOptions, secrets: SecretStore): Promise<void> {
   let window: BrowserWindow | null = null;
   const bringToFront = () => {
     if (!window) return;
@@ -59,7 +72,7 @@ async function main(): Promise<void> {
 
   let config;
   try {
-    config = await loadConfig({ packaged: app.isPackaged });
+    config = await loadConfig({ packaged: app.isPackaged, policyPath: options.policyPath });
   } catch (error) {
     // A bad policy stops the app with a clear message, never a silent default.
     dialog.showErrorBox('CIMS Console cannot start', (error as Error).message);
@@ -70,14 +83,14 @@ async function main(): Promise<void> {
   log.write('info', 'app.start', { version: app.getVersion(), packaged: app.isPackaged, config: config.source.kind });
 
   hardenSessions(policy.allowedExternalHosts);
-  protocol.handle(APP_SCHEME, serveRenderer);
+  protocol.handle(APP_SCHEME, (request) => serveRenderer(request, options.rendererRoot));
 
   const core: CimsCore = createHandlers({
     policy,
     appVersion: app.getVersion(),
     fetch: (input, init) => net.fetch(input instanceof URL ? input.href : input, init),
     openExternal: openInSystemBrowser,
-    secrets: keytarSecretStore(KEYCHAIN_SERVICE),
+    secrets,
     chooseSavePath: async ({ title, defaultName, filters }) => {
       const options = { title, defaultPath: join(app.getPath('downloads'), defaultName), filters };
       const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
@@ -115,7 +128,7 @@ async function main(): Promise<void> {
     title: 'CIMS Console',
     // Written out here so a static scan sees them; the type admits no other values (security.ts).
     webPreferences: {
-      preload: PRELOAD,
+      preload: options.preload,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -152,8 +165,8 @@ async function openInSystemBrowser(url: string): Promise<void> {
   await shell.openExternal(url);
 }
 
-async function serveRenderer(request: Request): Promise<Response> {
-  const decision = resolveAppFile(request.url, RENDERER_ROOT);
+async function serveRenderer(request: Request, rendererRoot: string): Promise<Response> {
+  const decision = resolveAppFile(request.url, rendererRoot);
   if (decision.kind !== 'file' || request.method !== 'GET') return new Response('Not found', { status: 404, headers: APP_RESPONSE_HEADERS });
   try {
     const body = await readFile(decision.path);

@@ -17,7 +17,7 @@ import {
   systemBrowserUrlAllowed,
 } from './security';
 
-/** main.ts cannot be imported here (it starts Electron), so its source is read: every `new BrowserWindow(...)` and its options. */
+/** Electronegativity reads main.ts's source, so this does too: every `new BrowserWindow(...)` and its options. */
 function browserWindowOptions(): ts.ObjectLiteralExpression[] {
   const path = join(import.meta.dirname, 'main.ts');
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
@@ -61,7 +61,7 @@ describe('web preferences of the window (main.ts)', () => {
     );
     expect(written).toEqual({
       ...LOCKED_WEB_PREFERENCES,
-      preload: { expression: 'PRELOAD' },
+      preload: { expression: 'options.preload' },
       devTools: { expression: '!app.isPackaged' },
     });
     // The values that matter most, spelled out rather than taken from security.ts.
