@@ -166,6 +166,8 @@ const allShots: Shot[] = [
     handler: (channel, input) =>
       channel === 'customers:access' ? { error: { code: 'unavailable', message: 'The CIMS API could not be reached.' } } : demoHandler(channel, input),
     act: async (p) => {
+      // The app retries a failed read once before it shows the error.
+      await p.getByText('Could not load who viewed this record').waitFor({ timeout: 10_000 });
       await p.getByRole('region', { name: 'Who viewed this record' }).scrollIntoViewIfNeeded();
     },
   },
