@@ -102,7 +102,7 @@ describe('loadConfig', () => {
   it('takes audit public keys from the policy, and PEM text from CIMS_AUDIT_PUBLIC_KEYS_PEM in development', async () => {
     const pem = () => generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const [a, b] = [pem(), pem()];
-    const fromFile = await loadConfig({ policyPath: policyFile({ issuer: 'https://id.example.com', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:cims:api', auditPublicKeys: [a] }) });
+    const fromFile = await loadConfig({ policyPath: policyFile({ issuer: 'https://id.example.com', clientId: 'c', apiBaseUrl: 'https://api.example.com', apiAudience: 'urn:cims:api', auditPublicKeys: [a] }), packaged: true });
     expect(fromFile.policy.auditPublicKeys).toEqual([a]);
     const fromEnv = await loadConfig({ policyPath: missing, env: { ...env, CIMS_AUDIT_PUBLIC_KEYS_PEM: `${a}${b}` }, packaged: false });
     expect(fromEnv.policy.auditPublicKeys).toEqual([a, b]);
