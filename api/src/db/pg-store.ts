@@ -102,12 +102,27 @@ const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
 const CLIENT_MESSAGES: Partial<Record<StoreErrorKind, string>> = {
   duplicate: 'the record exists already',
   busy: 'the database is busy with a conflicting change; try again',
+  unavailable: 'the database cannot be reached right now; try again shortly',
 };
+
+/** Node's socket errors and pg's own when the connection breaks (they carry no SQLSTATE). */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * The database is away: refused, reset, shutting down or starting (SQLSTATE class 08, 57P01-57P03).
+ * A 503, never a 500: the API is fine and the client may try again (an edit with If-Match safely).
+ */
+function isConnectionFailure(err: object): boolean {
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : '';
+  if (CONNECTION_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code)) return true;
+  return !code && err instanceof Error && /^Connection terminated|^Client has encountered a connection error/.test(err.message);
+}
 
 const snakeToCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** Maps a database error to a StoreError; anything unexpected is rethrown as is (a 500, never shown). */
 export function toStoreError(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null && isConnectionFailure(err)) return new StoreError('unavailable', CLIENT_MESSAGES.unavailable!);
   if (typeof err !== 'object' || err === null || !('code' in err) || typeof err.code !== 'string') return err;
   const code = err.code;
   const kind = SQLSTATE_KINDS[code] ?? (code.startsWith('22') ? 'validation' : undefined);
@@ -179,6 +194,8 @@ export interface OpenStoreOptions {
   sealIntervalMs?: number;
   /** Called when a background seal fails (the next one retries). */
   onBackgroundError?: (err: unknown) => void;
+  /** Called when an idle pooled connection breaks (the database restarted); default: one line on stderr. */
+  onIdleConnectionError?: (err: Error) => void;
 }
 
 /** The store's own settings, whatever connection it runs on. */
@@ -505,5 +522,8 @@ export async function openStore(options: OpenStoreOptions | string): Promise<PgS
   if (!opts.databaseUrl) throw new Error('openStore needs databaseUrl: the API runs on PostgreSQL only.');
   if (opts.migrationUrl) await migrate(opts.migrationUrl);
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+  // A pool emits 'error' when an idle connection breaks (a database restart or failover); with no
+  // listener that ends the process. The pool drops that connection and the next query opens a new one.
+  pool.on('error', opts.onIdleConnectionError ?? ((err) => console.error(`cims-api: an idle database connection broke (${err.message}); it is replaced on next use`)));
   return new PgStore(new PoolDb(pool), 'postgres', opts);
 }

@@ -36,8 +36,11 @@ export interface RequestContext {
 }
 
 /** Errors the database functions raise on purpose, mapped from their SQLSTATE. */
-/** `busy`: the database gave up on this request to break a lock cycle or a serialization conflict; retrying may succeed. */
-export type StoreErrorKind = 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'duplicate' | 'busy';
+/**
+ * `busy`: the database gave up on this request to break a lock cycle or a serialization conflict; retrying may succeed.
+ * `unavailable`: the database could not be reached, or the connection broke mid-call (it restarted).
+ */
+export type StoreErrorKind = 'forbidden' | 'not_found' | 'conflict' | 'validation' | 'duplicate' | 'busy' | 'unavailable';
 export class StoreError extends Error {
   constructor(
     readonly kind: StoreErrorKind,

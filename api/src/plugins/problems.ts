@@ -30,6 +30,7 @@ const STORE_STATUS: Record<StoreErrorKind, { status: number; slug: string; heade
   validation: { status: 400, slug: 'validation' },
   duplicate: { status: 409, slug: 'duplicate' },
   busy: { status: 503, slug: 'busy', headers: { 'retry-after': '1' } },
+  unavailable: { status: 503, slug: 'database-unavailable', headers: { 'retry-after': '5' } },
 };
 
 const problemType = (slug: string) => `urn:cims:problem:${slug}`;
