@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '../support/fixtures';
-import { goTo } from './support';
+import { customerOf, goTo, openCustomer } from './support';
 
 test('Bob reviews the audit trail: filters by user and date, exports CSV, verifies integrity, and tampering is caught', async ({ openConsole, stack }) => {
   const app = await openConsole();
@@ -64,4 +64,29 @@ test('Bob reviews the audit trail: filters by user and date, exports CSV, verifi
     await stack.db.query(`UPDATE audit.events SET reason = $2 WHERE id = $1`, [victim.id, victim.reason]);
     await stack.db.query('ALTER TABLE audit.events ENABLE TRIGGER USER');
   }
+});
+
+test('After Carol opens a customer, Bob sees her in "Who viewed this record"', async ({ openConsole, stack }) => {
+  const customer = await customerOf(stack, 'alice');
+  const carol = await openConsole();
+  await carol.signIn(stack.account('carol'));
+  await openCustomer(carol.page, customer.orgId);
+  await expect(carol.page.getByRole('heading', { level: 1 })).toHaveText(customer.orgName);
+  // A CRM is not offered the access log.
+  await expect(carol.page.getByRole('region', { name: 'Who viewed this record' })).toHaveCount(0);
+  const { rows } = await stack.db.query<{ at: Date }>(
+    `SELECT max(occurred_at) AS at FROM audit.access_events WHERE actor_sub = 'carol' AND kind = 'customer.read' AND entity_id = $1`,
+    [customer.orgId],
+  );
+  expect(rows[0]!.at).not.toBeNull();
+
+  const bob = await openConsole();
+  await bob.signIn(stack.account('bob'));
+  await openCustomer(bob.page, customer.orgId);
+  const viewed = bob.page.getByRole('table', { name: 'Who viewed this record' });
+  const carolRow = viewed.getByRole('row').filter({ hasText: 'Carol Nguyen' }).filter({ hasText: 'Opened the record' });
+  await expect(carolRow.first()).toBeVisible();
+  // Her search for the customer listed it too.
+  await expect(viewed.getByRole('row').filter({ hasText: 'Carol Nguyen' }).filter({ hasText: 'Listed in a search' }).first()).toBeVisible();
+  await bob.screenshot('09b-who-viewed');
 });
