@@ -1,7 +1,8 @@
 // A real OpenID issuer for API tests: an HTTP server on 127.0.0.1 that serves
 // discovery and a JWKS with a freshly generated key, and signs access tokens
-// with that key. The API verifies these tokens exactly as it verifies the
-// production IdP's: nothing in the API is switched off for tests.
+// (RFC 9068: `typ: at+jwt`) with that key. The API verifies these tokens exactly
+// as it verifies the production IdP's: nothing in the API is switched off for
+// tests. Keys can be rotated, to test what the API does when one leaves the JWKS.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -20,23 +21,41 @@ export interface TokenClaims {
   iss?: string;
   /** Expiry, seconds since the epoch; defaults to 5 minutes from now. */
   exp?: number;
-  /** Issued at, seconds since the epoch; defaults to now. */
-  iat?: number;
+  /** Issued at, seconds since the epoch; defaults to now; `null` leaves it out. */
+  iat?: number | null;
+  /** The OAuth client the token was issued to (RFC 9068 `client_id`). */
+  client_id?: string;
+  /** Authorized party, as some providers name the client. */
+  azp?: string;
+}
+
+export interface SignOptions {
+  /** The JWT header's `typ`; defaults to `at+jwt`, `null` leaves it out (an ID token has `JWT` or none). */
+  typ?: string | null;
 }
 
 export interface TestIssuer {
   /** The issuer URL, as the API is configured with (`ISSUER`). */
   url: string;
-  sign(claims: TokenClaims): Promise<string>;
+  sign(claims: TokenClaims, options?: SignOptions): Promise<string>;
+  /** A new signing key; the old one leaves the JWKS unless `keepPrevious`. */
+  rotateKey(options?: { keepPrevious?: boolean }): Promise<void>;
+  /** JWKS requests served so far. */
+  readonly jwksRequests: number;
   close(): Promise<void>;
 }
 
 export type SigningAlg = 'RS256' | 'ES256';
 
 export async function startTestIssuer(alg: SigningAlg = 'ES256'): Promise<TestIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const kid = randomUUID();
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  const newKey = async () => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const kid = randomUUID();
+    return { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } as JWK };
+  };
+  let current = await newKey();
+  let published: JWK[] = [current.jwk];
+  let jwksRequests = 0;
 
   let url = '';
   const server: Server = createServer((req, res) => {
@@ -44,7 +63,10 @@ export async function startTestIssuer(alg: SigningAlg = 'ES256'): Promise<TestIs
     if (path === '/.well-known/openid-configuration') {
       return json(res, { issuer: url, jwks_uri: `${url}/jwks`, id_token_signing_alg_values_supported: [alg] });
     }
-    if (path === '/jwks') return json(res, { keys: [jwk] });
+    if (path === '/jwks') {
+      jwksRequests += 1;
+      return json(res, { keys: published });
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,7 +74,14 @@ export async function startTestIssuer(alg: SigningAlg = 'ES256'): Promise<TestIs
 
   return {
     url,
-    sign: (claims) => signWith(privateKey, alg, kid, url, claims),
+    sign: (claims, options) => signWith(current.privateKey, alg, current.kid, url, claims, options),
+    async rotateKey(options = {}) {
+      current = await newKey();
+      published = options.keepPrevious ? [...published, current.jwk] : [current.jwk];
+    },
+    get jwksRequests() {
+      return jwksRequests;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
@@ -61,18 +90,19 @@ export async function startTestIssuer(alg: SigningAlg = 'ES256'): Promise<TestIs
   };
 }
 
-async function signWith(key: CryptoKey, alg: SigningAlg, kid: string, issuer: string, claims: TokenClaims): Promise<string> {
+async function signWith(key: CryptoKey, alg: SigningAlg, kid: string, issuer: string, claims: TokenClaims, options: SignOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { sub, aud, iss, exp, iat, ...rest } = claims;
-  return new SignJWT({ ...rest })
-    .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+  const typ = options.typ === undefined ? 'at+jwt' : options.typ;
+  const jwt = new SignJWT({ ...rest })
+    .setProtectedHeader({ alg, kid, ...(typ === null ? {} : { typ }) })
     .setSubject(sub)
     .setIssuer(iss ?? issuer)
     .setAudience(aud ?? API_AUDIENCE)
-    .setIssuedAt(iat ?? now)
     .setExpirationTime(exp ?? now + 300)
-    .setJti(randomUUID())
-    .sign(key);
+    .setJti(randomUUID());
+  if (iat !== null) jwt.setIssuedAt(iat ?? now);
+  return jwt.sign(key);
 }
 
 function json(res: import('node:http').ServerResponse, body: unknown): void {

@@ -36,6 +36,8 @@ export interface BuildAppOptions {
   /** The OIDC issuer whose JWKS signs access tokens (discovered from `<issuer>/.well-known/openid-configuration`). */
   issuer: string;
   audience?: string;
+  /** The model runner's OAuth client id (client_id/azp): only its tokens are service accounts. Unset: none are. */
+  modelRunnerClientId?: string;
   /** `false` for silence (tests), or where and how much to log. */
   logger?: false | LogOptions;
   bodyLimit?: number;
@@ -60,7 +62,12 @@ function requestId(req: IncomingMessage): string {
 
 export async function buildApp(options: BuildAppOptions): Promise<App> {
   const verifier =
-    options.verifier ?? createTokenVerifier({ issuer: options.issuer, audience: options.audience ?? API_AUDIENCE });
+    options.verifier ??
+    createTokenVerifier({
+      issuer: options.issuer,
+      audience: options.audience ?? API_AUDIENCE,
+      ...(options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {}),
+    });
 
   // Logging is set where Fastify creates its logger, before any plugin runs.
   const app = Fastify({

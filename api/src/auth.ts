@@ -1,9 +1,20 @@
-// Bearer token verification: JWTs signed by the identity provider, checked with
-// jose against the JWKS the issuer publishes (found through OIDC discovery).
-// Verified tokens are cached by their SHA-256 until they expire, so a busy
-// client pays for one signature check per token, not one per request.
+// Bearer token verification: JWT access tokens (RFC 9068, `typ: at+jwt`) signed
+// by the identity provider, checked with jose against the JWKS the issuer
+// publishes (found through OIDC discovery). Verified tokens are cached by their
+// SHA-256 until they expire, so a busy client pays for one signature check per
+// token, not one per request; each entry is bound to its signing key, and the
+// JWKS is fetched again when it is older than `jwksMaxAgeSeconds`, so a key the
+// issuer withdrew stops working for cached tokens too.
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type FlattenedJWSInput,
+} from 'jose';
 import { Role } from '../../shared/api';
 import type { Actor } from './db/store';
 
@@ -11,6 +22,12 @@ export const API_AUDIENCE = 'urn:cims:api';
 export const PREDICTIONS_WRITE_SCOPE = 'predictions:write';
 const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_S = 30;
+/** RFC 9068 2.1; jose also accepts the `application/at+jwt` spelling. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Scopes only a configured service client may hold; stripped from every other token. */
+const SERVICE_SCOPES: readonly string[] = [PREDICTIONS_WRITE_SCOPE];
+/** Unknown key ids refetch the JWKS at most this often. */
+const JWKS_COOLDOWN_MS = 30_000;
 
 /** Why a request carries no usable identity; sent as 401 with `WWW-Authenticate`. */
 export class AuthError extends Error {
@@ -36,6 +53,12 @@ export interface TokenVerifierOptions {
   audience?: string;
   /** Bound on cached verified tokens (oldest evicted first). */
   cacheSize?: number;
+  /** Tokens issued longer ago than this are refused (`iat` is required). Default 1 hour. */
+  maxTokenAgeSeconds?: number;
+  /** The JWKS is fetched again when older than this, so withdrawn keys are noticed. Default 5 minutes. */
+  jwksMaxAgeSeconds?: number;
+  /** The model runner's OAuth client id: only its tokens may carry `predictions:write`. Unset: none may. */
+  modelRunnerClientId?: string;
   /** Injected clock for tests of expiry; milliseconds. */
   now?: () => number;
 }
@@ -49,23 +72,35 @@ export interface TokenVerifier {
 interface CachedActor {
   actor: Actor;
   expiresAtMs: number;
+  /** The key that signed it: the entry dies when the JWKS no longer has it. */
+  kid: string;
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const issuer = options.issuer;
   const audience = options.audience ?? API_AUDIENCE;
   const cacheSize = options.cacheSize ?? 10_000;
+  const maxTokenAge = options.maxTokenAgeSeconds ?? 3_600;
   const now = options.now ?? Date.now;
+  const claimsOptions: ActorOptions = options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {};
   const cache = new Map<string, CachedActor>();
-  let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
+  const keys = createKeyStore({
+    issuer,
+    maxAgeMs: (options.jwksMaxAgeSeconds ?? 300) * 1000,
+    now,
+    // A withdrawn key takes its cached tokens with it.
+    onKeys: (kids) => {
+      for (const [hash, entry] of cache) if (!kids.has(entry.kid)) cache.delete(hash);
+    },
+  });
 
-  const keySet = () => {
-    // Discovery is retried on the next request when it fails, never cached as a failure.
-    jwks ??= discoverJwks(issuer).catch((err: unknown) => {
-      jwks = null;
-      throw err;
-    });
-    return jwks;
+  const getKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+    const kid = header.kid;
+    // Every key of the JWKS has an id, so every token must name one: the cache is bound to it.
+    if (typeof kid !== 'string' || !kid) throw new AuthError('invalid_token', 'The token does not name its signing key.');
+    let set = await keys.current();
+    if (!set.kids.has(kid)) set = await keys.afterUnknownKid();
+    return set.local(header, token);
   };
 
   return {
@@ -73,36 +108,104 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return cache.size;
     },
     async verify(token) {
-      const key = createHash('sha256').update(token).digest('base64url');
-      const hit = cache.get(key);
+      const hash = createHash('sha256').update(token).digest('base64url');
+      const hit = cache.get(hash);
       if (hit) {
-        if (now() < hit.expiresAtMs) return hit.actor;
-        cache.delete(key);
+        // The key set is refreshed here when due, which may drop this entry.
+        const set = await keys.current().catch(() => null);
+        if (now() < hit.expiresAtMs && set?.kids.has(hit.kid) && cache.has(hash)) return hit.actor;
+        cache.delete(hash);
       }
 
       let payload: JWTPayload;
+      let kid: string;
       try {
-        ({ payload } = await jwtVerify(token, await keySet(), {
+        const verified = await jwtVerify(token, getKey, {
           issuer,
           audience,
           algorithms: ALGORITHMS,
+          typ: ACCESS_TOKEN_TYP,
+          maxTokenAge,
           clockTolerance: CLOCK_TOLERANCE_S,
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: ['exp', 'sub', 'iat'],
           currentDate: new Date(now()),
-        }));
+        });
+        payload = verified.payload;
+        kid = verified.protectedHeader.kid as string;
       } catch (err) {
         throw classify(err);
       }
 
-      const actor = actorFromClaims(payload);
+      const actor = actorFromClaims(payload, claimsOptions);
       // Cached until the token's own expiry (without the tolerance), never longer.
       const expiresAtMs = (payload.exp as number) * 1000;
       if (cache.size >= cacheSize) {
         const oldest = cache.keys().next();
         if (!oldest.done) cache.delete(oldest.value);
       }
-      cache.set(key, { actor, expiresAtMs });
+      cache.set(hash, { actor, expiresAtMs, kid });
       return actor;
+    },
+  };
+}
+
+interface KeySet {
+  kids: ReadonlySet<string>;
+  local: ReturnType<typeof createLocalJWKSet>;
+}
+
+interface KeyStoreOptions {
+  issuer: string;
+  maxAgeMs: number;
+  now: () => number;
+  onKeys: (kids: ReadonlySet<string>) => void;
+}
+
+/**
+ * The issuer's JWKS, fetched through discovery: again when older than `maxAgeMs`
+ * (a failed refresh keeps the last set, so signed-in users keep working while
+ * the issuer is down, and is retried after the cooldown), and on an unknown key
+ * id at most once per cooldown.
+ */
+function createKeyStore(o: KeyStoreOptions) {
+  let jwksUrl: URL | null = null;
+  let set: KeySet | null = null;
+  let fetchedAt = -Infinity;
+  let attemptedAt = -Infinity;
+  let inFlight: Promise<KeySet> | null = null;
+
+  const refresh = (): Promise<KeySet> =>
+    (inFlight ??= (async () => {
+      attemptedAt = o.now();
+      try {
+        jwksUrl ??= await discoverJwksUrl(o.issuer);
+        const jwks = await fetchJwks(jwksUrl);
+        const kids = new Set(jwks.keys.map((k) => k.kid).filter((kid): kid is string => typeof kid === 'string' && kid !== ''));
+        set = { kids, local: createLocalJWKSet(jwks) };
+        fetchedAt = o.now();
+        o.onKeys(kids);
+        return set;
+      } finally {
+        inFlight = null;
+      }
+    })());
+
+  return {
+    async current(): Promise<KeySet> {
+      if (!set) return refresh();
+      const t = o.now();
+      if (t - fetchedAt >= o.maxAgeMs && t - attemptedAt >= JWKS_COOLDOWN_MS) {
+        try {
+          return await refresh();
+        } catch {
+          return set;
+        }
+      }
+      return set;
+    },
+    async afterUnknownKid(): Promise<KeySet> {
+      if (!set || o.now() - attemptedAt >= JWKS_COOLDOWN_MS) return refresh();
+      return set;
     },
   };
 }
@@ -115,22 +218,36 @@ export function bearerToken(header: string | undefined): string {
   return match[1];
 }
 
-/** Who the token speaks for. Unknown roles are dropped; scopes come from the space-separated `scope`. */
-export function actorFromClaims(payload: JWTPayload): Actor {
+export interface ActorOptions {
+  modelRunnerClientId?: string;
+}
+
+/**
+ * Who the token speaks for. Unknown roles are dropped; scopes come from the
+ * space-separated `scope`. A service scope is kept only when the token was
+ * issued to the configured service client (`client_id`, RFC 9068, or `azp`;
+ * both must agree when both are present): a person's token, or another
+ * client's, that carries it is not a service account.
+ */
+export function actorFromClaims(payload: JWTPayload, options: ActorOptions = {}): Actor {
   const sub = payload.sub as string;
   const name = typeof payload.name === 'string' && payload.name.trim() ? payload.name : sub;
   const rawRoles: unknown[] = Array.isArray(payload.roles) ? payload.roles : [];
   const roles = [...new Set(rawRoles.filter((r): r is Role => Role.safeParse(r).success))];
-  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+  const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+  const clients = [payload.client_id, payload.azp].filter((c) => c !== undefined);
+  const isServiceClient =
+    options.modelRunnerClientId !== undefined && clients.length > 0 && clients.every((c) => c === options.modelRunnerClientId);
+  const scopes = isServiceClient ? claimed : claimed.filter((scope) => !SERVICE_SCOPES.includes(scope));
   return { sub, name, roles, scopes };
 }
 
-/** A service account (model job) holds `predictions:write`; such tokens may do nothing else. */
+/** A service account (model job) holds `predictions:write`, which only its client keeps (above); such tokens may do nothing else. */
 export function isServiceAccount(actor: Actor): boolean {
   return actor.scopes.includes(PREDICTIONS_WRITE_SCOPE);
 }
 
-async function discoverJwks(issuer: string): Promise<ReturnType<typeof createRemoteJWKSet>> {
+async function discoverJwksUrl(issuer: string): Promise<URL> {
   const discoveryUrl = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   let metadata: unknown;
   try {
@@ -148,7 +265,23 @@ async function discoverJwks(issuer: string): Promise<ReturnType<typeof createRem
   if (jwksUrl.protocol !== 'https:' && !isLoopbackHost(jwksUrl.hostname)) {
     throw new IssuerUnavailableError('The JWKS must be served over HTTPS (plain HTTP only on loopback).');
   }
-  return createRemoteJWKSet(jwksUrl, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+  return jwksUrl;
+}
+
+async function fetchJwks(url: URL): Promise<JSONWebKeySet> {
+  let body: unknown;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: 'error', headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`the JWKS answered ${res.status}`);
+    body = await res.json();
+  } catch (err) {
+    throw new IssuerUnavailableError(`The issuer JWKS could not be loaded: ${(err as Error).message}`);
+  }
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) {
+    throw new IssuerUnavailableError('The issuer JWKS is not a key set.');
+  }
+  return { keys: keys as JSONWebKeySet['keys'] };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -157,9 +290,10 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 function classify(err: unknown): Error {
-  if (err instanceof IssuerUnavailableError) return err;
+  if (err instanceof IssuerUnavailableError || err instanceof AuthError) return err;
   if (err instanceof joseErrors.JWKSTimeout) return new IssuerUnavailableError('The issuer JWKS timed out.');
   if (err instanceof joseErrors.JOSEError) {
+    if (err instanceof joseErrors.JWTExpired && err.claim === 'iat') return new AuthError('invalid_token', 'The token is too old.');
     if (err instanceof joseErrors.JWTExpired) return new AuthError('invalid_token', 'The token has expired.');
     return new AuthError('invalid_token', 'The token is not valid for this API.');
   }

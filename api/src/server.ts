@@ -23,6 +23,8 @@ export interface StartApiOptions {
   audit: AuditConfig;
   issuer: string;
   audience?: string;
+  /** See BuildAppOptions; from CIMS_MODEL_RUNNER_CLIENT_ID. */
+  modelRunnerClientId?: string;
   /** 0 picks a free port. Default 4801. */
   port?: number;
   /** Default 127.0.0.1. Anything but loopback requires `tls`. */
@@ -59,6 +61,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     audit: options.audit,
     issuer: options.issuer,
     audience: options.audience ?? API_AUDIENCE,
+    ...(options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {}),
     logger: options.logger ?? { level: 'info' },
     ...(options.tls ? { https: options.tls } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
@@ -89,6 +92,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
 
 export interface ApiEnv {
   issuer: string;
+  /** CIMS_MODEL_RUNNER_CLIENT_ID: the client whose tokens may write predictions; unset, none may. */
+  modelRunnerClientId: string | undefined;
   port: number;
   host: string;
   /** The API's connection string (role cims_api). */
@@ -153,8 +158,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   const certFile = env.TLS_CERT_FILE;
   const keyFile = env.TLS_KEY_FILE;
   if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('Set both TLS_CERT_FILE and TLS_KEY_FILE, or neither.');
+  const modelRunnerClientId = env.CIMS_MODEL_RUNNER_CLIENT_ID?.trim() || undefined;
   return {
     issuer,
+    modelRunnerClientId,
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
@@ -175,7 +182,16 @@ async function main(): Promise<void> {
   // Background errors are reported through the app's logger once it exists.
   const background = { report: (err: unknown) => console.error(`cims-api: ${(err as Error).message}`) };
   const store = await openStore({ databaseUrl: env.databaseUrl, onBackgroundError: (err) => background.report(err) });
-  const running = await startApi({ store, ownsStore: true, audit: env.audit, issuer: env.issuer, port: env.port, host: env.host, tls: env.tls });
+  const running = await startApi({
+    store,
+    ownsStore: true,
+    audit: env.audit,
+    issuer: env.issuer,
+    ...(env.modelRunnerClientId ? { modelRunnerClientId: env.modelRunnerClientId } : {}),
+    port: env.port,
+    host: env.host,
+    tls: env.tls,
+  });
   background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');
   running.app.log.info({ url: running.url, database: store.kind }, 'CIMS API listening');
 

@@ -55,6 +55,13 @@ describe('createTokenVerifier', () => {
       return `${h}.${forged}.${s}`;
     }],
     ['not a JWT', () => Promise.resolve('not-a-token')],
+    // RFC 9068: an ID token (typ JWT or none) whose audience happens to be the API's is not an access token.
+    ['typed JWT, as an ID token is', (t) => t.sign({ sub: 'alice', roles: ['crm'] }, { typ: 'JWT' })],
+    ['without a typ', (t) => t.sign({ sub: 'alice', roles: ['crm'] }, { typ: null })],
+    ['typed as a logout token', (t) => t.sign({ sub: 'alice', roles: ['crm'] }, { typ: 'logout+jwt' })],
+    ['without iat', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: null })],
+    ['issued more than an hour ago', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: now() - 3_700, exp: now() + 300 })],
+    ['issued in the future beyond the clock skew', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: now() + 120, exp: now() + 400 })],
   ];
 
   it.each(refusals)('refuses a token %s with invalid_token', async (_name, make) => {
@@ -62,6 +69,68 @@ describe('createTokenVerifier', () => {
     const token = await make(issuer);
     await expect(verifier.verify(token)).rejects.toMatchObject({ name: 'AuthError', code: 'invalid_token' });
     expect(verifier.cacheEntries).toBe(0);
+  });
+
+  it('accepts the media-type spelling application/at+jwt and an iat a little in the future', async () => {
+    const verifier = createTokenVerifier({ issuer: issuer.url });
+    await expect(verifier.verify(await issuer.sign({ sub: 'alice' }, { typ: 'application/at+jwt' }))).resolves.toMatchObject({ sub: 'alice' });
+    await expect(verifier.verify(await issuer.sign({ sub: 'alice', iat: now() + 10 }))).resolves.toMatchObject({ sub: 'alice' });
+  });
+
+  it('takes the maximum token age from its options', async () => {
+    const verifier = createTokenVerifier({ issuer: issuer.url, maxTokenAgeSeconds: 60 });
+    await expect(verifier.verify(await issuer.sign({ sub: 'alice', iat: now() - 120 }))).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(verifier.verify(await issuer.sign({ sub: 'alice', iat: now() - 20 }))).resolves.toMatchObject({ sub: 'alice' });
+  });
+
+  it('stops accepting tokens, cached ones included, once their key has left the JWKS', async () => {
+    const rotating = await startTestIssuer('ES256');
+    try {
+      let clock = Date.now();
+      const verifier = createTokenVerifier({ issuer: rotating.url, jwksMaxAgeSeconds: 60, now: () => clock });
+      const old = await rotating.sign({ sub: 'alice', roles: ['crm'], exp: Math.floor(clock / 1000) + 600 });
+      await expect(verifier.verify(old)).resolves.toMatchObject({ sub: 'alice' });
+      expect(verifier.cacheEntries).toBe(1);
+
+      await rotating.rotateKey(); // the old key is gone from the JWKS
+      // Until the JWKS is due again (jwksMaxAgeSeconds), the cached token still stands: the window is bounded.
+      await expect(verifier.verify(old)).resolves.toMatchObject({ sub: 'alice' });
+      clock += 61_000;
+      await expect(verifier.verify(old)).rejects.toMatchObject({ name: 'AuthError', code: 'invalid_token' });
+      expect(verifier.cacheEntries).toBe(0);
+      const fresh = await rotating.sign({ sub: 'bob', roles: ['support_lead'], exp: Math.floor(clock / 1000) + 600 });
+      await expect(verifier.verify(fresh)).resolves.toMatchObject({ sub: 'bob' });
+
+      // Kept alongside the new one (a planned rotation), the previous key still verifies.
+      await rotating.rotateKey({ keepPrevious: true });
+      clock += 61_000;
+      await expect(verifier.verify(fresh)).resolves.toMatchObject({ sub: 'bob' });
+      expect(verifier.cacheEntries).toBe(1);
+
+      // A token with a new key id fetches the JWKS (after the cooldown), and the keys it no longer lists take their cached tokens along.
+      await rotating.rotateKey();
+      const newer = await rotating.sign({ sub: 'carol', roles: ['crm'], exp: Math.floor(clock / 1000) + 600 });
+      clock += 31_000;
+      await expect(verifier.verify(newer)).resolves.toMatchObject({ sub: 'carol' });
+      await expect(verifier.verify(fresh)).rejects.toMatchObject({ name: 'AuthError', code: 'invalid_token' });
+    } finally {
+      await rotating.close();
+    }
+  });
+
+  it('does not refetch the JWKS for every unknown key id (cooldown), and keeps serving cached tokens while the issuer is down', async () => {
+    const flaky = await startTestIssuer('ES256');
+    let clock = Date.now();
+    const verifier = createTokenVerifier({ issuer: flaky.url, jwksMaxAgeSeconds: 60, now: () => clock });
+    const token = await flaky.sign({ sub: 'alice', exp: Math.floor(clock / 1000) + 600 });
+    await verifier.verify(token);
+    const fetched = flaky.jwksRequests;
+    for (let i = 0; i < 5; i++) await expect(verifier.verify(await evil.sign({ sub: 'x', iss: flaky.url }))).rejects.toBeInstanceOf(AuthError);
+    expect(flaky.jwksRequests - fetched).toBeLessThanOrEqual(1);
+    await flaky.close();
+    clock += 61_000;
+    // The key set cannot be refreshed: the last one known still stands, so the signed-in user keeps working.
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'alice' });
   });
 
   it('tolerates a little clock skew (expired 10 s ago is still accepted)', async () => {
@@ -129,12 +198,22 @@ describe('actorFromClaims', () => {
     expect(actorFromClaims({ sub: 'x', roles: ['admin', 'superuser'] }).roles).toEqual(['admin']);
     expect(actorFromClaims({ sub: 'x', roles: 'admin' }).roles).toEqual([]);
   });
-  it('reads service scopes from the space-separated scope claim', () => {
-    expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write' })).toEqual({
-      sub: 'cims-model-runner',
-      name: 'cims-model-runner',
-      roles: [],
-      scopes: ['predictions:write'],
-    });
+  const services = { modelRunnerClientId: 'cims-model-runner' };
+  it('keeps the service scope for the model runner, by client_id or azp', () => {
+    for (const client of [{ client_id: 'cims-model-runner' }, { azp: 'cims-model-runner' }]) {
+      expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'openid predictions:write', ...client }, services)).toEqual({
+        sub: 'cims-model-runner',
+        name: 'cims-model-runner',
+        roles: [],
+        scopes: ['openid', 'predictions:write'],
+      });
+    }
+  });
+  it('drops the service scope from any other client, and from every client when no model runner is configured', () => {
+    expect(actorFromClaims({ sub: 'alice', roles: ['crm'], scope: 'api predictions:write', client_id: 'cims-console' }, services).scopes).toEqual(['api']);
+    expect(actorFromClaims({ sub: 'svc', scope: 'predictions:write', client_id: 'cims-demo-seeder' }, services).scopes).toEqual([]);
+    expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write' }, services).scopes).toEqual([]);
+    expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner', azp: 'other' }, services).scopes).toEqual([]);
+    expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner' }, {}).scopes).toEqual([]);
   });
 });

@@ -8,6 +8,10 @@ import { createTestAudit, type TestAudit } from '../../../testing/audit';
 import { actors, createTestDatabase, type TestDatabase } from '../../../testing/db';
 import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 
+/** The clients the tokens are issued to, as the demo provider names them. */
+export const MODEL_RUNNER_CLIENT_ID = 'cims-model-runner';
+export const CONSOLE_CLIENT_ID = 'cims-console';
+
 /** Every kind of caller of the authorization matrix. */
 export const PRINCIPALS = [
   'none',
@@ -47,10 +51,17 @@ export interface CallOptions {
 export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): Promise<Harness> {
   const [db, issuer, evil] = await Promise.all([createTestDatabase(), startTestIssuer('RS256'), startTestIssuer('ES256')]);
   const audit = createTestAudit();
-  const app = await buildApp({ store: db.store, audit: audit.config, issuer: issuer.url, logger: false, ...appOptions });
+  const app = await buildApp({
+    store: db.store,
+    audit: audit.config,
+    issuer: issuer.url,
+    modelRunnerClientId: MODEL_RUNNER_CLIENT_ID,
+    logger: false,
+    ...appOptions,
+  });
   const now = Math.floor(Date.now() / 1000);
   const person = (a: { sub: string; name: string; roles: string[] }) =>
-    issuer.sign({ sub: a.sub, name: a.name, roles: a.roles, scope: 'openid profile' });
+    issuer.sign({ sub: a.sub, name: a.name, roles: a.roles, scope: 'openid profile', client_id: CONSOLE_CLIENT_ID });
 
   const tokens: Record<Principal, string | null> = {
     none: null,
@@ -61,7 +72,7 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): P
     otherCrm: await person(actors.carol),
     lead: await person(actors.bob),
     admin: await person(actors.erin),
-    service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write' }),
+    service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write', client_id: MODEL_RUNNER_CLIENT_ID }),
   };
 
   return {

@@ -158,7 +158,7 @@ describe('what the matrix relies on', () => {
   });
 
   it('a service account token is refused on every human endpoint even with a role claim added', async () => {
-    const token = await h.issuer.sign({ sub: 'cims-model-runner', roles: ['admin'], scope: 'predictions:write' });
+    const token = await h.issuer.sign({ sub: 'cims-model-runner', roles: ['admin'], scope: 'predictions:write', client_id: 'cims-model-runner' });
     const res = await h.app.inject({ method: 'GET', url: '/v1/customers', headers: { authorization: `Bearer ${token}` } });
     expectProblem(res, 403);
     const put = await h.app.inject({
@@ -168,6 +168,58 @@ describe('what the matrix relies on', () => {
       payload: '{"predictions":[]}',
     });
     expectProblem(put, 403);
+  });
+
+  // A service account is the model runner's client together with its scope, never the scope alone.
+  const prediction = () => ({
+    predictions: [
+      {
+        orgId: OWNED,
+        kind: 'churn_risk',
+        modelName: 'churn-gbm',
+        modelVersion: '2.0.0',
+        score: 0.7,
+        topFactors: [{ factor: 'seats', weight: 0.3 }],
+        scoredAt: new Date(Date.UTC(2026, 1, 1, 0, 0, next())).toISOString(),
+      },
+    ],
+  });
+  const notServiceAccounts: [string, () => Promise<string>, number][] = [
+    ['a CRM whose token carries predictions:write', () => h.issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'], scope: 'openid api predictions:write', client_id: 'cims-console' }), 403],
+    ['another client with predictions:write', () => h.issuer.sign({ sub: 'cims-demo-seeder', scope: 'predictions:write', client_id: 'cims-demo-seeder' }), 403],
+    ['predictions:write with no client named', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write' }), 403],
+    ['the model runner named by client_id but another azp', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner', azp: 'cims-console' }), 403],
+    ['the model runner without its scope', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'openid', client_id: 'cims-model-runner' }), 403],
+    ['the model runner with an ID token', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner' }, { typ: 'JWT' }), 401],
+  ];
+  it.each(notServiceAccounts)('PUT /v1/predictions refuses %s, changing nothing', async (_name, make, status) => {
+    const token = await make();
+    const before = await dbState(h.db);
+    const res = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/predictions',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(prediction()),
+    });
+    expectProblem(res, status);
+    expect(await dbState(h.db)).toBe(before);
+  });
+
+  it('a CRM whose token carries predictions:write is still the CRM (the scope is dropped, not the person)', async () => {
+    const token = await h.issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'], scope: 'openid api predictions:write', client_id: 'cims-console' });
+    const res = await h.app.inject({ method: 'GET', url: `/v1/customers/${OWNED}`, headers: { authorization: `Bearer ${token}` } });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it('the model runner, by client id and scope, may write predictions', async () => {
+    const token = await h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner' });
+    const res = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/predictions',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(prediction()),
+    });
+    expect(res.statusCode, res.body).toBe(200);
   });
 
   it('a signed-in person without any role sees who they are and nothing else', async () => {

@@ -251,7 +251,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     closers.push(() => new Promise<void>((r) => apiLog.end(() => r())));
     let api;
     try {
-      api = await startApi({ store, ownsStore: true, audit: demoAudit(dataDir), issuer: idp.issuer, audience: idp.apiAudience, port: apiPort, logger: { level: 'info', sink: apiLog } });
+      api = await startApi({ store, ownsStore: true, audit: demoAudit(dataDir), issuer: idp.issuer, audience: idp.apiAudience, modelRunnerClientId: idp.modelRunner.clientId, port: apiPort, logger: { level: 'info', sink: apiLog } });
     } catch (err) {
       await store.close();
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError('127.0.0.1', apiPort, 'CIMS_API_PORT');
