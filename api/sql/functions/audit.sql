@@ -123,20 +123,21 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Sealing, step 1: the head and up to p_limit committed events without a link,
--- each as its whole row (to_jsonb, timestamps in UTC: what the link hashes).
+-- each as its whole row (row_to_json, timestamps in UTC: what the link hashes;
+-- json, not jsonb: a third of the time to build, and the same values once parsed).
 -- A statement sees only events whose transactions have committed, so nothing
 -- waits for unrelated long transactions.
-CREATE FUNCTION api.audit_seal_pending(p_limit integer) RETURNS jsonb
+CREATE FUNCTION api.audit_seal_pending(p_limit integer) RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
 BEGIN
-  RETURN jsonb_build_object(
+  RETURN json_build_object(
     'head', core.chain_head(),
     'events', coalesce((
-      SELECT jsonb_agg(jsonb_build_object('id', e.id::text, 'row', to_jsonb(e)) ORDER BY e.id)
+      SELECT json_agg(json_build_object('id', e.id::text, 'row', row_to_json(e)) ORDER BY e.id)
         FROM (SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
                WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
-               ORDER BY u.event_id LIMIT p_limit) e), '[]'));
+               ORDER BY u.event_id LIMIT p_limit) e), '[]'::json));
 END
 $$;
 
@@ -188,15 +189,15 @@ END
 $$;
 
 -- Checkpointing, step 2: committed access events waiting for a checkpoint,
--- after id p_after_id, ascending, each its whole row (to_jsonb, UTC).
-CREATE FUNCTION api.audit_access_pending(p_after_id bigint, p_limit integer) RETURNS jsonb
+-- after id p_after_id, ascending, each its whole row (row_to_json, UTC).
+CREATE FUNCTION api.audit_access_pending(p_after_id bigint, p_limit integer) RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
 BEGIN
   RETURN coalesce((
-    SELECT jsonb_agg(to_jsonb(a) ORDER BY a.id)
+    SELECT json_agg(row_to_json(a) ORDER BY a.id)
       FROM (SELECT ae.* FROM audit.access_unsealed u JOIN audit.access_events ae ON ae.id = u.access_id
-             WHERE u.access_id > p_after_id ORDER BY u.access_id LIMIT p_limit) a), '[]');
+             WHERE u.access_id > p_after_id ORDER BY u.access_id LIMIT p_limit) a), '[]'::json);
 END
 $$;
 
@@ -249,28 +250,28 @@ $$;
 
 -- Links after p_after_seq, ascending, each with its event's whole row (null when the event is gone).
 CREATE FUNCTION api.audit_verify_links(p_sub text, p_name text, p_roles text[], p_scopes text[], p_after_seq bigint, p_limit integer)
-RETURNS jsonb
+RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
   RETURN coalesce((
-    SELECT jsonb_agg(jsonb_build_object('seq', l.seq, 'eventId', l.event_id::text, 'prevHash', l.prev_hash, 'hash', l.hash,
-                                        'event', CASE WHEN e.id IS NOT NULL THEN to_jsonb(e) END) ORDER BY l.seq)
+    SELECT json_agg(json_build_object('seq', l.seq, 'eventId', l.event_id::text, 'prevHash', l.prev_hash, 'hash', l.hash,
+                                      'event', CASE WHEN e.id IS NOT NULL THEN row_to_json(e) END) ORDER BY l.seq)
       FROM (SELECT * FROM audit.chain c WHERE c.seq > p_after_seq ORDER BY c.seq LIMIT p_limit) l
-      LEFT JOIN audit.events e ON e.id = l.event_id), '[]');
+      LEFT JOIN audit.events e ON e.id = l.event_id), '[]'::json);
 END
 $$;
 
 -- Access events after id p_after_id, ascending, each its whole row.
 CREATE FUNCTION api.audit_verify_access(p_sub text, p_name text, p_roles text[], p_scopes text[], p_after_id bigint, p_limit integer)
-RETURNS jsonb
+RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, core, audit, pg_temp SET TimeZone = 'UTC' AS $$
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'verify the audit trail');
   RETURN coalesce((
-    SELECT jsonb_agg(to_jsonb(a) ORDER BY a.id)
-      FROM (SELECT * FROM audit.access_events ae WHERE ae.id > p_after_id ORDER BY ae.id LIMIT p_limit) a), '[]');
+    SELECT json_agg(row_to_json(a) ORDER BY a.id)
+      FROM (SELECT * FROM audit.access_events ae WHERE ae.id > p_after_id ORDER BY ae.id LIMIT p_limit) a), '[]'::json);
 END
 $$;

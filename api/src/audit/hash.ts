@@ -6,7 +6,7 @@ import { canonicalJson, checkpointSignedBytes, type CheckpointBody, type SignedC
 
 export { ZERO_HASH } from '../../../shared/audit';
 
-/** A row as the database gives it: to_jsonb(row), timestamps in UTC. Every column is hashed. */
+/** A row as the database gives it: row_to_json(row), timestamps in UTC. Every column is hashed. */
 export type RowJson = Record<string, unknown>;
 
 export const sha256hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');

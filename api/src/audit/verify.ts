@@ -23,7 +23,7 @@ import { accessLine, chainAccessHash, checkpointHash, linkHash, signatureValid, 
 
 export type { TrustedKey } from './hash';
 
-/** One link of audit.chain, with its event as stored (to_jsonb of the audit.events row), or null when the event is gone. */
+/** One link of audit.chain, with its event as stored (row_to_json of the audit.events row, timestamps in UTC), or null when the event is gone. */
 export interface ChainRow {
   seq: number;
   eventId: string;
@@ -38,7 +38,7 @@ export interface StoredCheckpoint extends SignedCheckpoint {
   accessRanges: [number, number][];
 }
 
-/** One access event as stored: to_jsonb of the audit.access_events row (every column; `id` a number). */
+/** One access event as stored: row_to_json of the audit.access_events row (every column; `id` a number). */
 export type AccessRow = RowJson & { id: number };
 
 export interface VerifyInput {

@@ -3,6 +3,7 @@
 // API's verification says about it: each change is reported with its problem
 // and the event, link or checkpoint it concerns. Real PostgreSQL, real keys.
 import { generateKeyPairSync } from 'node:crypto';
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZERO_HASH, type CheckpointBody } from '../../../shared/audit';
 import { AuditVerifyResult } from '../../../shared/api';
@@ -50,15 +51,15 @@ async function asSuperuser(change: () => Promise<unknown>): Promise<void> {
   }
 }
 
-const q = (sql: string, params: unknown[] = []) => t.admin.query(sql, params);
+const q = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []) => t.admin.query<R>(sql, params);
 const eventAt = async (seq: number): Promise<string> =>
   String((await q('SELECT event_id FROM audit.chain WHERE seq = $1', [seq])).rows[0]?.event_id);
 
 /** The attacker's recomputation of every link from `from` on, with the same canonical form the API uses. */
 async function recomputeLinks(from: number): Promise<void> {
-  await q("SET TimeZone = 'UTC'"); // what the API's reading functions set: to_jsonb writes timestamps in UTC
+  await q("SET TimeZone = 'UTC'"); // what the API's reading functions set: row_to_json writes timestamps in UTC
   const { rows } = await q<{ seq: string; prev_hash: string; event: Record<string, unknown> }>(
-    'SELECT c.seq, c.prev_hash, to_jsonb(e) AS event FROM audit.chain c JOIN audit.events e ON e.id = c.event_id WHERE c.seq >= $1 ORDER BY c.seq',
+    'SELECT c.seq, c.prev_hash, row_to_json(e) AS event FROM audit.chain c JOIN audit.events e ON e.id = c.event_id WHERE c.seq >= $1 ORDER BY c.seq',
     [from],
   );
   let prev = rows[0]!.prev_hash;
