@@ -13,6 +13,8 @@ import { startShell } from './main';
 import { app, dialog, recorded, resetStandIn, shell, type Frame, type IpcEvent } from './test/electron-stand-in';
 
 vi.mock('electron', () => import('./test/electron-stand-in'));
+// Taken before any test runs: what importing main.ts did by itself.
+const atImport = { schemes: recorded.privilegedSchemes.length, appEvents: app.eventNames().length, windows: recorded.windows.length };
 
 let dir: string;
 let renderer: string;
@@ -63,6 +65,10 @@ async function startedWindow(options?: Parameters<typeof start>[0]) {
 const navigationEvent = () => ({ preventDefault: vi.fn() });
 
 describe('the window', () => {
+  it('is not opened by importing main.ts: entry.ts starts the shell, once', () => {
+    expect(atImport).toEqual({ schemes: 0, appEvents: 0, windows: 0 });
+  });
+
   it('opens one window on app://console/index.html with the preload, after app:// is registered as a secure standard scheme', async () => {
     const window = await startedWindow();
     expect(recorded.windows).toHaveLength(1);
