@@ -81,11 +81,11 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
   };
 }
 
-export async function createTestDatabase(opts: { sealIntervalMs?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { sealIntervalMs?: number; poolSize?: number } = {}): Promise<TestDatabase> {
   const { name, adminUrl, apiUrl, drop: dropDatabase } = await createScratchDatabase('cims_test');
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  const store = await openStore({ databaseUrl: apiUrl, sealIntervalMs: opts.sealIntervalMs ?? 0, poolSize: 4 });
+  const store = await openStore({ databaseUrl: apiUrl, sealIntervalMs: opts.sealIntervalMs ?? 0, poolSize: opts.poolSize ?? 4 });
   const audit = createTestAudit();
   const trail = new AuditTrail(store.audit, audit.config);
 

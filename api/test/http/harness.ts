@@ -48,8 +48,9 @@ export interface CallOptions {
   payload?: string | Buffer;
 }
 
-export async function startHarness(appOptions: Partial<BuildAppOptions> = {}): Promise<Harness> {
-  const [db, issuer, evil] = await Promise.all([createTestDatabase(), startTestIssuer('RS256'), startTestIssuer('ES256')]);
+/** `dbOptions.poolSize`: the store's connections (4 unless a test drives many requests at once). */
+export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, dbOptions: { poolSize?: number } = {}): Promise<Harness> {
+  const [db, issuer, evil] = await Promise.all([createTestDatabase(dbOptions), startTestIssuer('RS256'), startTestIssuer('ES256')]);
   const audit = createTestAudit();
   const app = await buildApp({
     store: db.store,
