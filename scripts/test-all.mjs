@@ -18,6 +18,8 @@ const steps = [
   { name: 'typecheck', kind: 'check', command: 'npm run -s typecheck' },
   { name: 'unit (shared, electron, renderer)', kind: 'vitest', report: 'unit.json', command: 'npx vitest run' },
   { name: 'api (real PostgreSQL)', kind: 'vitest', report: 'api.json', command: 'npx vitest run --root api' },
+  // 100,000 generated requests (FUZZ_REQUESTS) over every endpoint of shared/http.ts; prints its seed and a summary line.
+  { name: 'fuzz (every endpoint, every caller)', kind: 'vitest', report: 'fuzz.json', command: 'npx vitest run --config api/vitest.fuzz.config.ts' },
   { name: 'devstack (provider, seeder, stack, PGlite)', kind: 'vitest', report: 'devstack.json', command: 'npx vitest run --root devstack' },
   // The steps below use the built app (dist/renderer, dist/electron).
   { name: 'build (renderer and Electron main/preload)', kind: 'check', command: 'npm run -s build:renderer && npm run -s build:electron' },

@@ -1,0 +1,322 @@
+// Fuzzing every endpoint of the shared contract (shared/http.ts, iterated, so a
+// new endpoint joins by itself) as every kind of caller, against the real API
+// on PostgreSQL. Requests are derived from each endpoint's zod schemas with
+// fast-check, and about a third carry a hostile value inside an otherwise valid
+// shape (NUL, lone surrogates, invalid UTF-8 bytes, huge numbers, deep JSON,
+// prototype keys, huge arrays), so they get past the first validation.
+//
+// The app is built in-process (buildApp through the api tests' harness: a
+// scratch database, the test issuer) and driven with app.inject: the same
+// Fastify lifecycle as a socket, without the socket's cost, which is what makes
+// 100,000 requests fit in CI's minutes. Nothing listens on a port.
+//
+// Checked on every response: no 5xx; the status is one the contract declares,
+// and the body matches its schema (errors: problem+json); no billing field but
+// brand, last four and expiry, in any body. Writes run one at a time (reads
+// alongside), so a fingerprint of the tables before and after tells what each
+// write did: a refused write changed nothing, a successful one that changed
+// data wrote exactly one audit event, one that changed nothing wrote none.
+//
+// FUZZ_REQUESTS (default 100000), FUZZ_SEED (default: random, printed),
+// FUZZ_TIME_LIMIT_S (default 1200; the run stops there and fails short of its count).
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { LightMyRequestResponse } from 'fastify';
+import { Cursor, OrgId, Problem } from '../../../shared/api';
+import { endpoints, pathFor, successStatus, type Endpoint } from '../../../shared/http';
+import { seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
+import { startHarness, type Harness, type Principal } from '../http/harness';
+import { arbitraryFor, invalidUtf8Body, mutation, type Hints } from './arbitraries';
+
+const COUNT = Number(process.env.FUZZ_REQUESTS ?? 100_000);
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_S ?? 1200) * 1000;
+const CONCURRENCY = 16;
+const CHUNK = 1000;
+
+/** Seeded customers: Alice (the owner) has 1-6, Carol (another CRM) 7-9, 10 is archived. */
+const ORGS = Array.from({ length: 10 }, (_v, i) => `ORG-${String(i + 1).padStart(6, '0')}`);
+const BILLING_SECRETS = ['tok_', 'billing-secret@'];
+const BILLING_KEYS = new Set(['brand', 'last4', 'expMonth', 'expYear']);
+const FORBIDDEN_KEYS = /token|billing_?email|card_?number|pan$|cvc|cvv/i;
+
+/**
+ * Every endpoint is drawn equally often (a new one too), except those whose allowed calls go over the
+ * whole trail, which every read of the run makes longer (exports stream it, verification seals, signs
+ * and recomputes it): at full weight they would take most of the run's time.
+ */
+const weightOf = (name: keyof typeof endpoints, e: Endpoint): number => (e.produces || name === 'audit.verify' ? 1 : 20);
+
+type Caller = Principal | 'garbage' | 'unsigned';
+const CALLERS: readonly Caller[] = ['none', 'expired', 'wrongAudience', 'wrongIssuer', 'garbage', 'unsigned', 'owner', 'otherCrm', 'lead', 'admin', 'service'];
+
+function allowedCallers(e: Endpoint): readonly Caller[] {
+  if (e.access === 'public') return CALLERS;
+  if (e.access === 'human') return ['owner', 'otherCrm', 'lead', 'admin'];
+  if (e.access === 'service') return ['service'];
+  const byRole: Record<string, Caller[]> = { crm: ['owner', 'otherCrm'], support_lead: ['lead'], admin: ['admin'] };
+  return e.access.flatMap((r) => byRole[r] ?? []);
+}
+
+interface FuzzRequest {
+  name: string;
+  caller: Caller;
+  method: Endpoint['method'];
+  url: string;
+  headers: Record<string, string>;
+  payload?: string | Buffer;
+  /** Which If-Match it sends, to pick the version when it runs. */
+  ifMatch?: 'current' | 'stale' | 'none' | 'garbage';
+  orgId?: string;
+}
+
+const cursorOf = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const hints: Hints = new Map<never, fc.Arbitrary<unknown>>([
+  [OrgId as never, fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ORGS) }, { weight: 1, arbitrary: fc.constant('ORG-999999') }, { weight: 2, arbitrary: fc.stringMatching(/^ORG-[0-9]{6}$/) })],
+  // Cursors in the shapes the API hands out (and a few that are not), so paging paths run too.
+  [
+    Cursor as never,
+    fc.oneof(
+      fc.bigInt({ min: 0n, max: 10n ** 19n }).map((b) => cursorOf({ b: String(b) })),
+      fc.record({ s: fc.constantFrom('name', 'renewal', 'churnRisk'), k: fc.string({ maxLength: 20 }), i: fc.constantFrom(...ORGS) }).map(cursorOf),
+      fc.string({ maxLength: 40 }),
+    ),
+  ],
+]);
+
+/** `arb` in `yes` of `yes + no` draws, null otherwise. */
+const sometimes = <T>(yes: number, no: number, arb: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
+  fc.oneof({ weight: no, arbitrary: fc.constant(null) }, { weight: yes, arbitrary: arb });
+
+const queryText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> {
+  const params = e.params ? arbitraryFor(e.params, hints) : fc.constant({});
+  const query = e.query ? arbitraryFor(e.query, hints) : fc.constant({});
+  const body = e.body ? arbitraryFor(e.body, hints) : fc.constant(undefined);
+  const caller = fc.oneof(fc.constantFrom(...allowedCallers(e)), fc.constantFrom(...CALLERS));
+  // About one query in five and one body in three carry something hostile.
+  const queryHostility = sometimes(
+    1,
+    4,
+    fc.oneof(
+      fc.constant((q: URLSearchParams) => q.append('unknown', '1')),
+      fc.constant((q: URLSearchParams) => q.append([...q.keys()][0] ?? 'q', 'again')),
+      fc.constantFrom('\u0000', '\ud800', 'x'.repeat(5000), '1e999', '-0', 'NaN').map((s) => (q: URLSearchParams) => {
+        const k = [...q.keys()][0];
+        if (k) q.set(k, s);
+      }),
+    ),
+  );
+  const bodyHostility = sometimes(1, 2, fc.oneof({ weight: 10, arbitrary: mutation }, { weight: 1, arbitrary: fc.constant('utf8' as const) }, { weight: 1, arbitrary: fc.constant('type' as const) }));
+  const ifMatch = fc.constantFrom('current', 'current', 'current', 'current', 'stale', 'none', 'garbage') as fc.Arbitrary<NonNullable<FuzzRequest['ifMatch']>>;
+  return fc.record({ params, query, body, caller, queryHostility, bodyHostility, ifMatch }).map((g) => {
+    const p = g.params as Record<string, string>;
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(g.query as Record<string, unknown>)) if (v !== undefined) q.append(k, queryText(v));
+    g.queryHostility?.(q);
+    const headers: Record<string, string> = {};
+    let payload: string | Buffer | undefined;
+    if (e.body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(g.body);
+      if (g.bodyHostility === 'utf8') payload = invalidUtf8Body(payload);
+      else if (g.bodyHostility === 'type') headers['content-type'] = 'text/plain';
+      else if (g.bodyHostility) {
+        const m = g.bodyHostility(g.body);
+        payload = m.raw ?? JSON.stringify(m.value);
+      }
+    }
+    const qs = q.toString();
+    return {
+      name,
+      caller: g.caller,
+      method: e.method,
+      url: pathFor(e, p) + (qs ? `?${qs}` : ''),
+      headers,
+      ...(payload !== undefined ? { payload } : {}),
+      ...(e.ifMatch ? { ifMatch: g.ifMatch, orgId: p.orgId } : {}),
+    };
+  });
+}
+
+let h: Harness;
+const versions = new Map<string, number>();
+
+beforeAll(async () => {
+  // The rate limit answers 429 long before 100,000 requests; here the handlers are under test.
+  h = await startHarness({ rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 } }, { poolSize: CONCURRENCY });
+  for (const [i, orgId] of ORGS.entries()) {
+    const owner = i < 6 ? { ownerSub: 'alice', ownerName: 'Alice Adams' } : { ownerSub: 'carol', ownerName: 'Carol Chen' };
+    await seedCustomer(h.db.admin, { orgId, ...owner, status: i === 9 ? 'archived' : 'active', latestChurnRisk: i / 10 });
+    await seedBilling(h.db.admin, orgId, { email: 'billing-secret@example.com' });
+    await seedUsage(h.db.admin, orgId, 40);
+    await seedPrediction(h.db.admin, { orgId, score: 0.5 });
+    versions.set(orgId, 1);
+  }
+}, 120_000);
+afterAll(() => h?.close());
+
+// Cheap enough to take around every write: any insert adds to a count, any update of a customer raises its version.
+const FINGERPRINT = `SELECT (SELECT count(*) || ':' || coalesce(sum(version), 0) || ':' || coalesce(max(updated_at)::text, '') FROM core.customers) AS customers,
+                            (SELECT count(*) FROM core.predictions) AS predictions,
+                            (SELECT count(*) FROM core.billing_methods) AS billing,
+                            (SELECT count(*) FROM audit.events)::int AS events`;
+async function fingerprint(): Promise<{ data: string; events: number }> {
+  const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; events: number }>(FINGERPRINT);
+  const r = rows[0]!;
+  return { data: `${r.customers}|${r.predictions}|${r.billing}`, events: r.events };
+}
+
+/** Every way a body could carry billing data beyond brand, last four and expiry. */
+function billingLeak(text: string, json: unknown): string | null {
+  for (const s of BILLING_SECRETS) if (text.includes(s)) return `the body holds ${s}…`;
+  const walk = (v: unknown): string | null => {
+    if (Array.isArray(v)) return v.map(walk).find((x) => x) ?? null;
+    if (typeof v !== 'object' || v === null) return null;
+    const keys = Object.keys(v);
+    const bad = keys.find((k) => FORBIDDEN_KEYS.test(k));
+    if (bad) return `a field ${bad}`;
+    if (keys.includes('last4') && keys.some((k) => !BILLING_KEYS.has(k))) return `a billing method with ${keys.join(', ')}`;
+    return Object.values(v).map(walk).find((x) => x) ?? null;
+  };
+  return walk(json);
+}
+
+/** What is wrong with a response under the contract, or null. */
+function contractViolation(e: Endpoint, res: LightMyRequestResponse): { why: string; json: unknown } {
+  const status = res.statusCode;
+  const type = String(res.headers['content-type'] ?? '');
+  if (status >= 500) return { why: `a ${status}`, json: null };
+  const schema = (e.responses as Record<number, { safeParse(v: unknown): { success: boolean; error?: unknown } }>)[status];
+  if (!schema) return { why: `status ${status} is not declared for ${e.method} ${e.path}`, json: null };
+  if (status === successStatus(e) && e.produces) {
+    return { why: type.startsWith(e.produces) ? '' : `a ${status} of type ${type}, not ${e.produces}`, json: null };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body);
+  } catch {
+    return { why: `a ${status} whose body is not JSON`, json: null };
+  }
+  if (status !== successStatus(e)) {
+    if (!type.startsWith('application/problem+json')) return { why: `a ${status} of type ${type}, not problem+json`, json };
+    const p = Problem.safeParse(json);
+    if (!p.success || p.data.status !== status) return { why: `a ${status} whose problem does not match`, json };
+  }
+  const parsed = schema.safeParse(json);
+  return { why: parsed.success ? '' : `a ${status} whose body does not match its schema: ${String(parsed.error).slice(0, 300)}`, json };
+}
+
+const GARBAGE_TOKEN = 'not.a.jwt';
+// {"alg":"none"} over the owner's claims: a token nobody signed.
+const unsignedToken = (sub: string) =>
+  `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub, roles: ['crm', 'support_lead', 'admin'], aud: 'urn:cims:api', exp: 4_102_444_800 })).toString('base64url')}.`;
+
+it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
+  const names = Object.keys(endpoints) as (keyof typeof endpoints)[];
+  const one = fc.oneof(...names.map((n) => ({ weight: weightOf(n, endpoints[n] as Endpoint), arbitrary: requestArbitrary(n, endpoints[n] as Endpoint) })));
+  const byStatus: Record<string, number> = {};
+  const byEndpoint: Record<string, Record<string, number>> = {};
+  const msByEndpoint: Record<string, number> = {};
+  const violations: string[] = [];
+  let violationCount = 0;
+  let sent = 0;
+  const started = Date.now();
+  let last = await fingerprint();
+
+  const record = (req: FuzzRequest, index: number, why: string) => {
+    violationCount++;
+    if (violations.length < 25) {
+      const body = typeof req.payload === 'string' ? req.payload.slice(0, 300) : req.payload ? `<${req.payload.length} bytes>` : '';
+      violations.push(`#${index} ${req.name} as ${req.caller}: ${req.method} ${req.url.slice(0, 200)} ${body} → ${why}`);
+    }
+  };
+
+  const send = async (req: FuzzRequest): Promise<LightMyRequestResponse> => {
+    const headers = { ...req.headers };
+    const token = req.caller === 'garbage' ? GARBAGE_TOKEN : req.caller === 'unsigned' ? unsignedToken('alice') : h.tokens[req.caller];
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (req.ifMatch && req.orgId) {
+      const v = versions.get(req.orgId) ?? 1;
+      if (req.ifMatch === 'current') headers['if-match'] = `"${v}"`;
+      if (req.ifMatch === 'stale') headers['if-match'] = `"${Math.max(v - 1, 0)}"`;
+      if (req.ifMatch === 'garbage') headers['if-match'] = ['*', 'W/"1"', '"abc"', '"99999999999999999999"', '1'][v % 5]!;
+    }
+    const res = await h.app.inject({ method: req.method, url: req.url, headers, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
+    const etag = /^"(\d+)"$/.exec(String(res.headers.etag ?? ''));
+    if (etag && req.orgId && res.statusCode < 300) versions.set(req.orgId, Math.max(versions.get(req.orgId) ?? 0, Number(etag[1])));
+    return res;
+  };
+
+  const check = async (req: FuzzRequest, index: number) => {
+    const e = endpoints[req.name as keyof typeof endpoints] as Endpoint;
+    const write = e.method !== 'GET';
+    const t0 = performance.now();
+    let res: LightMyRequestResponse;
+    let wrote: { before: typeof last; after: typeof last } | null = null;
+    if (write) {
+      // Writes run one at a time, with nothing else in flight: the fingerprint around each is its own.
+      const before = last;
+      res = await send(req);
+      last = await fingerprint();
+      wrote = { before, after: last };
+    } else {
+      res = await send(req);
+    }
+    msByEndpoint[req.name] = (msByEndpoint[req.name] ?? 0) + performance.now() - t0;
+    const status = String(res.statusCode);
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    (byEndpoint[req.name] ??= {})[status] = (byEndpoint[req.name]![status] ?? 0) + 1;
+    const { why, json } = contractViolation(e, res);
+    if (why) record(req, index, `${why}; ${res.body.slice(0, 300)}`);
+    const leak = billingLeak(res.body, json);
+    if (leak) record(req, index, `billing data beyond brand, last four and expiry: ${leak}`);
+    if (wrote) {
+      const changed = wrote.after.data !== wrote.before.data;
+      const events = wrote.after.events - wrote.before.events;
+      if (res.statusCode >= 300 && (changed || events !== 0)) record(req, index, `a refused write (${res.statusCode}) changed data or wrote ${events} events`);
+      if (res.statusCode < 300 && changed && events !== 1) record(req, index, `a successful write wrote ${events} audit events, not one`);
+      if (res.statusCode < 300 && !changed && events !== 0) record(req, index, `a write that changed nothing wrote ${events} audit events`);
+    }
+  };
+
+  for (let chunk = 0; sent < COUNT && Date.now() - started < TIME_LIMIT_MS; chunk++) {
+    const batch = fc.sample(one, { seed: SEED + chunk, numRuns: Math.min(CHUNK, COUNT - sent) });
+    const base = sent;
+    const isWrite = (r: FuzzRequest) => r.method !== 'GET';
+    // Reads of the chunk many at a time, then its writes one by one.
+    const reads = batch.flatMap((r, i) => (isWrite(r) ? [] : [i]));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < reads.length && Date.now() - started < TIME_LIMIT_MS) {
+          const i = reads[next++]!;
+          await check(batch[i]!, base + i);
+          sent++;
+        }
+      }),
+    );
+    for (const [i, r] of batch.entries()) {
+      if (!isWrite(r) || Date.now() - started >= TIME_LIMIT_MS) continue;
+      await check(r, base + i);
+      sent++;
+    }
+  }
+
+  // Whatever the fuzzing did, the trail still verifies.
+  const verify = await h.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: { authorization: `Bearer ${h.tokens.lead}` } });
+  const trail = verify.json() as { ok: boolean };
+  if (verify.statusCode !== 200 || !trail.ok) violations.push(`after the run the trail does not verify: ${verify.body.slice(0, 300)}`);
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const statuses = Object.entries(byStatus).sort().map(([s, n]) => `${s}: ${n}`).join(', ');
+  console.log(`fuzz: ${sent} requests in ${seconds} s, seed ${SEED}; by status ${statuses}; violations ${violationCount}`);
+  console.log(`fuzz by endpoint: ${JSON.stringify(byEndpoint)}`);
+  const slowest = Object.entries(msByEndpoint).sort((a, b) => b[1] - a[1]).slice(0, 6);
+  console.log(`fuzz time by endpoint (s, summed over concurrent requests): ${slowest.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
+  if (violations.length) console.log(`fuzz violations (first ${violations.length}, FUZZ_SEED=${SEED} reproduces):\n${violations.join('\n')}`);
+  expect(violations).toEqual([]);
+  expect(Object.keys(byEndpoint).sort()).toEqual(names.slice().sort());
+  expect(sent, `only ${sent} of ${COUNT} requests within ${TIME_LIMIT_MS / 1000} s`).toBe(COUNT);
+});
