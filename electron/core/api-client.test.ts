@@ -202,6 +202,24 @@ describe('ApiClient', () => {
     expect(seen.at(-1)?.path).toBe(`${endpoints['audit.exportCsv'].path}?action=customer.update`);
     expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe('1,customer.update,"line one');
   });
+
+  it('counts an evidence bundle\'s records without its header and end lines, quotes in JSON strings included, and its bytes', async () => {
+    const body = ['{"type":"header"}', ...Array.from({ length: 50 }, (_, i) => `{"type":"link","reason":"a \\"quoted\\" ${i}"}`), '{"type":"end"}'].join('\n') + '\n';
+    let accept: string | undefined;
+    routes.set(endpoints['audit.evidence'].path, (q, r) => {
+      accept = q.headers.accept;
+      r.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      r.end(body);
+    });
+    const { api } = client();
+    const path = join(mkdtempSync(join(tmpdir(), 'cims-dl-')), 'evidence.ndjson');
+    const progress: [number, boolean, number][] = [];
+    const rows = await api.download(endpoints['audit.evidence'], { query: {} }, path, (n, d, b) => progress.push([n, d, b]));
+    expect(rows).toBe(50);
+    expect(progress.at(-1)).toEqual([50, true, Buffer.byteLength(body)]);
+    expect(accept).toBe('application/x-ndjson');
+    expect(readFileSync(path, 'utf8')).toBe(body);
+  });
 });
 
 describe('ApiClient when the API is busy', () => {

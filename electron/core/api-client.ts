@@ -76,12 +76,16 @@ export class ApiClient {
     return parsed.data as z.output<SuccessSchema<E>>;
   }
 
-  /** Streams the body of a non-JSON endpoint into `path` (via a temporary file), reporting rows as they arrive. */
-  async download<E extends Endpoint & { produces: 'text/csv' }>(
+  /**
+   * Streams the body of a non-JSON endpoint into `path` (via a temporary file), reporting records
+   * and bytes as they arrive: CSV rows after the header line, or an evidence bundle's lines between
+   * its header and end lines (NDJSON).
+   */
+  async download<E extends Endpoint & { produces: NonNullable<Endpoint['produces']> }>(
     endpoint: E,
     input: CallInput<E>,
     path: string,
-    onRows: (rows: number, done: boolean) => void,
+    onRows: (rows: number, done: boolean, bytes: number) => void,
   ): Promise<number> {
     const response = await this.send(this.build(endpoint, input, endpoint.produces));
     if (response.status !== successStatus(endpoint)) {
@@ -90,22 +94,27 @@ export class ApiClient {
     }
     if (!response.body) throw fail('internal', MESSAGES.badResponse);
     const partial = `${path}.part`;
-    // Counts CSV records: line ends outside quoted cells (a cell may hold a line break).
+    // Counts records: line ends, outside quoted cells in CSV (a cell may hold a line break; a JSON
+    // line never does). Lines that are not records: CSV's header; NDJSON's header and end lines.
+    const csv = endpoint.produces === 'text/csv';
+    const framing = csv ? 1 : 2;
     let newlines = 0;
+    let bytes = 0;
     let inQuotes = false;
     let lastChar = '\n';
     let lastReport = 0;
     const counter = new Transform({
       transform: (chunk: Buffer, _enc, done) => {
         for (const byte of chunk) {
-          if (byte === 34) inQuotes = !inQuotes;
+          if (byte === 34 && csv) inQuotes = !inQuotes;
           else if (byte === 10 && !inQuotes) newlines++;
         }
+        bytes += chunk.length;
         if (chunk.length) lastChar = String.fromCharCode(chunk[chunk.length - 1]!);
         const now = this.deps.clock.now();
         if (now - lastReport > 200) {
           lastReport = now;
-          onRows(Math.max(newlines - 1, 0), false);
+          onRows(Math.max(newlines - 1, 0), false, bytes);
         }
         done(null, chunk);
       },
@@ -120,8 +129,8 @@ export class ApiClient {
       throw fail('unavailable', 'The export was interrupted. Try again.');
     }
     const lines = newlines + (lastChar === '\n' ? 0 : 1);
-    const rows = Math.max(lines - 1, 0); // minus the header line
-    onRows(rows, true);
+    const rows = Math.max(lines - framing, 0);
+    onRows(rows, true, bytes);
     return rows;
   }
 

@@ -59,3 +59,16 @@ export function factorLabel(factor: string): string {
 
 /** A renewal close enough to act on: today or within the next RENEWAL_SOON_DAYS days (as the portfolio's count). */
 export const isRenewingSoon = (days: number): boolean => days >= 0 && days <= RENEWAL_SOON_DAYS;
+
+/** A file's size for people: 812 B, 4.2 KB, 13.5 MB (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
