@@ -11,7 +11,18 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const run = require('@doyensec/electronegativity');
+
+// The scan runs offline. Electronegativity makes two look-ups through got (newer
+// translations, Electron's release list) and carries on without them, but on
+// Node 24 got's retry timer after a failed request throws an uncaught error from
+// p-cancelable and ends the process. Answer both "offline" at once instead, so the
+// result depends on the code scanned only (the Electron version comes from
+// electronVersionOverride below).
+const scanner = require.resolve('@doyensec/electronegativity');
+const gotPath = createRequire(scanner).resolve('got');
+const offline = () => Promise.reject(new Error('offline: the scan makes no network requests'));
+require.cache[gotPath] = { id: gotPath, filename: gotPath, loaded: true, exports: Object.assign(offline, { head: offline, get: offline }) };
+const run = require(scanner);
 const electronVersion = JSON.parse(readFileSync('node_modules/electron/package.json', 'utf8')).version;
 
 const outDir = existsSync('.test-results') ? '.test-results' : join('dist', 'checks');
