@@ -22,11 +22,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { Cursor, OrgId, Problem } from '../../../shared/api';
-import { endpoints, pathFor, successStatus, type Endpoint } from '../../../shared/http';
+import { Cursor, OrgId } from '../../../shared/api';
+import { endpoints, pathFor, type Endpoint } from '../../../shared/http';
 import { seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
 import { startHarness, type Harness, type Principal } from '../http/harness';
 import { arbitraryFor, invalidUtf8Body, mutation, type Hints } from './arbitraries';
+import { BILLING_EMAIL, billingLeak, contractViolation, writeViolation, type Fingerprint } from './checks';
 
 const COUNT = Number(process.env.FUZZ_REQUESTS ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -36,9 +37,6 @@ const CHUNK = 1000;
 
 /** Seeded customers: Alice (the owner) has 1-6, Carol (another CRM) 7-9, 10 is archived. */
 const ORGS = Array.from({ length: 10 }, (_v, i) => `ORG-${String(i + 1).padStart(6, '0')}`);
-const BILLING_SECRETS = ['tok_', 'billing-secret@'];
-const BILLING_KEYS = new Set(['brand', 'last4', 'expMonth', 'expYear']);
-const FORBIDDEN_KEYS = /token|billing_?email|card_?number|pan$|cvc|cvv/i;
 
 /**
  * Every endpoint is drawn equally often (a new one too), except those whose allowed calls go over the
@@ -149,7 +147,7 @@ beforeAll(async () => {
   for (const [i, orgId] of ORGS.entries()) {
     const owner = i < 6 ? { ownerSub: 'alice', ownerName: 'Alice Adams' } : { ownerSub: 'carol', ownerName: 'Carol Chen' };
     await seedCustomer(h.db.admin, { orgId, ...owner, status: i === 9 ? 'archived' : 'active', latestChurnRisk: i / 10 });
-    await seedBilling(h.db.admin, orgId, { email: 'billing-secret@example.com' });
+    await seedBilling(h.db.admin, orgId, { email: BILLING_EMAIL });
     await seedUsage(h.db.admin, orgId, 40);
     await seedPrediction(h.db.admin, { orgId, score: 0.5 });
     versions.set(orgId, 1);
@@ -162,50 +160,10 @@ const FINGERPRINT = `SELECT (SELECT count(*) || ':' || coalesce(sum(version), 0)
                             (SELECT count(*) FROM core.predictions) AS predictions,
                             (SELECT count(*) FROM core.billing_methods) AS billing,
                             (SELECT count(*) FROM audit.events)::int AS events`;
-async function fingerprint(): Promise<{ data: string; events: number }> {
+async function fingerprint(): Promise<Fingerprint> {
   const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; events: number }>(FINGERPRINT);
   const r = rows[0]!;
   return { data: `${r.customers}|${r.predictions}|${r.billing}`, events: r.events };
-}
-
-/** Every way a body could carry billing data beyond brand, last four and expiry. */
-function billingLeak(text: string, json: unknown): string | null {
-  for (const s of BILLING_SECRETS) if (text.includes(s)) return `the body holds ${s}…`;
-  const walk = (v: unknown): string | null => {
-    if (Array.isArray(v)) return v.map(walk).find((x) => x) ?? null;
-    if (typeof v !== 'object' || v === null) return null;
-    const keys = Object.keys(v);
-    const bad = keys.find((k) => FORBIDDEN_KEYS.test(k));
-    if (bad) return `a field ${bad}`;
-    if (keys.includes('last4') && keys.some((k) => !BILLING_KEYS.has(k))) return `a billing method with ${keys.join(', ')}`;
-    return Object.values(v).map(walk).find((x) => x) ?? null;
-  };
-  return walk(json);
-}
-
-/** What is wrong with a response under the contract, or null. */
-function contractViolation(e: Endpoint, res: LightMyRequestResponse): { why: string; json: unknown } {
-  const status = res.statusCode;
-  const type = String(res.headers['content-type'] ?? '');
-  if (status >= 500) return { why: `a ${status}`, json: null };
-  const schema = (e.responses as Record<number, { safeParse(v: unknown): { success: boolean; error?: unknown } }>)[status];
-  if (!schema) return { why: `status ${status} is not declared for ${e.method} ${e.path}`, json: null };
-  if (status === successStatus(e) && e.produces) {
-    return { why: type.startsWith(e.produces) ? '' : `a ${status} of type ${type}, not ${e.produces}`, json: null };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body);
-  } catch {
-    return { why: `a ${status} whose body is not JSON`, json: null };
-  }
-  if (status !== successStatus(e)) {
-    if (!type.startsWith('application/problem+json')) return { why: `a ${status} of type ${type}, not problem+json`, json };
-    const p = Problem.safeParse(json);
-    if (!p.success || p.data.status !== status) return { why: `a ${status} whose problem does not match`, json };
-  }
-  const parsed = schema.safeParse(json);
-  return { why: parsed.success ? '' : `a ${status} whose body does not match its schema: ${String(parsed.error).slice(0, 300)}`, json };
 }
 
 const GARBAGE_TOKEN = 'not.a.jwt';
@@ -254,7 +212,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
     const write = e.method !== 'GET';
     const t0 = performance.now();
     let res: LightMyRequestResponse;
-    let wrote: { before: typeof last; after: typeof last } | null = null;
+    let wrote: { before: Fingerprint; after: Fingerprint } | null = null;
     if (write) {
       // Writes run one at a time, with nothing else in flight: the fingerprint around each is its own.
       const before = last;
@@ -272,13 +230,8 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
     if (why) record(req, index, `${why}; ${res.body.slice(0, 300)}`);
     const leak = billingLeak(res.body, json);
     if (leak) record(req, index, `billing data beyond brand, last four and expiry: ${leak}`);
-    if (wrote) {
-      const changed = wrote.after.data !== wrote.before.data;
-      const events = wrote.after.events - wrote.before.events;
-      if (res.statusCode >= 300 && (changed || events !== 0)) record(req, index, `a refused write (${res.statusCode}) changed data or wrote ${events} events`);
-      if (res.statusCode < 300 && changed && events !== 1) record(req, index, `a successful write wrote ${events} audit events, not one`);
-      if (res.statusCode < 300 && !changed && events !== 0) record(req, index, `a write that changed nothing wrote ${events} audit events`);
-    }
+    const writeWrong = wrote ? writeViolation(res.statusCode, wrote.before, wrote.after) : '';
+    if (writeWrong) record(req, index, writeWrong);
   };
 
   for (let chunk = 0; sent < COUNT && Date.now() - started < TIME_LIMIT_MS; chunk++) {
