@@ -10,7 +10,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
-import { accessEvent, ALICE, auditEvent, BOB, detail, ISSUER, listItem, portfolioSummary, signedIn, usage } from '../renderer/dev/demo';
+import { accessEvent, ALICE, auditEvent, BOB, DEMO_KEY_ID, detail, ISSUER, listItem, portfolioSummary, signedIn, usage, verifyOutcome } from '../renderer/dev/demo';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
@@ -55,7 +55,7 @@ const demoHandler: Handler = (channel, input) => {
     case 'audit:events':
       return { items: Array.from({ length: 24 }, (_, n) => auditEvent(n)), nextCursor: 'next' };
     case 'audit:verify':
-      return { ok: true, checked: 18342 };
+      return verifyOutcome();
     case 'customers:access':
       return { items: [accessEvent(0, { orgId: String(input.orgId) }), accessEvent(1, { detail: { query: { q: 'Acme' }, orgIds: [String(input.orgId)] } }), accessEvent(3, { orgId: String(input.orgId) })], nextCursor: null };
     case 'audit:access':
@@ -188,6 +188,56 @@ const allShots: Shot[] = [
     act: async (p) => {
       await p.getByRole('button', { name: 'Verify integrity' }).click();
       await p.getByText('Audit trail intact').waitFor();
+    },
+  },
+  {
+    name: 'audit-unsealed',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    handler: (c, i) => (c === 'audit:verify' ? verifyOutcome({ unsealed: 37, accessUnsealed: 5 }) : demoHandler(c, i)),
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Verify integrity' }).click();
+      await p.getByText('37 recent events and 5 access events are not sealed yet').waitFor();
+    },
+  },
+  {
+    // The trail was cut back and its checkpoints rewritten: the API's own check passes, the console remembers #412.
+    name: 'audit-damaged',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    handler: (c, i) =>
+      c === 'audit:verify'
+        ? verifyOutcome(
+            { checked: 17_904, checkpoint: { seq: 3, signedAt: '2026-11-21T16:20:00.000Z', keyId: DEMO_KEY_ID } },
+            { status: 'damaged', reason: 'missing', remembered: { seq: 412, signedAt: '2026-11-21T15:59:00.000Z', keyId: DEMO_KEY_ID, verifiedAt: '2026-11-21T16:00:04.000Z' } },
+          )
+        : demoHandler(c, i),
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Verify integrity' }).click();
+      await p.getByText(/is missing or changed/).waitFor();
+    },
+  },
+  {
+    name: 'audit-problem',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    handler: (c, i) =>
+      c === 'audit:verify'
+        ? verifyOutcome({ ok: false, problem: 'hash_mismatch', firstBadEventId: '982', chainSeq: '17321', detail: 'Event 982 does not hash to chain link 17321.' })
+        : demoHandler(c, i),
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Verify integrity' }).click();
+      await p.getByText('Audit trail damaged').waitFor();
+    },
+  },
+  {
+    name: 'audit-unconfigured',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    handler: (c, i) => (c === 'audit:verify' ? verifyOutcome({}, { status: 'not_configured' }) : demoHandler(c, i)),
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Verify integrity' }).click();
+      await p.getByText('Checkpoint signatures not checked by this console').waitFor();
     },
   },
   {

@@ -22,6 +22,7 @@ import {
   Reason,
   UsageDay,
 } from './api';
+import { KeyId } from './audit';
 
 export const SessionStatus = z.enum(['signedOut', 'signingIn', 'signedIn', 'locked']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
@@ -82,6 +83,38 @@ export const AuditExportResult = z.strictObject({
   rows: z.int().min(0),
 });
 
+/** A checkpoint this console verified and remembers, and when it first did. */
+export const WitnessedCheckpoint = z.strictObject({
+  seq: z.int().min(1),
+  signedAt: z.iso.datetime({ offset: true }),
+  keyId: KeyId,
+  verifiedAt: z.iso.datetime({ offset: true }),
+});
+export type WitnessedCheckpoint = z.infer<typeof WitnessedCheckpoint>;
+
+/**
+ * What the console itself concluded (electron/core/witness.ts), with keys from IT's policy only.
+ * It can contradict the API: a trail cut back to before a checkpoint this console saw is damaged
+ * even when the database and the API agree with each other.
+ */
+export const AuditWitnessReport = z.discriminatedUnion('status', [
+  /** The policy lists no auditPublicKeys: no signature was checked and nothing is remembered. */
+  z.strictObject({ status: z.literal('not_configured') }),
+  /** The newest checkpoint (if any) verifies with a trusted key; the remembered one is still there, unchanged. */
+  z.strictObject({ status: z.literal('ok'), remembered: WitnessedCheckpoint.nullable() }),
+  /** A checkpoint this console verified is gone (`missing`), differs (`changed`), or the trail's newest is older than it (`rolled_back`). */
+  z.strictObject({ status: z.literal('damaged'), reason: z.enum(['missing', 'changed', 'rolled_back']), remembered: WitnessedCheckpoint }),
+  /** The newest checkpoint is signed by a key that is not in IT's policy. */
+  z.strictObject({ status: z.literal('untrusted_key'), seq: z.int().min(1), keyId: KeyId }),
+  /** The newest checkpoint's signature does not verify with its (trusted) key, or it is not the checkpoint verify reported. */
+  z.strictObject({ status: z.literal('bad_signature'), seq: z.int().min(1), keyId: KeyId }),
+]);
+export type AuditWitnessReport = z.infer<typeof AuditWitnessReport>;
+
+/** The API's verification of the trail, and the console's own check of the signed checkpoints. */
+export const AuditVerifyOutcome = z.strictObject({ trail: AuditVerifyResult, witness: AuditWitnessReport });
+export type AuditVerifyOutcome = z.infer<typeof AuditVerifyOutcome>;
+
 export const channels = {
   'session:get': { input: Empty, output: SessionState },
   'session:signIn': { input: Empty, output: SessionState },
@@ -102,7 +135,7 @@ export const channels = {
   'portfolio:summary': { input: Empty, output: PortfolioSummary },
   'audit:events': { input: AuditQuery, output: AuditPage },
   'audit:exportCsv': { input: AuditQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
-  'audit:verify': { input: AuditVerifyQuery, output: AuditVerifyResult },
+  'audit:verify': { input: AuditVerifyQuery, output: AuditVerifyOutcome },
   'audit:access': { input: AccessQuery, output: AccessPage },
   /** Progress comes as audit:exportProgress, as for the audit export. */
   'audit:exportAccessCsv': { input: AccessQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },

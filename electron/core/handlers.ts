@@ -23,6 +23,7 @@ import { fail, IpcFailure, MESSAGES } from './errors';
 import { EventHub } from './events';
 import { errorCode, exportFailureMessage, nullLog } from './log';
 import { Session } from './session';
+import { apiCheckpoints, createAuditWitness, fileWitnessStore, memoryWitnessStore } from './witness';
 
 export interface SaveDialogRequest {
   title: string;
@@ -50,6 +51,8 @@ export interface CoreDeps {
   appVersion?: string;
   /** Called when an interactive sign-in completes (the shell brings the window to the front). */
   onSignedIn?: () => void;
+  /** The user's data folder (the app's userData): where the audit witness remembers checkpoints. Without it, only for this run. */
+  userDataDir?: string;
 }
 
 export interface CimsCore extends CimsBridge {
@@ -100,6 +103,14 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     return { path, rows };
   }
 
+  const witness = createAuditWitness({
+    policy: deps.policy,
+    store: deps.userDataDir ? fileWitnessStore(deps.userDataDir, log) : memoryWitnessStore(),
+    fetchCheckpoint: apiCheckpoints(api),
+    clock,
+    log,
+  });
+
   const handlers: HandlerTable = {
     'session:get': async () => session.getState(),
     'session:signIn': () => session.signIn(),
@@ -126,7 +137,10 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     'customers:access': ({ orgId, cursor }) => api.call(endpoints['customers.access'], { params: { orgId }, query: { cursor } }),
     'portfolio:summary': () => api.call(endpoints['portfolio.summary'], {}),
     'audit:events': (query) => api.call(endpoints['audit.events'], { query }),
-    'audit:verify': (query) => api.call(endpoints['audit.verify'], { query }),
+    'audit:verify': async (query) => {
+      const trail = await api.call(endpoints['audit.verify'], { query });
+      return { trail, witness: await witness.check(trail) };
+    },
     'audit:exportCsv': (query) => exportCsv('Export audit trail', 'audit', (path, progress) =>
       api.download(endpoints['audit.exportCsv'], { query }, path, progress),
     ),

@@ -98,6 +98,7 @@ async function main(options: ShellOptions, secrets: SecretStore): Promise<void> 
     },
     log,
     onSignedIn: bringToFront,
+    userDataDir: app.getPath('userData'),
   });
 
   for (const channel of CHANNEL_NAMES) {

@@ -134,7 +134,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real API (run under scripts/w
       expect(csv).toContain('+49 40 7654321');
       expect(progress.at(-1)).toEqual({ rows: expectedRows, done: true });
 
-      expect(await core.invoke('audit:verify', {})).toMatchObject({ ok: true, data: { ok: true } });
+      expect(await core.invoke('audit:verify', {})).toMatchObject({ ok: true, data: { trail: { ok: true }, witness: { status: 'not_configured' } } });
       const archived = await core.invoke('customers:archive', { orgId: 'ORG-900001', version: 2, reason: 'Contract ended' });
       expect(archived).toMatchObject({ ok: true, data: { customer: { status: 'archived', version: 3 } } });
       await core.invoke('session:signOut', {});

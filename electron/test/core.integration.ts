@@ -149,7 +149,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       expect(await keytar.getPassword(SERVICE, 'refresh-token')).not.toContain(refreshToken!);
 
       const verified = await core.invoke('audit:verify', {});
-      expect(verified).toMatchObject({ ok: true, data: { ok: true } });
+      expect(verified).toMatchObject({ ok: true, data: { trail: { ok: true }, witness: { status: 'not_configured' } } });
       const last = api.seen.at(-1)!;
       expect(last).toMatchObject({ status: 200, claims: { sub: 'alice', aud: AUDIENCE, roles: ['crm'] } });
 

@@ -13,11 +13,18 @@ import {
   UsageDay,
   type AccessEvent as AccessEventT,
   type AuditEvent as AuditEventT,
+  type AuditVerifyResult as AuditVerifyResultT,
   type CustomerDetail as CustomerDetailT,
   type CustomerListItem as CustomerListItemT,
   type PortfolioSummary as PortfolioSummaryT,
 } from '../../shared/api';
-import { SessionState, type SessionState as SessionStateT } from '../../shared/ipc';
+import {
+  AuditVerifyOutcome,
+  SessionState,
+  type AuditVerifyOutcome as AuditVerifyOutcomeT,
+  type AuditWitnessReport as AuditWitnessReportT,
+  type SessionState as SessionStateT,
+} from '../../shared/ipc';
 
 export const ISSUER = 'http://127.0.0.1:4800';
 export const ALICE = { sub: 'alice', name: 'Alice Martin', roles: ['crm' as const] };
@@ -176,5 +183,29 @@ export function accessEvent(n: number, over: Partial<AccessEventT> = {}): Access
     clientAddress: '10.20.0.' + (10 + (n % 5)),
     appVersion: '0.1.0',
     ...over,
+  });
+}
+
+export const DEMO_KEY_ID = '5f1c0e7a9b2d4c6e8a0b1c2d3e4f5a6b';
+
+/** What "Verify integrity" answers: the API's result (ok by default, newest checkpoint #412) and the console's own check. */
+export function verifyOutcome(
+  trail: Partial<Omit<Extract<AuditVerifyResultT, { ok: false }>, 'ok'>> & { ok?: boolean } = {},
+  witness: AuditWitnessReportT = {
+    status: 'ok',
+    remembered: { seq: 412, signedAt: '2026-11-21T15:59:00.000Z', keyId: DEMO_KEY_ID, verifiedAt: '2026-11-21T16:00:04.000Z' },
+  },
+): AuditVerifyOutcomeT {
+  return AuditVerifyOutcome.parse({
+    trail: {
+      ok: true,
+      checked: 18_342,
+      accessChecked: 96_210,
+      unsealed: 0,
+      accessUnsealed: 0,
+      checkpoint: { seq: 412, signedAt: '2026-11-21T15:59:00.000Z', keyId: DEMO_KEY_ID },
+      ...trail,
+    },
+    witness,
   });
 }

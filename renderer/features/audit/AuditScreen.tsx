@@ -2,7 +2,7 @@
 import { Alert, Button, Group, NativeSelect, Paper, SegmentedControl, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { AuditAction, EDITABLE_FIELDS, type AuditVerifyResult } from '../../../shared/api';
+import { AuditAction, EDITABLE_FIELDS } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
 import { AccessView } from './AccessView';
 import { auditQueries, useAuditExport, useAuditVerify, type AuditFilters } from './api';
@@ -11,14 +11,10 @@ import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
 import { EmptyState, QueryStates } from '../../ui/states';
 import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
+import { VerifyResult } from './VerifyResult';
 
 const FIELD_OPTIONS = [{ value: '', label: 'Any field' }, ...EDITABLE_FIELDS.map((f) => ({ value: f, label: FIELD_LABELS[f] }))];
 const ACTION_OPTIONS = [{ value: '', label: 'Any action' }, ...AuditAction.options.map((a) => ({ value: a, label: ACTION_LABELS[a] }))];
-const PROBLEM_TEXT = {
-  hash_mismatch: 'an event does not match its recorded fingerprint (it was altered)',
-  chain_break: 'an event does not link to the one before it (the order was changed or one was inserted)',
-  missing_event: 'an event is missing from the chain (one was removed)',
-} as const;
 
 export default function AuditScreen() {
   const [inputs, setInputs] = useState<FilterInputs>(NO_FILTERS);
@@ -83,7 +79,7 @@ export default function AuditScreen() {
               {describeError(verify.error)}
             </Alert>
           )}
-          {verify.isSuccess && <VerifyResult result={verify.data} onClose={() => verify.reset()} />}
+          {verify.isSuccess && <VerifyResult outcome={verify.data} onClose={() => verify.reset()} />}
           <form onSubmit={apply} aria-label="Audit filters" noValidate>
             <Group gap="sm" align="flex-start" wrap="nowrap" className="filters">
               <TextInput size="xs" label="User" placeholder="Name or id" value={inputs.actor} onChange={set('actor')} w={150} />
@@ -131,14 +127,3 @@ export default function AuditScreen() {
 
 const verifyRange = (f: AuditFilters) => ({ ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) });
 
-function VerifyResult({ result, onClose }: { result: AuditVerifyResult; onClose: () => void }) {
-  return result.ok ? (
-    <Alert color="teal" variant="light" title="Audit trail intact" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="status" className="verify-result">
-      {result.checked.toLocaleString()} events checked: none altered, removed or reordered.
-    </Alert>
-  ) : (
-    <Alert color="red" variant="filled" title="Audit trail damaged" withCloseButton closeButtonLabel="Dismiss" onClose={onClose} role="alert" className="verify-result">
-      Checked {result.checked.toLocaleString()} events. At event #{result.firstBadEventId}, {PROBLEM_TEXT[result.problem]}. Report this to security.
-    </Alert>
-  );
-}
