@@ -239,6 +239,10 @@ export function actorFromClaims(payload: JWTPayload, options: ActorOptions = {})
   const isServiceClient =
     options.modelRunnerClientId !== undefined && clients.length > 0 && clients.every((c) => c === options.modelRunnerClientId);
   const scopes = isServiceClient ? claimed : claimed.filter((scope) => !SERVICE_SCOPES.includes(scope));
+  // The service client's token without its scope would pass for a person with no role: refused instead.
+  if (isServiceClient && !scopes.some((scope) => SERVICE_SCOPES.includes(scope))) {
+    throw new AuthError('invalid_token', 'A service client token must carry its service scope.');
+  }
   return { sub, name, roles, scopes };
 }
 

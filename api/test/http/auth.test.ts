@@ -216,4 +216,7 @@ describe('actorFromClaims', () => {
     expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner', azp: 'other' }, services).scopes).toEqual([]);
     expect(actorFromClaims({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner' }, {}).scopes).toEqual([]);
   });
+  it('refuses a token of the model runner client that lacks its scope, rather than take it for a person', () => {
+    expect(() => actorFromClaims({ sub: 'cims-model-runner', scope: 'openid', client_id: 'cims-model-runner' }, services)).toThrow(AuthError);
+  });
 });

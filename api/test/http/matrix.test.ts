@@ -189,7 +189,7 @@ describe('what the matrix relies on', () => {
     ['another client with predictions:write', () => h.issuer.sign({ sub: 'cims-demo-seeder', scope: 'predictions:write', client_id: 'cims-demo-seeder' }), 403],
     ['predictions:write with no client named', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write' }), 403],
     ['the model runner named by client_id but another azp', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner', azp: 'cims-console' }), 403],
-    ['the model runner without its scope', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'openid', client_id: 'cims-model-runner' }), 403],
+    ['the model runner without its scope', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'openid', client_id: 'cims-model-runner' }), 401],
     ['the model runner with an ID token', () => h.issuer.sign({ sub: 'cims-model-runner', scope: 'predictions:write', client_id: 'cims-model-runner' }, { typ: 'JWT' }), 401],
   ];
   it.each(notServiceAccounts)('PUT /v1/predictions refuses %s, changing nothing', async (_name, make, status) => {
