@@ -25,7 +25,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { Cursor, OrgId } from '../../../shared/api';
 import { endpoints, pathFor, type Endpoint } from '../../../shared/http';
 import { seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
-import { startHarness, type Harness, type Principal } from '../http/harness';
+import { CONSOLE_CLIENT_ID, startHarness, type Harness, type Principal } from '../http/harness';
+import type { TokenClaims } from '../../../testing/issuer';
 import { arbitraryFor, invalidUtf8Body, mutation, type Hints } from './arbitraries';
 import { BILLING_EMAIL, billingLeak, contractViolation, writeViolation, type Fingerprint } from './checks';
 
@@ -45,8 +46,21 @@ const ORGS = Array.from({ length: 10 }, (_v, i) => `ORG-${String(i + 1).padStart
  */
 const weightOf = (name: keyof typeof endpoints, e: Endpoint): number => (e.produces || name === 'audit.verify' ? 1 : 20);
 
-type Caller = Principal | 'garbage' | 'unsigned';
-const CALLERS: readonly Caller[] = ['none', 'expired', 'wrongAudience', 'wrongIssuer', 'garbage', 'unsigned', 'owner', 'otherCrm', 'lead', 'admin', 'service'];
+/** Tokens the real issuer signed whose claims are hostile: an identity provider may let people pick their display name. */
+const HOSTILE_CLAIMS: readonly Record<string, unknown>[] = [
+  { sub: 'alice', name: 'Alice\u0000Adams', roles: ['crm'] },
+  { sub: 'bob', name: 'Bob \ud800', roles: ['support_lead'] },
+  { sub: 'x'.repeat(300), name: 'Long', roles: ['crm'] },
+  { sub: 'alice', name: 'Alice', roles: 'crm' },
+  { sub: 'alice', name: 'Alice', roles: [['crm'], { admin: true }] },
+  { sub: '', name: '', roles: ['crm', 'support_lead', 'admin', 'root'] },
+  { sub: 'alice\u0000', name: 'Alice', roles: ['crm'] },
+];
+
+type Caller = Principal | 'garbage' | 'unsigned' | 'hostileClaims';
+const CALLERS: readonly Caller[] = ['none', 'expired', 'wrongAudience', 'wrongIssuer', 'garbage', 'unsigned', 'hostileClaims', 'owner', 'otherCrm', 'lead', 'admin', 'service'];
+/** Header values worth sending: the API records the request id and app version in every event. */
+const HOSTILE_HEADERS: readonly string[] = ['a'.repeat(64), 'a'.repeat(65), 'x'.repeat(4000), '../../etc', "'; DROP TABLE x; --", '%00', '$(id)', '', ' '];
 
 function allowedCallers(e: Endpoint): readonly Caller[] {
   if (e.access === 'public') return CALLERS;
@@ -65,6 +79,8 @@ interface FuzzRequest {
   payload?: string | Buffer;
   /** Which If-Match it sends, to pick the version when it runs. */
   ifMatch?: 'current' | 'stale' | 'none' | 'garbage';
+  /** Which hostile-claims token, when the caller is hostileClaims. */
+  claims: number;
   orgId?: string;
 }
 
@@ -108,12 +124,18 @@ function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> 
   );
   const bodyHostility = sometimes(1, 2, fc.oneof({ weight: 10, arbitrary: mutation }, { weight: 1, arbitrary: fc.constant('utf8' as const) }, { weight: 1, arbitrary: fc.constant('type' as const) }));
   const ifMatch = fc.constantFrom('current', 'current', 'current', 'current', 'stale', 'none', 'garbage') as fc.Arbitrary<NonNullable<FuzzRequest['ifMatch']>>;
-  return fc.record({ params, query, body, caller, queryHostility, bodyHostility, ifMatch }).map((g) => {
+  const headerHostility = sometimes(
+    1,
+    9,
+    fc.record({ name: fc.constantFrom('x-request-id', 'x-cims-app-version', 'x-forwarded-for', 'accept'), value: fc.constantFrom(...HOSTILE_HEADERS) }),
+  );
+  const claims = fc.nat({ max: HOSTILE_CLAIMS.length - 1 });
+  return fc.record({ params, query, body, caller, queryHostility, bodyHostility, headerHostility, ifMatch, claims }).map((g) => {
     const p = g.params as Record<string, string>;
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(g.query as Record<string, unknown>)) if (v !== undefined) q.append(k, queryText(v));
     g.queryHostility?.(q);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = g.headerHostility ? { [g.headerHostility.name]: g.headerHostility.value } : {};
     let payload: string | Buffer | undefined;
     if (e.body) {
       headers['content-type'] = 'application/json';
@@ -129,6 +151,7 @@ function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> 
     return {
       name,
       caller: g.caller,
+      claims: g.claims,
       method: e.method,
       url: pathFor(e, p) + (qs ? `?${qs}` : ''),
       headers,
@@ -140,6 +163,7 @@ function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> 
 
 let h: Harness;
 const versions = new Map<string, number>();
+let hostileTokens: string[] = [];
 
 beforeAll(async () => {
   // The rate limit answers 429 long before 100,000 requests; here the handlers are under test.
@@ -152,6 +176,9 @@ beforeAll(async () => {
     await seedPrediction(h.db.admin, { orgId, score: 0.5 });
     versions.set(orgId, 1);
   }
+  hostileTokens = await Promise.all(
+    HOSTILE_CLAIMS.map((c) => h.issuer.sign({ scope: 'openid profile', client_id: CONSOLE_CLIENT_ID, ...c } as unknown as TokenClaims)),
+  );
 }, 120_000);
 afterAll(() => h?.close());
 
@@ -176,6 +203,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
   const one = fc.oneof(...names.map((n) => ({ weight: weightOf(n, endpoints[n] as Endpoint), arbitrary: requestArbitrary(n, endpoints[n] as Endpoint) })));
   const byStatus: Record<string, number> = {};
   const byEndpoint: Record<string, Record<string, number>> = {};
+  const byCaller: Record<string, Record<string, number>> = {};
   const msByEndpoint: Record<string, number> = {};
   const violations: string[] = [];
   let violationCount = 0;
@@ -193,7 +221,14 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
 
   const send = async (req: FuzzRequest): Promise<LightMyRequestResponse> => {
     const headers = { ...req.headers };
-    const token = req.caller === 'garbage' ? GARBAGE_TOKEN : req.caller === 'unsigned' ? unsignedToken('alice') : h.tokens[req.caller];
+    const token =
+      req.caller === 'garbage'
+        ? GARBAGE_TOKEN
+        : req.caller === 'unsigned'
+          ? unsignedToken('alice')
+          : req.caller === 'hostileClaims'
+            ? hostileTokens[req.claims]
+            : h.tokens[req.caller];
     if (token) headers.authorization = `Bearer ${token}`;
     if (req.ifMatch && req.orgId) {
       const v = versions.get(req.orgId) ?? 1;
@@ -226,6 +261,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
     const status = String(res.statusCode);
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     (byEndpoint[req.name] ??= {})[status] = (byEndpoint[req.name]![status] ?? 0) + 1;
+    (byCaller[req.caller] ??= {})[status] = (byCaller[req.caller]![status] ?? 0) + 1;
     const { why, json } = contractViolation(e, res);
     if (why) record(req, index, `${why}; ${res.body.slice(0, 300)}`);
     const leak = billingLeak(res.body, json);
@@ -266,6 +302,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
   const statuses = Object.entries(byStatus).sort().map(([s, n]) => `${s}: ${n}`).join(', ');
   console.log(`fuzz: ${sent} requests in ${seconds} s, seed ${SEED}; by status ${statuses}; violations ${violationCount}`);
   console.log(`fuzz by endpoint: ${JSON.stringify(byEndpoint)}`);
+  console.log(`fuzz by caller: ${JSON.stringify(byCaller)}`);
   const slowest = Object.entries(msByEndpoint).sort((a, b) => b[1] - a[1]).slice(0, 6);
   console.log(`fuzz time by endpoint (s, summed over concurrent requests): ${slowest.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
   if (violations.length) console.log(`fuzz violations (first ${violations.length}, FUZZ_SEED=${SEED} reproduces):\n${violations.join('\n')}`);
