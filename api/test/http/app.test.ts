@@ -100,7 +100,8 @@ const EXPECTED_ROUTES = [
   'get /v1/audit/events',
   'get /v1/audit/events.csv',
   'get /v1/audit/verify',
-  'get /v1/audit/checkpoints/:seq',
+  'get /v1/audit/evidence',
+  'get /v1/audit/checkpoints/{seq}',
   'get /v1/audit/access',
   'get /v1/audit/access.csv',
   'put /v1/predictions',
@@ -153,6 +154,7 @@ describe('GET /v1/openapi.json', () => {
     );
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
     expect(Object.keys(doc.paths['/v1/audit/events.csv']!.get!.responses['200']!.content)).toEqual(['text/csv']);
+    expect(Object.keys(doc.paths['/v1/audit/evidence']!.get!.responses['200']!.content)).toEqual(['application/x-ndjson']);
   });
 });
 

@@ -203,6 +203,20 @@ describe('GET /v1/audit/evidence', () => {
 });
 
 describe('the bundle does not trust itself', () => {
+  it('the checkpoint a range starts after must carry a valid signature too', async () => {
+    const { lines, header } = await bundle(`?from=${encodeURIComponent(middle)}`);
+    const anchor = header.anchor!;
+    // Another start for the segment, signed by a key nobody trusts.
+    const moved = { ...anchor.checkpoint, chainHead: 'f'.repeat(64) };
+    const forger = generateKeyPairSync('ed25519').privateKey;
+    const forged = lines.map((l) =>
+      l.type === 'header' ? { ...l, anchor: { checkpoint: moved, signature: sign(null, checkpointSignedBytes(moved), forger).toString('base64url') } } : l,
+    );
+    const r = verify(write('anchor.ndjson', forged));
+    expect(r.status, r.text).toBe(1);
+    expect(r.out).toMatchObject({ ok: false, problem: 'bad_signature', checkpointSeq: anchor.checkpoint.seq });
+  });
+
   it('an event dropped from the middle breaks the chain', async () => {
     const { lines } = await bundle();
     const victim = links(lines)[2]!;
