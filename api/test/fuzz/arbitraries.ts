@@ -77,6 +77,12 @@ export const HOSTILE_NUMBERS: readonly number[] = [
 
 export const HOSTILE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype', 'toString', '', '\u0000'];
 
+// Mostly this century; some at the ends of what ISO 8601's four-digit years (and PostgreSQL) allow.
+const dates = fc.oneof(
+  { weight: 4, arbitrary: fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }) },
+  { weight: 1, arbitrary: fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }) },
+);
+
 function stringArb(def: Def, hints: Hints, schema: z.ZodType): fc.Arbitrary<string> {
   const hinted = hints.get(schema) as fc.Arbitrary<string> | undefined;
   if (hinted) return hinted;
@@ -98,9 +104,9 @@ function stringArb(def: Def, hints: Hints, schema: z.ZodType): fc.Arbitrary<stri
         { weight: 1, arbitrary: fc.emailAddress().filter((e) => e.length <= 254) },
       );
     case 'date':
-      return fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+      return dates.map((d) => d.toISOString().slice(0, 10));
     case 'datetime':
-      return fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString());
+      return dates.map((d) => d.toISOString());
     case 'uuid':
       return fc.uuid();
     default:

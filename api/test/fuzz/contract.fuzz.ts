@@ -59,6 +59,18 @@ const HOSTILE_CLAIMS: readonly Record<string, unknown>[] = [
 
 type Caller = Principal | 'garbage' | 'unsigned' | 'hostileClaims';
 const CALLERS: readonly Caller[] = ['none', 'expired', 'wrongAudience', 'wrongIssuer', 'garbage', 'unsigned', 'hostileClaims', 'owner', 'otherCrm', 'lead', 'admin', 'service'];
+/** Content types a JSON body may be sent with that the API must answer without parsing it as JSON, or parse right. */
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/json; charset=utf-16',
+  'application/json; charset=latin1',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'APPLICATION/JSON',
+  'application/json, text/plain',
+  'application/merge-patch+json',
+  '',
+];
 /** Header values worth sending: the API records the request id and app version in every event. */
 const HOSTILE_HEADERS: readonly string[] = ['a'.repeat(64), 'a'.repeat(65), 'x'.repeat(4000), '../../etc', "'; DROP TABLE x; --", '%00', '$(id)', '', ' '];
 
@@ -141,7 +153,7 @@ function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> 
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(g.body);
       if (g.bodyHostility === 'utf8') payload = invalidUtf8Body(payload);
-      else if (g.bodyHostility === 'type') headers['content-type'] = 'text/plain';
+      else if (g.bodyHostility === 'type') headers['content-type'] = CONTENT_TYPES[payload.length % CONTENT_TYPES.length]!;
       else if (g.bodyHostility) {
         const m = g.bodyHostility(g.body);
         payload = m.raw ?? JSON.stringify(m.value);
