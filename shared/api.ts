@@ -212,8 +212,12 @@ export const AuditEvent = z.strictObject({
   entityId: z.string(),
   changes: z.array(FieldChange),
   reason: z.string().nullable(),
-  requestId: z.string(),
-  clientAddress: z.string().nullable(),
+  /**
+   * Where the change came from. Omitted from a record's history (GET /v1/customers/:orgId/audit)
+   * for anyone but a support lead: a CRM does not see colleagues' addresses and request ids.
+   */
+  requestId: z.string().optional(),
+  clientAddress: z.string().nullable().optional(),
   appVersion: z.string().nullable(),
   prevHash: z.string().nullable(),
   hash: z.string().nullable(),

@@ -110,7 +110,11 @@ BEGIN
     RAISE EXCEPTION 'limit must be 1..500' USING ERRCODE = 'CV422';
   END IF;
   PERFORM core.require_customer(p_org_id);
-  SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id)
+  -- Where a colleague worked from (client address, request id) is for support leads;
+  -- the other people who work on the record see what changed, who changed it and why.
+  SELECT jsonb_agg(core.event_json(e, c) - CASE WHEN 'support_lead' = ANY (p_roles) THEN '{}'::text[]
+                                                ELSE ARRAY['requestId', 'clientAddress'] END ORDER BY e.id DESC),
+         count(*), min(e.id)
     INTO items, n, last_id
     FROM (SELECT * FROM audit.events e
            WHERE e.entity_type = 'customer' AND e.entity_id = p_org_id

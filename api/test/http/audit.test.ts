@@ -152,6 +152,22 @@ describe('reading the trail', () => {
     expect(page.items.map((e) => e.action)).toEqual(['customer.archive', 'customer.update', 'customer.create']);
   });
 
+  it('shows colleagues’ client addresses and request ids to support leads only', async () => {
+    const crm = (await h.call('otherCrm', 'GET', `/v1/customers/${ORG}/audit`)).json() as AuditPage;
+    expect(crm.items.length).toBeGreaterThan(0);
+    for (const e of crm.items) {
+      expect(e).not.toHaveProperty('clientAddress');
+      expect(e).not.toHaveProperty('requestId');
+      expect(e.hash).toEqual(expect.any(String)); // the chain link is still shown
+    }
+    const lead = (await h.call('lead', 'GET', `/v1/customers/${ORG}/audit`)).json() as AuditPage;
+    expect(lead.items.map((e) => e.id)).toEqual(crm.items.map((e) => e.id));
+    for (const e of lead.items) {
+      expect(e.clientAddress).toBe('127.0.0.1');
+      expect(e.requestId).toEqual(expect.any(String));
+    }
+  });
+
   it('filters audit events by customer, action and field, with cursor pages', async () => {
     const byField = (await h.call('lead', 'GET', `/v1/audit/events?orgId=${ORG}&field=contactName`)).json() as AuditPage;
     expect(byField.items.map((e) => e.action)).toEqual(['customer.update', 'customer.create']);
