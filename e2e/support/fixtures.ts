@@ -13,6 +13,7 @@
 // Stand-ins at the OS edge only: the "system browser" is a second Chromium
 // context where the test signs in on the provider's page, and the save dialog
 // answers with a path in the test's folder.
+import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,8 @@ export interface Stack {
   relay: Relay;
   /** A superuser connection to the stack's database, for checks and tampering only. */
   db: pg.Client;
+  /** The public half of the API's audit signing key (SPKI PEM), for the consoles' policy. */
+  auditPublicKey: string;
   account(username: string): Account;
 }
 
@@ -69,6 +72,8 @@ export interface ConsoleOptions {
 export interface ConsoleApp {
   page: Page;
   keychainService: string;
+  /** The console's user data folder (where it remembers the audit checkpoints it verified). */
+  userDataDir: string;
   /** Clicks "Sign in", signs in on the provider's own page in the system browser, waits for the console. */
   signIn(account: Account): Promise<void>;
   waitForStatus(status: SessionStatus): Promise<void>;
@@ -109,10 +114,14 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
         relay = await startRelay(running.info.api);
         await db.connect();
         const info = running.info;
+        // As IT gets it from the API's operators: derived from the signing key file on the API host
+        // (the demo stack keeps it in its data folder). The console never takes a key from the API.
+        const auditPublicKey = createPublicKey(readFileSync(join(info.dataDir, 'audit-signing.pem'), 'utf8')).export({ format: 'pem', type: 'spki' }).toString();
         await use({
           info,
           relay,
           db,
+          auditPublicKey,
           account: (username) => {
             const found = info.demoAccounts.find((a) => a.username === username);
             if (!found) throw new Error(`no demo account ${username}`);
@@ -193,6 +202,7 @@ async function openConsole(
   return {
     page,
     keychainService,
+    userDataDir: join(workDir, 'profile'),
     waitForStatus,
     async signIn(account) {
       await page.getByRole('button', { name: /sign in|unlock/i }).first().click();
@@ -250,6 +260,7 @@ async function launchInChromium(
     apiAudience: stack.info.audience,
     scope: stack.info.scope,
     ...(options.inactivityTimeoutMinutes ? { inactivityTimeoutMinutes: options.inactivityTimeoutMinutes } : {}),
+    auditPublicKeys: [stack.auditPublicKey],
   });
   const opened: string[] = [];
   const core = createHandlers({
@@ -261,6 +272,7 @@ async function launchInChromium(
     chooseSavePath: async (request) => join(workDir, request.defaultName),
     log: createRotatingLog({ dir: join(workDir, 'logs') }),
     lockCheckIntervalMs: 500,
+    userDataDir: join(workDir, 'profile'),
   });
   await core.start();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
@@ -305,6 +317,7 @@ async function launchElectronApp(
       CIMS_API_AUDIENCE: stack.info.audience,
       CIMS_SCOPE: stack.info.scope,
       ...(options.inactivityTimeoutMinutes ? { CIMS_INACTIVITY_MINUTES: String(options.inactivityTimeoutMinutes) } : {}),
+      CIMS_AUDIT_PUBLIC_KEYS_PEM: stack.auditPublicKey,
       CIMS_KEYCHAIN_SERVICE: keychainService,
       CIMS_USER_DATA_DIR: join(workDir, 'profile'),
     },

@@ -58,7 +58,7 @@ describe('the verification result', () => {
 
   it('names the event a hash mismatch concerns', async () => {
     const result = await verifyWith(verifyOutcome({ ok: false, problem: 'hash_mismatch', firstBadEventId: '4711', detail: 'Event 4711 does not hash to link 90.' }));
-    expect(within(result).getByRole('alert')).toHaveTextContent('Concerns event 4711.');
+    expect(within(result).getByRole('alert')).toHaveTextContent('Concerns event #4711.');
   });
 
   it('a checkpoint this console verified that is gone: the most prominent message, even when the API says ok', async () => {

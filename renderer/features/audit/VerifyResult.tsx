@@ -60,10 +60,10 @@ function WitnessAlert({ witness, onClose }: { witness: AuditWitnessReport; onClo
 
 function concerns(result: Extract<AuditVerifyResult, { ok: false }>): string | null {
   const parts = [
-    result.firstBadEventId && `event ${result.firstBadEventId}`,
+    result.firstBadEventId && `event #${result.firstBadEventId}`,
     result.chainSeq && `chain position #${result.chainSeq}`,
     result.checkpointSeq && `checkpoint #${result.checkpointSeq}`,
-    result.accessEventId && `access event ${result.accessEventId}`,
+    result.accessEventId && `access event #${result.accessEventId}`,
   ].filter(Boolean);
   return parts.length ? `Concerns ${parts.join(', ')}.` : null;
 }
