@@ -135,9 +135,11 @@ BEGIN
     'head', core.chain_head(),
     'events', coalesce((
       SELECT json_agg(json_build_object('id', e.id::text, 'row', row_to_json(e)) ORDER BY e.id)
-        FROM (SELECT ev.* FROM audit.unsealed u JOIN audit.events ev ON ev.id = u.event_id
-               WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = u.event_id)
-               ORDER BY u.event_id LIMIT p_limit) e), '[]'::json));
+        -- The queue's first ids by its primary key, then their events: each round costs its own
+        -- rows, not the whole queue (a hash join over it made sealing a large backlog quadratic).
+        FROM (SELECT ev.* FROM (SELECT u.event_id FROM audit.unsealed u ORDER BY u.event_id LIMIT p_limit) q
+                JOIN audit.events ev ON ev.id = q.event_id
+               WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.event_id = q.event_id)) e), '[]'::json));
 END
 $$;
 

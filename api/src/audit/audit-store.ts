@@ -50,6 +50,26 @@ const Links = z.array(
 
 const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
 
+/** Keyset pages of PAGE rows, each requested as soon as the previous one arrived. */
+async function* pages<T>(read: (after: number) => Promise<T[]>, key: (row: T) => number): AsyncGenerator<T> {
+  // A page read ahead may fail after the reader stopped (verification stops at the first problem):
+  // handled here so it is never an unhandled rejection; awaiting it still throws.
+  const ahead = (after: number) => {
+    const p = read(after);
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = ahead(0);
+  for (;;) {
+    const rows = await next;
+    const last = rows.at(-1);
+    const more = rows.length === PAGE && last !== undefined;
+    if (more) next = ahead(key(last));
+    yield* rows;
+    if (!more) return;
+  }
+}
+
 export class AuditRows {
   private sealTail: Promise<number> = Promise.resolve(0);
 
@@ -122,23 +142,19 @@ export class AuditRows {
     return VerifyState.parse(await this.call('auditVerifyState', SQL.verifyState, actorParams(actor)));
   }
 
-  async *links(actor: Actor): AsyncGenerator<ChainRow> {
-    let after = 0;
-    for (;;) {
-      const rows = Links.parse(await this.call('auditVerifyLinks', SQL.verifyLinks, [...actorParams(actor), after, PAGE]));
-      yield* rows;
-      if (rows.length < PAGE) return;
-      after = rows.at(-1)!.seq;
-    }
+  /** Chain links with their events, ascending by seq; the next page is read while this one is hashed. */
+  links(actor: Actor): AsyncGenerator<ChainRow> {
+    return pages(
+      (after) => this.call('auditVerifyLinks', SQL.verifyLinks, [...actorParams(actor), after, PAGE]).then((r) => Links.parse(r)),
+      (row) => row.seq,
+    );
   }
 
-  async *access(actor: Actor): AsyncGenerator<AccessRow> {
-    let after = 0;
-    for (;;) {
-      const rows = Access.parse(await this.call('auditVerifyAccess', SQL.verifyAccess, [...actorParams(actor), after, PAGE]));
-      yield* rows;
-      if (rows.length < PAGE) return;
-      after = rows.at(-1)!.id;
-    }
+  /** Access events, ascending by id; the next page is read while this one is hashed. */
+  access(actor: Actor): AsyncGenerator<AccessRow> {
+    return pages(
+      (after) => this.call('auditVerifyAccess', SQL.verifyAccess, [...actorParams(actor), after, PAGE]).then((r) => Access.parse(r)),
+      (row) => row.id,
+    );
   }
 }
