@@ -11,6 +11,8 @@ export interface Relay {
   setTargets(urls: string[]): void;
   /** While true, bytes from the API to the client are kept back (and dropped if the connection dies). */
   holdAnswers: boolean;
+  /** While true, bytes from clients are kept back: a request arrives but the API never sees it. */
+  holdRequests: boolean;
   /** Bytes received from clients so far (to see that a request went through). */
   readonly bytesIn: number;
   /** Ends every open connection (the clients see a reset). */
@@ -26,6 +28,7 @@ export async function startRelay(targets: string[]): Promise<Relay> {
   const relay: Relay = {
     url: '',
     holdAnswers: false,
+    holdRequests: false,
     get bytesIn() {
       return bytesIn;
     },
@@ -55,7 +58,7 @@ export async function startRelay(targets: string[]): Promise<Relay> {
     }
     client.on('data', (chunk: Buffer) => {
       bytesIn += chunk.length;
-      upstream.write(chunk);
+      if (!relay.holdRequests) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (!relay.holdAnswers) client.write(chunk);
