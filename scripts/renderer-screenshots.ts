@@ -241,6 +241,17 @@ const allShots: Shot[] = [
     },
   },
   {
+    name: 'audit-evidence-download',
+    session: signedIn(BOB),
+    route: { name: 'audit' },
+    handler: (c, i) => (c === 'audit:exportEvidence' ? new Promise(() => undefined) : demoHandler(c, i)),
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Download evidence bundle' }).click();
+      await p.evaluate("window.__emit('audit:exportProgress', { rows: 48210, done: false, bytes: 31457280 })");
+      await p.getByText('48,210 rows written (30.0 MB)…').waitFor();
+    },
+  },
+  {
     name: 'offline-banner',
     session: signedIn(ALICE),
     route: { name: 'customers' },
@@ -284,9 +295,10 @@ async function run() {
         return route.fulfill({ path: dist + path });
       });
       const handler = shot.makeHandler?.() ?? shot.handler ?? demoHandler;
-      await page.exposeFunction('__cimsInvoke', (channel: Channel, input: Record<string, unknown>): IpcResult<unknown> => {
+      await page.exposeFunction('__cimsInvoke', async (channel: Channel, input: Record<string, unknown>): Promise<IpcResult<unknown>> => {
         if (channel === 'session:get') return { ok: true, data: shot.session };
-        const out = handler(channel, input);
+        // A handler may answer later (a download still running when the picture is taken).
+        const out: unknown = await handler(channel, input);
         if (out && typeof out === 'object' && 'error' in out) return { ok: false, error: IpcError.parse(out.error) };
         return { ok: true, data: channels[channel].output.parse(out) };
       });

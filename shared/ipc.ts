@@ -24,6 +24,7 @@ import {
 } from './api';
 import { KeyId } from './audit';
 
+import { EvidenceQuery } from './evidence';
 export const SessionStatus = z.enum(['signedOut', 'signingIn', 'signedIn', 'locked']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
@@ -140,6 +141,8 @@ export const channels = {
   /** Progress comes as audit:exportProgress, as for the audit export. */
   'audit:exportAccessCsv': { input: AccessQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
   'diagnostics:exportLogs': { input: Empty, output: z.strictObject({ path: z.string().nullable() }) },
+  /** The evidence bundle for auditors (shared/evidence.ts) to a file; `rows` are its records; progress as audit:exportProgress. */
+  'audit:exportEvidence': { input: EvidenceQuery, output: AuditExportResult },
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -158,7 +161,8 @@ export const ipcResult = <T extends z.ZodType>(data: T) =>
 /** Events the main process pushes to the renderer. */
 export const events = {
   'session:changed': SessionState,
-  'audit:exportProgress': z.strictObject({ rows: z.int().min(0), done: z.boolean() }),
+  /** Records written so far, and bytes (received by the main process). */
+  'audit:exportProgress': z.strictObject({ rows: z.int().min(0), done: z.boolean(), bytes: z.int().min(0).optional() }),
   'api:connectivity': z.strictObject({ reachable: z.boolean() }),
 } as const;
 export type EventName = keyof typeof events;

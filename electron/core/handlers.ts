@@ -89,17 +89,18 @@ export function createHandlers(deps: CoreDeps): CimsCore {
   });
   const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock, ...(deps.appVersion ? { appVersion: deps.appVersion } : {}) });
 
-  /** A CSV download to a file the user picks, with progress as audit:exportProgress. */
+  /** A download (CSV unless said otherwise) to a file the user picks, with progress as audit:exportProgress. */
   async function exportCsv(
     title: string,
     name: string,
-    download: (path: string, progress: (rows: number, done: boolean) => void) => Promise<number>,
+    download: (path: string, progress: (rows: number, done: boolean, bytes: number) => void) => Promise<number>,
+    format: SaveDialogRequest['filters'][number] = { name: 'CSV', extensions: ['csv'] },
   ): Promise<ChannelOutput<'audit:exportCsv'>> {
     // Fail fast (locked, signed out) before asking where to save.
     await session.accessToken();
-    const path = await deps.chooseSavePath({ title, defaultName: `${name}-${isoDay(clock.now())}.csv`, filters: [{ name: 'CSV', extensions: ['csv'] }] });
+    const path = await deps.chooseSavePath({ title, defaultName: `${name}-${isoDay(clock.now())}.${format.extensions[0] ?? 'csv'}`, filters: [format] });
     if (!path) return AuditExportResult.parse({ path: null, rows: 0 });
-    const rows = await download(path, (n, done) => hub.emit('audit:exportProgress', { rows: n, done }));
+    const rows = await download(path, (n, done, bytes) => hub.emit('audit:exportProgress', { rows: n, done, bytes }));
     return { path, rows };
   }
 
@@ -148,6 +149,11 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     'audit:exportAccessCsv': (query) => exportCsv('Export access log', 'access', (path, progress) =>
       api.download(endpoints['audit.accessCsv'], { query }, path, progress),
     ),
+    'audit:exportEvidence': (query) =>
+      exportCsv('Download evidence bundle', 'audit-evidence', (path, progress) => api.download(endpoints['audit.evidence'], { query }, path, progress), {
+        name: 'Evidence bundle (NDJSON)',
+        extensions: ['ndjson'],
+      }),
     'diagnostics:exportLogs': async () => {
       const exportTo = log.exportTo;
       if (!exportTo) return { path: null };

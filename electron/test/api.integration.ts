@@ -132,7 +132,15 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real API (run under scripts/w
       expect(csv.trimEnd().split('\r\n').length - 1).toBe(expectedRows);
       expect(exported).toMatchObject({ ok: true, data: { rows: expectedRows } });
       expect(csv).toContain('+49 40 7654321');
-      expect(progress.at(-1)).toEqual({ rows: expectedRows, done: true });
+      expect(progress.at(-1)).toEqual({ rows: expectedRows, done: true, bytes: Buffer.byteLength(csv) });
+
+      // The evidence bundle goes the same way: a file chosen in the dialog, its records counted.
+      const evidence = await core.invoke('audit:exportEvidence', {});
+      expect(evidence).toMatchObject({ ok: true, data: { path: expect.stringMatching(/audit-evidence-.+\.ndjson$/) } });
+      const bundle = readFileSync(evidence.ok ? evidence.data.path! : '', 'utf8').trimEnd().split('\n');
+      expect(JSON.parse(bundle[0]!)).toMatchObject({ type: 'header', format: 'cims-audit-evidence' });
+      expect(JSON.parse(bundle.at(-1)!)).toMatchObject({ type: 'end' });
+      expect(evidence.ok && evidence.data.rows).toBe(bundle.length - 2);
 
       expect(await core.invoke('audit:verify', {})).toMatchObject({ ok: true, data: { trail: { ok: true }, witness: { status: 'not_configured' } } });
       const archived = await core.invoke('customers:archive', { orgId: 'ORG-900001', version: 2, reason: 'Contract ended' });

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { AuditAction, EDITABLE_FIELDS } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
 import { AccessView } from './AccessView';
-import { auditQueries, useAuditExport, useAuditVerify, type AuditFilters } from './api';
+import { auditQueries, useAuditExport, useAuditVerify, useEvidenceExport, type AuditFilters } from './api';
 import { ExportButton } from './ExportButton';
 import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
@@ -23,6 +23,7 @@ export default function AuditScreen() {
   const events = useInfiniteQuery(auditQueries.events(applied));
   const verify = useAuditVerify();
   const exportCsv = useAuditExport();
+  const evidence = useEvidenceExport();
   const [view, setView] = useState<'changes' | 'access'>('changes');
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
 
@@ -64,6 +65,8 @@ export default function AuditScreen() {
         {view === 'changes' && (
           <Group gap="xs">
             <ExportButton exportCsv={exportCsv} input={applied} what="events" />
+            {/* For auditors: the applied range's events with their chain and signed checkpoints, checked offline by cims-verify. */}
+            <ExportButton exportCsv={evidence} input={verifyRange(applied)} what="records" label="Download evidence bundle" name="Evidence bundle" />
             <Button size="xs" variant="default" onClick={() => verify.mutate(verifyRange(applied))} loading={verify.isPending}>
               Verify integrity
             </Button>

@@ -36,6 +36,11 @@ export function useAccessExport() {
   return useMutation({ mutationFn: (input: ChannelInput<'audit:exportAccessCsv'>) => call('audit:exportAccessCsv', input) });
 }
 
+/** The evidence bundle for auditors, saved to a file the user picks (progress as audit:exportProgress). */
+export function useEvidenceExport() {
+  return useMutation({ mutationFn: (input: ChannelInput<'audit:exportEvidence'>) => call('audit:exportEvidence', input) });
+}
+
 export function useAuditVerify() {
   return useMutation({ mutationFn: (input: ChannelInput<'audit:verify'>) => call('audit:verify', input) });
 }
