@@ -23,8 +23,8 @@ import {
   UsageDay,
 } from './api';
 import { KeyId } from './audit';
-
 import { EvidenceQuery } from './evidence';
+
 export const SessionStatus = z.enum(['signedOut', 'signingIn', 'signedIn', 'locked']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
@@ -140,9 +140,9 @@ export const channels = {
   'audit:access': { input: AccessQuery, output: AccessPage },
   /** Progress comes as audit:exportProgress, as for the audit export. */
   'audit:exportAccessCsv': { input: AccessQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
-  'diagnostics:exportLogs': { input: Empty, output: z.strictObject({ path: z.string().nullable() }) },
   /** The evidence bundle for auditors (shared/evidence.ts) to a file; `rows` are its records; progress as audit:exportProgress. */
   'audit:exportEvidence': { input: EvidenceQuery, output: AuditExportResult },
+  'diagnostics:exportLogs': { input: Empty, output: z.strictObject({ path: z.string().nullable() }) },
 } as const;
 
 export type Channel = keyof typeof channels;
