@@ -249,6 +249,7 @@ export const AccessKind = z.enum([
   'customer.history',
   'customer.usage',
   'customer.predictions',
+  'audit.review',
   'audit.export',
   'audit.evidence',
 ]);

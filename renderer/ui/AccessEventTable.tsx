@@ -26,6 +26,7 @@ export function accessDetailText(e: AccessEvent): string {
     }
     case 'customer.usage':
       return `${text(d.from) ?? '?'} to ${text(d.to) ?? '?'}`;
+    case 'audit.review':
     case 'audit.export':
     case 'audit.evidence':
       return `${text(d.events) ?? '0'} events${text(d.rows) ? `, ${text(d.rows)} rows` : ''}`;

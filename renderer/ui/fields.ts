@@ -37,6 +37,7 @@ export const ACCESS_KIND_LABELS: Record<AccessKind, string> = {
   'customer.history': 'Read the history',
   'customer.usage': 'Read usage',
   'customer.predictions': 'Read predictions',
+  'audit.review': 'Reviewed the audit trail',
   'audit.export': 'Exported the audit trail',
   'audit.evidence': 'Exported evidence',
 };

@@ -17,15 +17,19 @@
 CREATE FUNCTION core.write_access(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
   p_kind text, p_org_id text, p_detail jsonb
-) RETURNS void
+) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, audit, pg_temp AS $$
+DECLARE
+  new_id bigint;
 BEGIN
   INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, kind, entity_type, entity_id, detail,
                                    request_id, client_address, app_version)
   VALUES (p_sub, p_name, p_roles, p_kind, CASE WHEN p_org_id IS NOT NULL THEN 'customer' END, p_org_id, p_detail,
-          p_request_id, p_client_address, p_app_version);
+          p_request_id, p_client_address, p_app_version)
+  RETURNING id INTO new_id;
   -- Whatever the session or role says: the answer waits for this commit.
   PERFORM set_config('synchronous_commit', 'on', true);
+  RETURN new_id;
 END
 $$;
 
@@ -40,8 +44,8 @@ END
 $$;
 
 -- A page of access events, newest first (p_before_id: the last id seen). With
--- an organization id: the events about it and the search pages that listed it,
--- each through its own index.
+-- an organization id: the events about it and the search or review pages that
+-- listed it, each through its own index.
 CREATE FUNCTION core.access_page(
   p_user text, p_org_id text, p_from timestamptz, p_to timestamptz, p_before_id bigint, p_limit integer
 ) RETURNS jsonb
@@ -65,7 +69,8 @@ BEGIN
       SELECT a FROM (
         SELECT * FROM audit.access_events WHERE entity_type = 'customer' AND entity_id = p_org_id
         UNION ALL
-        SELECT * FROM audit.access_events WHERE kind = 'customer.search' AND (detail -> 'orgIds') @> jsonb_build_array(p_org_id)
+        SELECT * FROM audit.access_events
+         WHERE kind IN ('customer.search', 'audit.review') AND (detail -> 'orgIds') @> jsonb_build_array(p_org_id)
       ) a
        WHERE (p_user IS NULL OR a.actor_sub = p_user)
          AND (p_from IS NULL OR a.occurred_at >= p_from) AND (p_to IS NULL OR a.occurred_at <= p_to)

@@ -36,35 +36,99 @@ END
 $$;
 
 -- Audit review. Newest first; p_before_id is the cursor (the last id seen).
-CREATE FUNCTION api.audit_events(
-  p_sub text, p_name text, p_roles text[], p_scopes text[],
+-- The review's filter, as its access events record it.
+CREATE FUNCTION core.audit_filter_json(
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz
+) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, core, pg_temp AS $$
+BEGIN
+  RETURN jsonb_strip_nulls(jsonb_build_object('actor', p_actor, 'orgId', p_org_id, 'action', p_action, 'field', p_field,
+                                              'from', core.iso(p_from), 'to', core.iso(p_to)));
+END
+$$;
+
+-- A page of events with their links, newest first; next is the cursor of the page after it.
+CREATE FUNCTION core.audit_page(
   p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz,
   p_before_id bigint, p_limit integer
 ) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
   lim integer := coalesce(p_limit, 100);
   items jsonb;
+  orgs jsonb;
   n integer;
   last_id bigint;
 BEGIN
-  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
   IF lim NOT BETWEEN 1 AND 500 THEN
     RAISE EXCEPTION 'limit must be 1..500' USING ERRCODE = 'CV422';
   END IF;
-  SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id)
-    INTO items, n, last_id
+  SELECT jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), count(*), min(e.id),
+         coalesce(jsonb_agg(DISTINCT e.entity_id) FILTER (WHERE e.entity_type = 'customer'), '[]')
+    INTO items, n, last_id, orgs
     FROM core.audit_filtered(p_actor, p_org_id, p_action, p_field, p_from, p_to, p_before_id, lim) e
     LEFT JOIN audit.chain c ON c.event_id = e.id;
-  RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
+  RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END,
+                            'events', n, 'orgIds', orgs);
+END
+$$;
+
+-- Audit review. Newest first; p_before_id is the cursor (the last id seen). A
+-- page shows before and after values of customers' fields: one access event
+-- per non-empty page, with the filter and the customers it shows.
+CREATE FUNCTION api.audit_events(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text,
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz,
+  p_before_id bigint, p_limit integer
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  page jsonb;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
+  page := core.audit_page(p_actor, p_org_id, p_action, p_field, p_from, p_to, p_before_id, p_limit);
+  IF (page ->> 'events')::integer > 0 THEN
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.review', p_org_id,
+      jsonb_build_object('filter', core.audit_filter_json(p_actor, p_org_id, p_action, p_field, p_from, p_to),
+                         'events', page -> 'events', 'orgIds', page -> 'orgIds'));
+  END IF;
+  RETURN jsonb_build_object('items', page -> 'items', 'next', page -> 'next');
+END
+$$;
+
+-- The pages of an audit CSV export, after api.audit_export has logged it: the
+-- filter and the upper bound come from that access event (the caller's own,
+-- of the last hour), so the export's pages need no event of their own and no
+-- other read of the trail can pass for one.
+CREATE FUNCTION api.audit_export_page(
+  p_sub text, p_name text, p_roles text[], p_scopes text[], p_export_id bigint, p_before_id bigint, p_limit integer
+) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  f jsonb;
+  upto bigint;
+  page jsonb;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
+  SELECT a.detail -> 'filter', (a.detail ->> 'beforeId')::bigint INTO f, upto
+    FROM audit.access_events a
+   WHERE a.id = p_export_id AND a.kind = 'audit.export' AND a.actor_sub = p_sub AND a.occurred_at > now() - interval '1 hour';
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no export of yours to continue' USING ERRCODE = 'CF403';
+  END IF;
+  page := core.audit_page(f ->> 'actor', f ->> 'orgId', f ->> 'action', f ->> 'field', (f ->> 'from')::timestamptz,
+                          (f ->> 'to')::timestamptz, least(coalesce(p_before_id, upto), upto), p_limit);
+  RETURN jsonb_build_object('items', page -> 'items', 'next', page -> 'next');
 END
 $$;
 
 -- The start of an audit CSV export: fixes what it will contain (the matching
 -- events up to the newest id now) and writes its access event with the filter
 -- and the count of events and CSV rows (one per changed field, at least one per
--- event), before the first byte is sent. Returns {events, rows, beforeId}: the
--- export then reads its pages below beforeId through api.audit_events.
+-- event), before the first byte is sent. Returns {events, rows, exportId}: the
+-- export then reads its pages through api.audit_export_page.
 CREATE FUNCTION api.audit_export(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
@@ -75,20 +139,19 @@ DECLARE
   upto bigint;
   n_events bigint;
   n_rows bigint;
+  export_id bigint;
 BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'review the audit trail');
   PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   SELECT coalesce(max(id), 0) + 1 INTO upto FROM audit.events;
   SELECT count(*), coalesce(sum(greatest(jsonb_array_length(e.changes), 1)), 0) INTO n_events, n_rows
     FROM core.audit_filtered(p_actor, p_org_id, p_action, p_field, p_from, p_to, upto, NULL) e;
-  PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.export',
+  export_id := core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.export',
     -- Filtered to one customer: it is about that record, so the record's own access list shows it.
     p_org_id,
-    jsonb_build_object('filter', jsonb_strip_nulls(jsonb_build_object(
-                         'actor', p_actor, 'orgId', p_org_id, 'action', p_action, 'field', p_field,
-                         'from', core.iso(p_from), 'to', core.iso(p_to))),
-                       'events', n_events, 'rows', n_rows));
-  RETURN jsonb_build_object('events', n_events, 'rows', n_rows, 'beforeId', upto::text);
+    jsonb_build_object('filter', core.audit_filter_json(p_actor, p_org_id, p_action, p_field, p_from, p_to),
+                       'events', n_events, 'rows', n_rows, 'beforeId', upto::text));
+  RETURN jsonb_build_object('events', n_events, 'rows', n_rows, 'exportId', export_id::text);
 END
 $$;
 

@@ -18,14 +18,15 @@ ALTER TABLE audit.access_events
     'customer.history',      -- a page of one customer's audit trail
     'customer.usage',        -- daily usage: detail.from, detail.to
     'customer.predictions',  -- prediction history
+    'audit.review',          -- a page of the audit review: detail.filter, detail.events, detail.orgIds
     'audit.export',          -- audit CSV: detail.filter, detail.events, detail.rows
     'audit.evidence')),      -- evidence bundle: detail.filter, detail.events
   ADD CONSTRAINT access_events_entity_check CHECK ((entity_type IS NULL) = (entity_id IS NULL)
-    AND (entity_type IS NOT NULL OR kind IN ('customer.search', 'audit.export', 'audit.evidence'))),
+    AND (entity_type IS NOT NULL OR kind IN ('customer.search', 'audit.review', 'audit.export', 'audit.evidence'))),
   ADD CONSTRAINT access_events_detail_check CHECK (detail IS NULL OR jsonb_typeof(detail) = 'object');
 
--- "Who viewed this record" finds search pages that listed the customer through this index.
-CREATE INDEX access_events_search_orgs ON audit.access_events
-  USING gin ((detail -> 'orgIds') jsonb_path_ops) WHERE kind = 'customer.search';
+-- "Who viewed this record" finds search and review pages that listed the customer through this index.
+CREATE INDEX access_events_listed_orgs ON audit.access_events
+  USING gin ((detail -> 'orgIds') jsonb_path_ops) WHERE kind IN ('customer.search', 'audit.review');
 -- The access review by time range.
 CREATE INDEX access_events_occurred ON audit.access_events (occurred_at);

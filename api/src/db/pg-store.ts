@@ -158,7 +158,10 @@ const SearchResult = z.strictObject({
 const PortfolioCounts = PortfolioSummary.omit({ renewingWithin30Days: true }).extend({ renewingSoon: z.int().min(0) });
 const AuditResult = z.strictObject({ items: z.array(AuditEvent), next: z.string().nullable() });
 const AccessResult = z.strictObject({ items: z.array(AccessEvent), next: z.string().nullable() });
-const ExportResult = z.strictObject({ events: z.int().min(0), rows: z.int().min(0), beforeId: z.string().regex(/^[0-9]{1,19}$/) });
+const DecimalId = z.string().regex(/^[0-9]{1,19}$/);
+const ExportResult = z.strictObject({ events: z.int().min(0), rows: z.int().min(0), exportId: DecimalId });
+/** An export's pages: its access event, and the last event id sent (none before the first page). */
+const ExportCursor = z.strictObject({ x: DecimalId, b: DecimalId.nullable() });
 
 const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
 const ctxParams = (c: RequestContext): unknown[] => [c.requestId, c.clientAddress, c.appVersion];
@@ -176,7 +179,8 @@ const SQL = {
   usage: `SELECT api.customer_usage(${placeholders(10, { 9: '::date', 10: '::date' })}) AS r`,
   predictions: `SELECT api.customer_predictions(${placeholders(8)}) AS r`,
   customerAudit: `SELECT api.customer_audit(${placeholders(10, { 9: '::bigint' })}) AS r`,
-  auditEvents: `SELECT api.audit_events(${placeholders(12, { 9: '::timestamptz', 10: '::timestamptz', 11: '::bigint' })}) AS r`,
+  auditEvents: `SELECT api.audit_events(${placeholders(15, { 12: '::timestamptz', 13: '::timestamptz', 14: '::bigint' })}) AS r`,
+  auditExportPage: `SELECT api.audit_export_page(${placeholders(7, { 5: '::bigint', 6: '::bigint' })}) AS r`,
   auditExport: `SELECT api.audit_export(${placeholders(13, { 12: '::timestamptz', 13: '::timestamptz' })}) AS r`,
   customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
   accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
@@ -445,7 +449,13 @@ export class PgStore implements Store {
         filters.to ?? null,
       ]),
     );
-    return { events: r.events, rows: r.rows, cursor: r.events > 0 ? encodeCursor({ b: r.beforeId }) : null };
+    return { events: r.events, rows: r.rows, cursor: r.events > 0 ? encodeCursor({ x: r.exportId, b: null }) : null };
+  }
+
+  async auditExportPage(actor: Actor, cursor: string, limit: number): Promise<AuditPage> {
+    const { x, b } = decodeCursor(ExportCursor, cursor);
+    const r = AuditResult.parse(await this.call('auditExportPage', SQL.auditExportPage, [...actorParams(actor), x, b, limit]));
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ x, b: r.next }) : null };
   }
 
   async customerAccess(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AccessPage> {
@@ -470,12 +480,13 @@ export class PgStore implements Store {
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
   }
 
-  async auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage> {
+  async auditEvents(actor: Actor, ctx: RequestContext, query: ParsedAuditQuery): Promise<AuditPage> {
     const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
-    if (!before) await this.sealAudit(); // a review or an export starts from a sealed trail
+    if (!before) await this.sealAudit(); // a review starts from a sealed trail
     const r = AuditResult.parse(
       await this.call('auditEvents', SQL.auditEvents, [
         ...actorParams(actor),
+        ...ctxParams(ctx),
         query.actor ?? null,
         query.orgId ?? null,
         query.action ?? null,

@@ -88,9 +88,12 @@ export interface Store {
   usage(actor: Actor, ctx: RequestContext, orgId: string, from: string, to: string): Promise<UsageDay[]>;
   predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]>;
   customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;
-  auditEvents(actor: Actor, query: ParsedAuditQuery): Promise<AuditPage>;
-  /** Starts an audit CSV export: records its access event (filter, counts); pages follow through auditEvents. */
+  /** One access event per non-empty page: the filter and the customers it shows. */
+  auditEvents(actor: Actor, ctx: RequestContext, query: ParsedAuditQuery): Promise<AuditPage>;
+  /** Starts an audit CSV export: records its one access event (filter, counts); pages follow through auditExportPage. */
   auditExport(actor: Actor, ctx: RequestContext, filters: AuditFilters): Promise<AuditExport>;
+  /** A page of a started export (the cursor of auditExport or of the page before), no event of its own. */
+  auditExportPage(actor: Actor, cursor: string, limit: number): Promise<AuditPage>;
   /** Who viewed a record (support leads). Reading the access log records no access event. */
   customerAccess(actor: Actor, orgId: string, cursor: string | undefined, limit: number): Promise<AccessPage>;
   accessEvents(actor: Actor, query: ParsedAccessQuery): Promise<AccessPage>;

@@ -285,6 +285,7 @@ describe('read', () => {
       [`api.customer_predictions(${A}, $8)`, [...actor, ...ctx, 'ORG-000402']],
       [`api.customer_audit(${A}, $8, $9::bigint, $10)`, [...actor, ...ctx, 'ORG-000402', null, 10]],
       [`api.audit_export(${A}, $8, $9, $10, $11, $12::timestamptz, $13::timestamptz)`, [...lead, ...ctx, null, 'ORG-000402', null, null, null, null]],
+      [`api.audit_events(${A}, $8, $9, $10, $11, $12::timestamptz, $13::timestamptz, $14::bigint, $15)`, [...lead, ...ctx, null, 'ORG-000402', null, null, null, null, null, 10]],
       [`api.customer_archive(${A}, $8, $9::integer, $10)`, [...lead, ...ctx, 'ORG-000403', null, 'Archived already']],
     ];
     await seedCustomer(t.admin, { orgId: 'ORG-000403', ownerSub: 'alice', status: 'archived' });
@@ -427,9 +428,9 @@ describe('usage and audit reads', () => {
     expect(page1.items.map((e) => e.reason)).toEqual(['Step 3', 'Step 2']);
     const page2 = await t.store.customerAudit(actors.alice, testContext(), 'ORG-000701', page1.nextCursor ?? undefined, 2);
     expect(page2.items.map((e) => e.reason)).toEqual(['Step 1']);
-    const byField = await t.store.auditEvents(actors.bob, AuditQuery.parse({ orgId: 'ORG-000701', field: 'userCount', action: 'customer.update' }));
+    const byField = await t.store.auditEvents(actors.bob, testContext(), AuditQuery.parse({ orgId: 'ORG-000701', field: 'userCount', action: 'customer.update' }));
     expect(byField.items).toHaveLength(3);
-    await expect(t.store.auditEvents(actors.alice, AuditQuery.parse({}))).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.auditEvents(actors.alice, testContext(), AuditQuery.parse({}))).rejects.toEqual(storeError('forbidden'));
     await expect(t.trail.verify(actors.alice)).rejects.toEqual(storeError('forbidden'));
     await expect(t.trail.checkpoint(actors.alice, 1)).rejects.toEqual(storeError('forbidden'));
   });

@@ -26,6 +26,7 @@ const API_FUNCTIONS = [
   'audit_evidence',
   'audit_evidence_checkpoints',
   'audit_export',
+  'audit_export_page',
   'audit_seal_link',
   'audit_seal_pending',
   'audit_verify_access',

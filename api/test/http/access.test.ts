@@ -4,8 +4,9 @@
 // which customers and from where; a refused read writes none; support leads
 // review the log per record and across customers (JSON and CSV), and reviewing
 // it writes nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessPage, type CustomerListPage } from '../../../shared/api';
 import { seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
 import { expectProblem, startHarness, versionOf, type Harness, type Principal } from './harness';
@@ -99,9 +100,37 @@ describe('each read of personal or contract data writes its access event before 
         actor_sub: 'bob',
         kind: 'audit.export',
         entity_id: ORG,
-        detail: { filter: { orgId: ORG }, events: 1, rows: 2 },
+        // beforeId: where the export's pages start (api.audit_export_page reads it from here)
+        detail: { filter: { orgId: ORG }, events: 1, rows: 2, beforeId: expect.stringMatching(/^[0-9]+$/) },
       }),
     ]);
+  });
+
+  it('an audit review page: one event with the filter and the customers it shows; an export page adds none', async () => {
+    const res = await h.call('lead', 'GET', `/v1/audit/events?orgId=${ORG}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await accessOf(res)).toEqual([
+      expect.objectContaining({ actor_sub: 'bob', kind: 'audit.review', entity_id: ORG, detail: { filter: { orgId: ORG }, events: 1, orgIds: [ORG] } }),
+    ]);
+    const across = await h.call('lead', 'GET', '/v1/audit/events');
+    expect((await accessOf(across))[0]).toMatchObject({ kind: 'audit.review', entity_id: null, detail: { filter: {}, orgIds: [ORG] } });
+  });
+
+  it("an export's pages are read only through its own access event: another user's, or none, is refused", async () => {
+    const { rows } = await h.db.admin.query<{ id: string }>("SELECT id FROM audit.access_events WHERE kind = 'audit.export' ORDER BY id DESC LIMIT 1");
+    const exportId = rows[0]!.id;
+    const api = new pg.Client({ connectionString: h.db.apiUrl });
+    await api.connect();
+    try {
+      const page = (sub: string, id: string) =>
+        api.query('SELECT api.audit_export_page($1, $2, $3, $4, $5::bigint, NULL, 10) AS r', [sub, sub, ['support_lead'], [], id]);
+      await expect(page('bob', exportId)).resolves.toMatchObject({ rows: [{ r: { items: [expect.objectContaining({ entityId: ORG })] } }] });
+      await expect(page('someone-else', exportId)).rejects.toMatchObject({ code: 'CF403' });
+      const { rows: read } = await h.db.admin.query<{ id: string }>("SELECT id FROM audit.access_events WHERE kind = 'customer.read' LIMIT 1");
+      await expect(page('alice', read[0]!.id)).rejects.toMatchObject({ code: 'CF403' });
+    } finally {
+      await api.end();
+    }
   });
 
   it('archiving a customer that is archived already shows the record: an access event, no audit event', async () => {

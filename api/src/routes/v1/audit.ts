@@ -12,17 +12,16 @@ const CSV_PAGE = 500;
 export async function auditRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app;
 
-  route(app, endpoints['audit.events'], async ({ query }, req) => store.auditEvents(actorOf(req), query));
+  route(app, endpoints['audit.events'], async ({ query }, req) => store.auditEvents(actorOf(req), requestContext(req), query));
 
   route(app, endpoints['audit.exportCsv'], async ({ query: filters }, req, reply) => {
     const actor = actorOf(req);
     // Fixes the export's contents and records its access event (filter, counts) before the first
     // byte; a refusal is still a proper problem response.
     const started = await store.auditExport(actor, requestContext(req), filters);
-    const first = started.cursor ? await store.auditEvents(actor, { ...filters, limit: CSV_PAGE, cursor: started.cursor }) : null;
-    return csvStream(req, reply, 'audit', AUDIT_CSV_COLUMNS, first, auditEventRows, (cursor) =>
-      store.auditEvents(actor, { ...filters, limit: CSV_PAGE, cursor }),
-    );
+    const next = (cursor: string) => store.auditExportPage(actor, cursor, CSV_PAGE);
+    const first = started.cursor ? await next(started.cursor) : null;
+    return csvStream(req, reply, 'audit', AUDIT_CSV_COLUMNS, first, auditEventRows, next);
   });
 
   // The whole trail, whatever from/to say (shared/api.ts AuditVerifyQuery).
