@@ -25,6 +25,11 @@ import { ChunkedSecret, KeychainUnreadableError } from './secret-store';
 export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 /** Refresh this long before the access token expires (wall-clock). */
 export const REFRESH_MARGIN_MS = 60_000;
+/** With the provider unreachable, the current access token is still used until this long before it expires. */
+export const EXPIRY_SKEW_MS = 5_000;
+/** The session's message while no new access token can be had because the provider is unreachable. */
+export const PROVIDER_UNREACHABLE_MESSAGE =
+  'The identity provider cannot be reached, so your sign-in cannot be renewed. Your work is kept; it is sent once the provider is back.';
 const REFRESH_ACCOUNT = 'refresh-token';
 const LOCK_ACCOUNT = 'session-locked';
 
@@ -365,11 +370,12 @@ export class Session {
     // After a 401: if another caller already replaced the refused token, use the new one.
     const force = refusedToken !== undefined && refusedToken === this.tokens.accessToken;
     if (!force && !this.refreshDue()) return this.tokens.accessToken;
-    this.refreshing = this.refresh().finally(() => (this.refreshing = null));
+    this.refreshing = this.refresh(!force).finally(() => (this.refreshing = null));
     return this.refreshing;
   }
 
-  private async refresh(): Promise<string> {
+  /** `mayKeepCurrent`: if the provider is unreachable, go on with the current token while it is valid (never after a 401 refused it). */
+  private async refresh(mayKeepCurrent = false): Promise<string> {
     const tokens = this.tokens;
     if (!tokens?.refreshToken) return this.park('no refresh token');
     const started = this.deps.clock.now();
@@ -377,10 +383,19 @@ export class Session {
       const set = await this.oidc.refresh(tokens.refreshToken, this.deps.clock.now());
       await this.accept(set, tokens.refreshToken);
       this.log('token.refreshed', { ms: this.deps.clock.now() - started, rotated: Boolean(set.refreshToken) });
+      if (this.state.message === PROVIDER_UNREACHABLE_MESSAGE) this.setState({ message: null });
       return this.tokens!.accessToken;
     } catch (error) {
       if (error instanceof ProviderUnreachableError) {
+        // The refresh is early (REFRESH_MARGIN_MS): the token in hand still works until it expires.
+        const current = this.tokens;
+        if (mayKeepCurrent && current === tokens && current.accessToken && this.deps.clock.now() < current.expiresAt - EXPIRY_SKEW_MS) {
+          this.log('token.refresh.deferred', { validForMs: current.expiresAt - this.deps.clock.now() }, 'warn');
+          return current.accessToken;
+        }
         this.log('token.refresh.unreachable', {}, 'warn');
+        // Still signed in (the refresh token is good): the renderer keeps its drafts, the next call tries again.
+        if (this.state.status === 'signedIn') this.setState({ message: PROVIDER_UNREACHABLE_MESSAGE });
         throw fail('unavailable', 'The identity provider cannot be reached. Check your connection and try again.');
       }
       this.log('token.refresh.refused', { error: (error as Error).name }, 'warn');
