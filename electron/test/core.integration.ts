@@ -219,7 +219,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
 
       await core.invoke('session:signIn', {});
       await waitFor(core, 'signedIn');
-      expect(await pending).toMatchObject({ ok: true, data: { ok: true } });
+      expect(await pending).toMatchObject({ ok: true, data: { trail: { ok: true } } });
       expect(api.seen.slice(seenBefore).map((s) => [s.status, s.claims?.sub])).toEqual([[200, 'alice']]);
     });
 

@@ -71,7 +71,9 @@ export async function startResourceServer(issuer: string, audience: string) {
         res.end(JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status, requestId: `r${seen.length}` }));
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, checked: seen.length }));
+      // A whole AuditVerifyResult as the contract declares it (no checkpoint: the console's witness has nothing to fetch).
+      const result = { ok: true, checked: seen.length, accessChecked: 0, unsealed: 0, accessUnsealed: 0, checkpoint: null };
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result));
     })();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
