@@ -36,6 +36,8 @@ export interface Harness {
   issuer: TestIssuer;
   evil: TestIssuer;
   tokens: Record<Principal, string | null>;
+  /** Signs every token again (they expire after 5 minutes), in place: `tokens` stays the same object. */
+  renewTokens(): Promise<void>;
   /** Injects a request as `who`, with JSON body and extra headers. */
   call(who: Principal, method: InjectOptions['method'], url: string, opts?: CallOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -60,21 +62,23 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, db
     logger: false,
     ...appOptions,
   });
-  const now = Math.floor(Date.now() / 1000);
   const person = (a: { sub: string; name: string; roles: string[] }) =>
     issuer.sign({ sub: a.sub, name: a.name, roles: a.roles, scope: 'openid profile', client_id: CONSOLE_CLIENT_ID });
-
-  const tokens: Record<Principal, string | null> = {
-    none: null,
-    expired: await issuer.sign({ ...actors.alice, scope: 'openid', iat: now - 900, exp: now - 120 }),
-    wrongAudience: await issuer.sign({ ...actors.alice, scope: 'openid', aud: 'urn:cims:other' }),
-    wrongIssuer: await evil.sign({ ...actors.alice, scope: 'openid' }),
-    owner: await person(actors.alice),
-    otherCrm: await person(actors.carol),
-    lead: await person(actors.bob),
-    admin: await person(actors.erin),
-    service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write', client_id: MODEL_RUNNER_CLIENT_ID }),
+  const mint = async (): Promise<Record<Principal, string | null>> => {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      none: null,
+      expired: await issuer.sign({ ...actors.alice, scope: 'openid', iat: now - 900, exp: now - 120 }),
+      wrongAudience: await issuer.sign({ ...actors.alice, scope: 'openid', aud: 'urn:cims:other' }),
+      wrongIssuer: await evil.sign({ ...actors.alice, scope: 'openid' }),
+      owner: await person(actors.alice),
+      otherCrm: await person(actors.carol),
+      lead: await person(actors.bob),
+      admin: await person(actors.erin),
+      service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write', client_id: MODEL_RUNNER_CLIENT_ID }),
+    };
   };
+  const tokens = await mint();
 
   return {
     db,
@@ -83,6 +87,9 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, db
     issuer,
     evil,
     tokens,
+    async renewTokens() {
+      Object.assign(tokens, await mint());
+    },
     call(who, method, url, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       const token = tokens[who];
