@@ -188,9 +188,7 @@ beforeAll(async () => {
     await seedPrediction(h.db.admin, { orgId, score: 0.5 });
     versions.set(orgId, 1);
   }
-  hostileTokens = await Promise.all(
-    HOSTILE_CLAIMS.map((c) => h.issuer.sign({ scope: 'openid profile', client_id: CONSOLE_CLIENT_ID, ...c } as unknown as TokenClaims)),
-  );
+  await renewTokens();
 }, 120_000);
 afterAll(() => h?.close());
 
@@ -203,6 +201,16 @@ async function fingerprint(): Promise<Fingerprint> {
   const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; events: number }>(FINGERPRINT);
   const r = rows[0]!;
   return { data: `${r.customers}|${r.predictions}|${r.billing}`, events: r.events };
+}
+
+/** Tokens live 5 minutes, a run longer: every caller's are signed again each minute. */
+let renewedAt = 0;
+async function renewTokens(): Promise<void> {
+  await h.renewTokens();
+  hostileTokens = await Promise.all(
+    HOSTILE_CLAIMS.map((c) => h.issuer.sign({ scope: 'openid profile', client_id: CONSOLE_CLIENT_ID, ...c } as unknown as TokenClaims)),
+  );
+  renewedAt = Date.now();
 }
 
 const GARBAGE_TOKEN = 'not.a.jwt';
@@ -283,6 +291,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
   };
 
   for (let chunk = 0; sent < COUNT && Date.now() - started < TIME_LIMIT_MS; chunk++) {
+    if (Date.now() - renewedAt > 60_000) await renewTokens();
     const batch = fc.sample(one, { seed: SEED + chunk, numRuns: Math.min(CHUNK, COUNT - sent) });
     const base = sent;
     const isWrite = (r: FuzzRequest) => r.method !== 'GET';
@@ -306,6 +315,7 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
   }
 
   // Whatever the fuzzing did, the trail still verifies.
+  await renewTokens();
   const verify = await h.app.inject({ method: 'GET', url: '/v1/audit/verify', headers: { authorization: `Bearer ${h.tokens.lead}` } });
   const trail = verify.json() as { ok: boolean };
   if (verify.statusCode !== 200 || !trail.ok) violations.push(`after the run the trail does not verify: ${verify.body.slice(0, 300)}`);
