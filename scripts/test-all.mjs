@@ -21,6 +21,8 @@ const steps = [
   // 100,000 generated requests (FUZZ_REQUESTS) over every endpoint of shared/http.ts; prints its seed and a summary line.
   { name: 'fuzz (every endpoint, every caller)', kind: 'vitest', report: 'fuzz.json', command: 'npx vitest run --config api/vitest.fuzz.config.ts' },
   { name: 'devstack (provider, seeder, stack, PGlite)', kind: 'vitest', report: 'devstack.json', command: 'npx vitest run --root devstack' },
+  // A private PostgreSQL cluster stopped and started, API processes killed, the provider taken down, many clients (faults/).
+  { name: 'faults (real processes)', kind: 'vitest', report: 'faults.json', command: 'npx vitest run --root faults' },
   // The steps below use the built app (dist/renderer, dist/electron).
   { name: 'build (renderer and Electron main/preload)', kind: 'check', command: 'npm run -s build:renderer && npm run -s build:electron' },
   { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npx playwright test -c e2e/playwright.config.ts' },
