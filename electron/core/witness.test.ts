@@ -273,6 +273,23 @@ describe('the console as a witness', () => {
     expect(await witness().check(trail(first))).toMatchObject({ status: 'damaged', reason: 'missing', remembered: { seq: 4 } });
   });
 
+  it('a data folder that cannot be written keeps the earlier memory and says which checkpoint it is', async () => {
+    await witness().check(trail(apiHolds(2)));
+    const policy = Policy.parse({ issuer: 'http://127.0.0.1:9/realms/cims', clientId: 'c', apiBaseUrl: base, apiAudience: 'a', auditPublicKeys: [apiKey.pem] });
+    const api = new ApiClient({ baseUrl: base, fetch: (i, init) => fetch(i, init), tokens: { accessToken: async () => 'token' }, hub: new EventHub(), log, clock });
+    const real = fileWitnessStore(dir, log);
+    const full = createAuditWitness({
+      policy: { ...policy, apiBaseUrl: base },
+      store: { read: real.read, write: async () => Promise.reject(Object.assign(new Error('no space'), { code: 'ENOSPC' })) },
+      fetchCheckpoint: apiCheckpoints(api),
+      clock,
+      log,
+    });
+    expect(await full.check(trail(apiHolds(3)))).toMatchObject({ status: 'ok', remembered: { seq: 2 } });
+    expect(logs).toContainEqual({ event: 'audit.witness.write.failed', fields: { error: 'ENOSPC' } });
+    expect(stored().entries[0]?.checkpoint.checkpoint.seq).toBe(2);
+  });
+
   it('fails the verification when the API cannot be asked for the remembered checkpoint (no silent ok)', async () => {
     await witness().check(trail(apiHolds(1)));
     const policy = Policy.parse({ issuer: 'http://127.0.0.1:9/realms/cims', clientId: 'c', apiBaseUrl: base, apiAudience: 'a', auditPublicKeys: [apiKey.pem] });

@@ -21,6 +21,7 @@ import { endpoints } from '../../shared/http';
 import type { ApiClient } from './api-client';
 import type { Clock, LogSink } from './deps';
 import { IpcFailure } from './errors';
+import { errorCode } from './log';
 
 export const WITNESS_FILE = 'audit-witness.json';
 
@@ -163,7 +164,13 @@ export function createAuditWitness(deps: WitnessDeps): AuditWitness {
     // Remember only a trail the API found whole: a newer checkpoint over a damaged trail vouches for nothing.
     if (trail.ok && body.seq > rememberedSeq) {
       const entry: WitnessEntry = { issuer: policy.issuer, apiBaseUrl: policy.apiBaseUrl, checkpoint: newest, verifiedAt: new Date(clock.now()).toISOString() };
-      await store.write({ v: 1, entries: [...file.entries.filter((e) => !isThisApi(e)), entry] });
+      try {
+        await store.write({ v: 1, entries: [...file.entries.filter((e) => !isThisApi(e)), entry] });
+      } catch (error) {
+        // The check itself stands; only the memory did not move on, and the answer says which checkpoint is remembered.
+        log.write('error', 'audit.witness.write.failed', { error: errorCode(error) });
+        return { status: 'ok', remembered: remembered ? witnessed(remembered) : null };
+      }
       log.write('info', 'audit.witness.remembered', { seq: body.seq });
       return { status: 'ok', remembered: witnessed(entry) };
     }
