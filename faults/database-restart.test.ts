@@ -182,7 +182,7 @@ describe('PostgreSQL stopped (immediate) under load, then started again', () => 
       console.log(
         `fault 1 (database stopped): ${attempts.length} requests (${[...byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}), ` +
           `edits acknowledged ${acked.filter((a) => a.kind === 'edit').length}, reads acknowledged ${ackedReads.length}, ` +
-          `edits with unknown outcome ${unknown.length} (of which landed ${landedUnacked}), events ${all.length}; ` +
+          `edits refused 503 or unanswered ${unknown.length} (of which landed anyway ${landedUnacked}), events ${all.length}; ` +
           `stop took ${stopMs} ms, down ${DOWN_MS} ms, start took ${startMs} ms, /readyz non-200 while down ${whileDown.length}/${whileDown.length}, ` +
           `ready again ${firstReady ? firstReady.at - stopped.to : 'never'} ms after the start, total ${Date.now() - started} ms`,
       );
