@@ -14,7 +14,7 @@ import type { SessionState } from '../../shared/ipc';
 import type { Clock, LogFields, LogSink, SecretStore } from './deps';
 import { EventHub } from './events';
 import { ChunkedSecret } from './secret-store';
-import { Session } from './session';
+import { EXPIRY_SKEW_MS, PROVIDER_UNREACHABLE_MESSAGE, Session } from './session';
 
 const ISSUER = 'http://127.0.0.1:9/idp';
 const CLIENT_ID = 'cims-console';
@@ -308,5 +308,45 @@ describe('a different user unlocks', () => {
     expect(log.events()).toContain('session.previousUser.revoked');
     expect(provider.revoked).toHaveLength(1);
     expect(provider.revoked[0]).toMatch(/^rt-alice-/);
+  });
+});
+
+describe('the identity provider unreachable when a refresh is due', () => {
+  async function signedInWithFlakyProvider() {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const down = { on: false };
+    const fetch: typeof provider.fetch = (input, init) => (down.on ? Promise.reject(new TypeError('fetch failed')) : provider.fetch(input, init));
+    const { store } = keychain();
+    await savedSignIn(provider, store, 'alice');
+    const log = new MemoryLog();
+    const { session } = makeSession({ ...provider, fetch }, store, clock, log);
+    await session.restore();
+    return { clock, down, session, log, first: await session.accessToken() };
+  }
+
+  it('goes on with the token it has until shortly before it expires, then says the provider is unreachable, and recovers by itself', async () => {
+    const { clock, down, session, log, first } = await signedInWithFlakyProvider();
+    down.on = true;
+    clock.advance(250_000); // the stand-in's tokens live 300 s: inside the refresh margin
+    await expect(session.accessToken()).resolves.toBe(first);
+    expect(session.getState()).toMatchObject({ status: 'signedIn', message: null });
+    expect(log.events()).toContain('token.refresh.deferred');
+
+    clock.advance(300_000 - 250_000 - EXPIRY_SKEW_MS + 1); // too close to the expiry to send it
+    await expect(session.accessToken()).rejects.toMatchObject({ error: { code: 'unavailable' } });
+    expect(session.getState()).toMatchObject({ status: 'signedIn', user: { sub: 'alice' }, message: PROVIDER_UNREACHABLE_MESSAGE });
+
+    down.on = false;
+    const fresh = await session.accessToken();
+    expect(fresh).not.toBe(first);
+    expect(session.getState()).toMatchObject({ status: 'signedIn', message: null });
+  });
+
+  it('never keeps a token the API refused (after a 401), even while it has not expired', async () => {
+    const { clock, down, session, first } = await signedInWithFlakyProvider();
+    down.on = true;
+    clock.advance(10_000);
+    await expect(session.accessToken(first)).rejects.toMatchObject({ error: { code: 'unavailable' } });
   });
 });
