@@ -168,9 +168,18 @@ export const CustomerListItem = z.strictObject({
 });
 export type CustomerListItem = z.infer<typeof CustomerListItem>;
 
+/**
+ * A search (with `q`) that matches more customers than this is too broad: the database would
+ * materialize and sort them all. It is answered with no items and `tooBroad: true` instead.
+ * The same number is the cap in api.customer_search (api/sql/functions/customers.sql).
+ */
+export const SEARCH_MAX_MATCHES = 5_000;
+
 export const CustomerListPage = z.strictObject({
   items: z.array(CustomerListItem),
   nextCursor: z.string().nullable(),
+  /** Present (true) when the search matched more than SEARCH_MAX_MATCHES customers: add characters or filters. */
+  tooBroad: z.literal(true).optional(),
 });
 export type CustomerListPage = z.infer<typeof CustomerListPage>;
 

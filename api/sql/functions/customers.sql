@@ -138,6 +138,9 @@ DECLARE
   conds text;
   sql text;
   n_found integer;
+  n_candidates bigint := 0;
+  -- shared/api.ts SEARCH_MAX_MATCHES: a search matching more is too broad to sort.
+  max_matches constant integer := 5000;
   last_row core.customers;
   shown text[];
 BEGIN
@@ -161,6 +164,9 @@ BEGIN
   -- afterwards: walking the sort order's index and filtering would read most of
   -- the table when the matches sort late (e.g. names starting with the query).
   -- Without one, the sort order's index is walked from the cursor.
+  -- The matches of a query are capped: past max_matches (e.g. q=.com at a million
+  -- customers) the search is answered as too broad, with no items, instead of
+  -- materializing and sorting nearly every row.
   key_expr := CASE p_sort WHEN 'name' THEN 'c.org_name' WHEN 'renewal' THEN 'c.renewal_date'
                           ELSE '-coalesce(c.latest_churn_risk, -1)' END;
   key_param := CASE p_sort WHEN 'name' THEN '$5' WHEN 'renewal' THEN '$5::date' ELSE '$5::double precision' END;
@@ -180,12 +186,16 @@ BEGIN
   END IF;
   IF pattern IS NOT NULL THEN
     sql := 'WITH m AS MATERIALIZED (SELECT c AS r, ' || key_expr || ' AS k, c.org_id FROM core.customers c' || conds
-        || ') SELECT m.r FROM m ORDER BY m.k, m.org_id';
+        || ' LIMIT $8) SELECT ARRAY(SELECT m.r FROM m ORDER BY m.k, m.org_id LIMIT $7), (SELECT count(*) FROM m)';
   ELSE
-    sql := 'SELECT c FROM core.customers c' || conds || ' ORDER BY ' || key_expr || ', c.org_id';
+    sql := 'SELECT ARRAY(SELECT c FROM core.customers c' || conds || ' ORDER BY ' || key_expr || ', c.org_id LIMIT $7), 0::bigint';
   END IF;
-  EXECUTE 'SELECT ARRAY(' || sql || ' LIMIT $7)' INTO matched
-    USING pattern, owner_filter, renewal_until, p_min_churn_risk, p_after_key, p_after_id, lim + 1;
+  EXECUTE sql INTO matched, n_candidates
+    USING pattern, owner_filter, renewal_until, p_min_churn_risk, p_after_key, p_after_id, lim + 1, max_matches + 1;
+  IF n_candidates > max_matches THEN
+    -- Nothing is shown, so nothing is logged.
+    RETURN jsonb_build_object('items', '[]'::jsonb, 'next', NULL, 'tooBroad', true);
+  END IF;
 
   n_found := coalesce(array_length(matched, 1), 0);
   IF n_found > lim THEN

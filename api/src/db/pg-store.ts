@@ -96,6 +96,16 @@ const SQLSTATE_KINDS: Record<string, StoreErrorKind> = {
   // wait on each other; PostgreSQL then fails one of them. Nothing was written: the client may retry.
   '40P01': 'busy',
   '40001': 'busy',
+  // The API role's time limits (migration 006): a statement ran past statement_timeout, or waited
+  // for a lock past lock_timeout. Cancelled and rolled back: the client may retry, or narrow it.
+  '57014': 'busy',
+  '55P03': 'busy',
+};
+
+/** What the client is told for a time limit, which says more than the kind's general message. */
+const CODE_MESSAGES: Record<string, string> = {
+  '57014': 'the request took too long in the database and was stopped; try again, or narrow it',
+  '55P03': 'a record is locked by another change right now; try again',
 };
 
 /** Standard errors whose own message would name tables or internals: what the client is told instead. */
@@ -132,7 +142,7 @@ export function toStoreError(err: unknown): unknown {
   // Standard errors name tables and constraints: say which field instead.
   const constraint = 'constraint' in err && typeof err.constraint === 'string' ? err.constraint : '';
   const column = /^[a-z]+_(.+)_check$/.exec(constraint)?.[1];
-  const fixed = CLIENT_MESSAGES[kind];
+  const fixed = CODE_MESSAGES[code] ?? CLIENT_MESSAGES[kind];
   if (fixed) return new StoreError(kind, fixed);
   return new StoreError(kind, column ? `${snakeToCamel(column)} is not valid` : 'a value is not valid');
 }
@@ -153,6 +163,7 @@ function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.output<
 const SearchResult = z.strictObject({
   items: z.array(CustomerListItem),
   next: z.strictObject({ id: z.string(), key: z.string().nullable() }).nullable(),
+  tooBroad: z.literal(true).optional(),
 });
 /** What api.portfolio_summary returns: the summary, with the renewal count named for the window it was given. */
 const PortfolioCounts = PortfolioSummary.omit({ renewingWithin30Days: true }).extend({ renewingSoon: z.int().min(0) });
@@ -349,6 +360,7 @@ export class PgStore implements Store {
     return {
       items: r.items,
       nextCursor: r.next ? encodeCursor({ s: query.sort, k: r.next.key, i: r.next.id }) : null,
+      ...(r.tooBroad ? { tooBroad: true as const } : {}),
     };
   }
 

@@ -18,6 +18,11 @@ describe('toStoreError', () => {
     [pgError('23505', 'duplicate key value violates unique constraint "customers_pkey"'), new StoreError('duplicate', 'the record exists already')],
     [pgError('40P01', 'deadlock detected'), new StoreError('busy', 'the database is busy with a conflicting change; try again')],
     [pgError('40001', 'could not serialize access'), new StoreError('busy', 'the database is busy with a conflicting change; try again')],
+    [
+      pgError('57014', 'canceling statement due to statement timeout'),
+      new StoreError('busy', 'the request took too long in the database and was stopped; try again, or narrow it'),
+    ],
+    [pgError('55P03', 'canceling statement due to lock timeout'), new StoreError('busy', 'a record is locked by another change right now; try again')],
   ])('%s', (err, expected) => {
     const mapped = toStoreError(err);
     expect(mapped).toBeInstanceOf(StoreError);

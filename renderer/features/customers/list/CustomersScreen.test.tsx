@@ -38,6 +38,17 @@ describe('customer search', () => {
     expect(await screen.findByRole('button', { name: 'Contoso Health' })).toBeInTheDocument();
   });
 
+  it('says a search that matches too many customers is too broad, and how to narrow it', async () => {
+    installBridge({ 'customers:list': (i) => (i.q ? { items: [], nextCursor: null, tooBroad: true } : page(1, 3)) });
+    const user = userEvent.setup();
+    show();
+    await screen.findByRole('button', { name: 'Contoso Health' });
+    await user.type(screen.getByRole('textbox', { name: 'Search' }), '.com');
+    expect(await screen.findByText('Search too broad')).toBeInTheDocument();
+    expect(screen.getByText(/More than 5,000 customers match/)).toBeInTheDocument();
+    expect(screen.queryByText('No customers match')).toBeNull();
+  });
+
   it('shows an error with a retry that loads again', async () => {
     const bridge = installBridge({ 'customers:list': (_i, n) => (n === 1 ? fail('unavailable', 'API unreachable') : page(1, 2)) });
     const user = userEvent.setup();

@@ -2,7 +2,7 @@ import { Button, CloseButton, Group, NumberInput, Select, Switch, Text, TextInpu
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { CustomerListItem } from '../../../../shared/api';
+import { SEARCH_MAX_MATCHES, type CustomerListItem } from '../../../../shared/api';
 import { customerQueries, type CustomerListFilters } from '../api/queries';
 import { ChurnBadge } from '../../../ui/ChurnBadge';
 import { ContactCell, IdCell, MoneyCell, NumberHeader, OpenCell, RenewalCell, TextCell } from '../../../ui/cells';
@@ -67,6 +67,8 @@ export function CustomersScreen({ searchOwner, onOpen, onNew, focusSearchSignal 
   const query = useMemo(() => toQuery(filters, debouncedQ), [filters, debouncedQ]);
   const list = useInfiniteQuery(customerQueries.list(query));
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  // The API shows nothing for a search matching too many customers to sort (SEARCH_MAX_MATCHES).
+  const tooBroad = list.data?.pages.some((p) => p.tooBroad === true) ?? false;
   const set = <K extends keyof FilterState>(key: K, value: FilterState[K]) => setFilters((f) => ({ ...f, [key]: value }));
   const filtered = filters.q.trim() !== '' || filters.mine || filters.renewalWithinDays !== '' || filters.minChurnPercent !== '';
 
@@ -159,18 +161,24 @@ export function CustomersScreen({ searchOwner, onOpen, onNew, focusSearchSignal 
           loadingLabel="Loading customers"
           errorTitle="Could not load customers"
           empty={
-            <EmptyState
-              title={filtered ? 'No customers match' : 'No customers yet'}
-              action={
-                filtered ? (
-                  <Button size="xs" variant="default" onClick={() => setFilters({ ...EMPTY, sort: filters.sort })}>
-                    Clear search and filters
-                  </Button>
-                ) : undefined
-              }
-            >
-              {filtered ? 'Try a shorter search, or another organization id, email or phone.' : 'Customers you can see will appear here.'}
-            </EmptyState>
+            tooBroad ? (
+              <EmptyState title="Search too broad">
+                {`More than ${SEARCH_MAX_MATCHES.toLocaleString('en-US')} customers match. Add more characters to the search, or a filter, to narrow it.`}
+              </EmptyState>
+            ) : (
+              <EmptyState
+                title={filtered ? 'No customers match' : 'No customers yet'}
+                action={
+                  filtered ? (
+                    <Button size="xs" variant="default" onClick={() => setFilters({ ...EMPTY, sort: filters.sort })}>
+                      Clear search and filters
+                    </Button>
+                  ) : undefined
+                }
+              >
+                {filtered ? 'Try a shorter search, or another organization id, email or phone.' : 'Customers you can see will appear here.'}
+              </EmptyState>
+            )
           }
         >
           {() => (
