@@ -52,13 +52,12 @@ export interface BuildAppOptions {
 
 export type App = FastifyInstance;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
-
-/** Accept the caller's x-request-id when it is a plain token (for correlation); otherwise make one. */
-function requestId(req: IncomingMessage): string {
-  const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-}
+/**
+ * The request id is always the API's own: what the audit and access events record as the request,
+ * what problems carry and what x-request-id answers. A caller's own x-request-id is never used as
+ * it; a well-formed one is kept beside it (plugins/security-headers.ts clientRequestId).
+ */
+const requestId = (_req: IncomingMessage): string => randomUUID();
 
 export async function buildApp(options: BuildAppOptions): Promise<App> {
   const verifier =
@@ -74,7 +73,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     logger: options.logger === false || options.logger === undefined ? false : loggerOptions(options.logger),
     // 1. Body size limit: larger bodies are refused with 413 before they are parsed.
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    // 2. Request ids: generated (or a safe incoming x-request-id), echoed below, in every log line and problem.
+    // 2. Request ids: generated for every request, echoed below (with a valid client id beside), in every log line and problem.
     genReqId: requestId,
     requestIdHeader: false,
     logController: new OneLinePerRequest(),

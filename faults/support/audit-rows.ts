@@ -24,8 +24,10 @@ export async function events(c: pg.Client): Promise<EventRow[]> {
   return (await c.query<EventRow>('SELECT id::text, entity_id, action, reason, request_id FROM audit.events e ORDER BY e.id')).rows;
 }
 
+/** The callers' own request ids (x-request-id) of the access events: the API records its own id as request_id. */
 export async function accessRequestIds(c: pg.Client): Promise<Set<string>> {
-  return new Set((await c.query<{ request_id: string }>('SELECT request_id FROM audit.access_events')).rows.map((r) => r.request_id));
+  const r = await c.query<{ id: string }>('SELECT client_request_id AS id FROM audit.access_events WHERE client_request_id IS NOT NULL');
+  return new Set(r.rows.map((x) => x.id));
 }
 
 export async function customers(c: pg.Client): Promise<Map<string, { version: number; contactName: string }>> {

@@ -16,16 +16,16 @@
 
 CREATE FUNCTION core.write_access(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
-  p_kind text, p_org_id text, p_detail jsonb
+  p_kind text, p_org_id text, p_detail jsonb, p_client_request_id text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, audit, pg_temp AS $$
 DECLARE
   new_id bigint;
 BEGIN
   INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, kind, entity_type, entity_id, detail,
-                                   request_id, client_address, app_version)
+                                   request_id, client_address, app_version, client_request_id)
   VALUES (p_sub, p_name, p_roles, p_kind, CASE WHEN p_org_id IS NOT NULL THEN 'customer' END, p_org_id, p_detail,
-          p_request_id, p_client_address, p_app_version)
+          p_request_id, p_client_address, p_app_version, p_client_request_id)
   RETURNING id INTO new_id;
   -- Whatever the session or role says: the answer waits for this commit.
   PERFORM set_config('synchronous_commit', 'on', true);

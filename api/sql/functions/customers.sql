@@ -124,7 +124,7 @@ CREATE FUNCTION api.customer_search(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
   p_q text, p_owner_me boolean, p_renewal_within_days integer, p_min_churn_risk double precision,
-  p_include_archived boolean, p_sort text, p_after_key text, p_after_id text, p_limit integer
+  p_include_archived boolean, p_sort text, p_after_key text, p_after_id text, p_limit integer, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -209,7 +209,7 @@ BEGIN
                            'q', nullif(btrim(p_q), ''), 'ownerMe', p_owner_me, 'renewalWithinDays', p_renewal_within_days,
                            'minChurnRisk', p_min_churn_risk, 'includeArchived', p_include_archived, 'sort', p_sort,
                            'afterId', p_after_id)),
-                         'orgIds', to_jsonb(shown)));
+                         'orgIds', to_jsonb(shown)), p_client_request_id);
   END IF;
   RETURN jsonb_build_object(
     'items', coalesce((SELECT jsonb_agg(core.list_item(matched[i]) ORDER BY i) FROM generate_subscripts(matched, 1) i WHERE i <= lim), '[]'),
@@ -245,7 +245,8 @@ BEGIN
     SELECT x.i, x.r ->> 'sub' AS sub, x.r ->> 'name' AS name,
            core.jsonb_text_array(x.r -> 'roles') AS roles, core.jsonb_text_array(x.r -> 'scopes') AS scopes,
            x.r ->> 'requestId' AS request_id, x.r ->> 'clientAddress' AS client_address,
-           x.r ->> 'appVersion' AS app_version, x.r ->> 'orgId' AS org_id
+           x.r ->> 'appVersion' AS app_version, x.r ->> 'orgId' AS org_id,
+           x.r ->> 'clientRequestId' AS client_request_id
       FROM jsonb_array_elements(p_reads) WITH ORDINALITY AS x(r, i)
   ), checked AS (
     SELECT req.*, c,
@@ -255,8 +256,9 @@ BEGIN
                 WHEN c.org_id IS NULL THEN 'CN404' END AS code
       FROM req LEFT JOIN core.customers c ON c.org_id = req.org_id
   ), logged AS (
-    INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, kind, entity_type, entity_id, request_id, client_address, app_version)
-    SELECT sub, name, roles, 'customer.read', 'customer', org_id, request_id, client_address, app_version
+    INSERT INTO audit.access_events (actor_sub, actor_name, actor_roles, kind, entity_type, entity_id, request_id, client_address, app_version,
+                                     client_request_id)
+    SELECT sub, name, roles, 'customer.read', 'customer', org_id, request_id, client_address, app_version, client_request_id
       FROM checked WHERE code IS NULL ORDER BY i
   )
   SELECT jsonb_agg(CASE WHEN code IS NULL THEN jsonb_build_object('detail', core.customer_detail(c))
@@ -271,7 +273,7 @@ $$;
 
 CREATE FUNCTION api.customer_create(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_fields jsonb, p_reason text
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_fields jsonb, p_reason text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -305,7 +307,7 @@ BEGIN
     'customer.create', 'customer', n.org_id,
     (SELECT jsonb_agg(jsonb_build_object('field', f.field, 'before', NULL, 'after', to_jsonb(n) -> f.col) ORDER BY o)
        FROM core.editable_fields() WITH ORDINALITY AS f(field, col, o)),
-    reason);
+    reason, p_client_request_id);
   RETURN core.customer_detail(n);
 END
 $$;
@@ -315,7 +317,7 @@ $$;
 CREATE FUNCTION core.customer_update(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_org_id text, p_expected_version integer, p_changes jsonb, p_reason text
+  p_org_id text, p_expected_version integer, p_changes jsonb, p_reason text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -355,7 +357,7 @@ BEGIN
   IF diff IS NULL THEN
     -- Nothing changes, so no audit event; but the whole record is shown, so an access event.
     PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                              'customer.read', old.org_id, '{"via": "update"}');
+                              'customer.read', old.org_id, '{"via": "update"}', p_client_request_id);
     RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET
@@ -365,7 +367,7 @@ BEGIN
   WHERE org_id = old.org_id
   RETURNING * INTO n;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    'customer.update', 'customer', n.org_id, diff, reason);
+    'customer.update', 'customer', n.org_id, diff, reason, p_client_request_id);
   RETURN core.customer_detail(n);
 END
 $$;
@@ -399,7 +401,7 @@ BEGIN
       outcome := jsonb_build_object('detail', core.customer_update(
         e.r ->> 'sub', e.r ->> 'name', core.jsonb_text_array(e.r -> 'roles'), core.jsonb_text_array(e.r -> 'scopes'),
         e.r ->> 'requestId', e.r ->> 'clientAddress', e.r ->> 'appVersion',
-        e.r ->> 'orgId', (e.r ->> 'expectedVersion')::integer, e.r -> 'changes', e.r ->> 'reason'));
+        e.r ->> 'orgId', (e.r ->> 'expectedVersion')::integer, e.r -> 'changes', e.r ->> 'reason', e.r ->> 'clientRequestId'));
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT, err_constraint = CONSTRAINT_NAME;
       outcome := jsonb_build_object('code', err_state, 'message', err_message, 'constraint', nullif(err_constraint, ''));
@@ -413,7 +415,7 @@ $$;
 CREATE FUNCTION api.customer_archive(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_org_id text, p_expected_version integer, p_reason text
+  p_org_id text, p_expected_version integer, p_reason text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -428,14 +430,14 @@ BEGIN
   IF old.status = 'archived' THEN
     -- Already archived: nothing changes, so no audit event; the record is shown, so an access event.
     PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                              'customer.read', old.org_id, '{"via": "archive"}');
+                              'customer.read', old.org_id, '{"via": "archive"}', p_client_request_id);
     RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET status = 'archived', version = old.version + 1, updated_at = now()
    WHERE org_id = old.org_id RETURNING * INTO n;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
     'customer.archive', 'customer', n.org_id,
-    jsonb_build_array(jsonb_build_object('field', 'status', 'before', old.status, 'after', n.status)), reason);
+    jsonb_build_array(jsonb_build_object('field', 'status', 'before', old.status, 'after', n.status)), reason, p_client_request_id);
   RETURN core.customer_detail(n);
 END
 $$;
@@ -444,7 +446,7 @@ $$;
 CREATE FUNCTION api.customer_assign(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_org_id text, p_expected_version integer, p_owner_sub text, p_owner_name text, p_reason text
+  p_org_id text, p_expected_version integer, p_owner_sub text, p_owner_name text, p_reason text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -469,20 +471,20 @@ BEGIN
   END IF;
   IF diff = '[]' THEN
     PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                              'customer.read', old.org_id, '{"via": "assign"}');
+                              'customer.read', old.org_id, '{"via": "assign"}', p_client_request_id);
     RETURN core.customer_detail(old);
   END IF;
   UPDATE core.customers SET owner_sub = p_owner_sub, owner_name = p_owner_name, version = old.version + 1, updated_at = now()
    WHERE org_id = old.org_id RETURNING * INTO n;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    'customer.update', 'customer', n.org_id, diff, reason);
+    'customer.update', 'customer', n.org_id, diff, reason, p_client_request_id);
   RETURN core.customer_detail(n);
 END
 $$;
 
 CREATE FUNCTION api.customer_usage(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_from date, p_to date
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_from date, p_to date, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 BEGIN
@@ -493,7 +495,7 @@ BEGIN
   END IF;
   PERFORM core.require_customer(p_org_id);
   PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'customer.usage', p_org_id,
-                            jsonb_build_object('from', to_char(p_from, 'YYYY-MM-DD'), 'to', to_char(p_to, 'YYYY-MM-DD')));
+                            jsonb_build_object('from', to_char(p_from, 'YYYY-MM-DD'), 'to', to_char(p_to, 'YYYY-MM-DD')), p_client_request_id);
   RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('day', to_char(u.day, 'YYYY-MM-DD'), 'activeUsers', u.active_users,
                                                        'sessions', u.sessions, 'featureEvents', u.feature_events) ORDER BY u.day)
                      FROM core.usage_daily u WHERE u.org_id = p_org_id AND u.day BETWEEN p_from AND p_to), '[]');

@@ -12,7 +12,7 @@ $$;
 
 CREATE FUNCTION api.customer_predictions(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text, p_org_id text
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 BEGIN
@@ -20,7 +20,7 @@ BEGIN
   PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   PERFORM core.require_customer(p_org_id);
   PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                            'customer.predictions', p_org_id, NULL);
+                            'customer.predictions', p_org_id, NULL, p_client_request_id);
   RETURN coalesce((SELECT jsonb_agg(core.prediction_json(p) ORDER BY p.scored_at DESC, p.id DESC)
                      FROM (SELECT * FROM core.predictions WHERE org_id = p_org_id ORDER BY scored_at DESC, id DESC LIMIT 500) p), '[]');
 END
@@ -31,7 +31,7 @@ $$;
 -- added anything; the customers' latest churn risk follows the newest score.
 CREATE FUNCTION api.predictions_ingest(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text, p_predictions jsonb
+  p_request_id text, p_client_address text, p_app_version text, p_predictions jsonb, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -85,7 +85,7 @@ BEGIN
       jsonb_build_array(jsonb_build_object('field', 'accepted', 'before', NULL, 'after', accepted),
                         jsonb_build_object('field', 'duplicates', 'before', NULL, 'after', total - accepted),
                         jsonb_build_object('field', 'organizations', 'before', NULL, 'after', orgs)),
-      NULL);
+      NULL, p_client_request_id);
   END IF;
   RETURN jsonb_build_object('accepted', accepted, 'duplicates', total - accepted);
 END

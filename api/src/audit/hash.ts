@@ -11,13 +11,27 @@ export type RowJson = Record<string, unknown>;
 
 export const sha256hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');
 
+/**
+ * Columns added to the audit tables after rows were first sealed (migration 007): hashed when they
+ * hold a value, left out when null, so rows stored before a column existed keep their hashes.
+ * Taking a value away still changes the hash, as the key was hashed.
+ */
+const LATER_COLUMNS = ['client_request_id'] as const;
+
+function hashedRow(row: RowJson): RowJson {
+  if (!LATER_COLUMNS.some((c) => c in row && row[c] === null)) return row;
+  const out = { ...row };
+  for (const c of LATER_COLUMNS) if (out[c] === null) delete out[c];
+  return out;
+}
+
 /** A chain link's hash: SHA-256(prevHash | canonical {seq, event}), where event is the whole stored row. */
 export function linkHash(prevHash: string, seq: number, event: RowJson): string {
-  return sha256hex(`${prevHash}|${canonicalJson({ seq, event })}`);
+  return sha256hex(`${prevHash}|${canonicalJson({ seq, event: hashedRow(event) })}`);
 }
 
 /** What one access event adds to its checkpoint's digest: the whole stored row. */
-export const accessLine = (row: RowJson): string => `${canonicalJson(row)}\n`;
+export const accessLine = (row: RowJson): string => `${canonicalJson(hashedRow(row))}\n`;
 
 /** The access hash a checkpoint signs: SHA-256(previous accessHash | digest of its new rows). */
 export const chainAccessHash = (prevAccessHash: string, digest: string): string => sha256hex(`${prevAccessHash}|${digest}`);

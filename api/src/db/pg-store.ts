@@ -176,26 +176,28 @@ const ExportCursor = z.strictObject({ x: DecimalId, b: DecimalId.nullable() });
 
 const actorParams = (a: Actor): unknown[] => [a.sub, a.name, a.roles, a.scopes];
 const ctxParams = (c: RequestContext): unknown[] => [c.requestId, c.clientAddress, c.appVersion];
+/** The caller's own request id: the last parameter of the functions that record it (p_client_request_id). */
+const clientId = (c: RequestContext): string | null => c.clientRequestId ?? null;
 const placeholders = (n: number, casts: Record<number, string> = {}): string =>
   Array.from({ length: n }, (_v, i) => `$${i + 1}${casts[i + 1] ?? ''}`).join(', ');
 
 const SQL = {
-  search: `SELECT api.customer_search(${placeholders(16)}) AS r`,
+  search: `SELECT api.customer_search(${placeholders(17)}) AS r`,
   read: 'SELECT api.customer_read($1::jsonb) AS r',
-  create: `SELECT api.customer_create(${placeholders(10, { 9: '::jsonb' })}) AS r`,
+  create: `SELECT api.customer_create(${placeholders(11, { 9: '::jsonb' })}) AS r`,
   edit: 'SELECT api.customer_update_many($1::jsonb) AS r',
-  archive: `SELECT api.customer_archive(${placeholders(10)}) AS r`,
-  assign: `SELECT api.customer_assign(${placeholders(12)}) AS r`,
+  archive: `SELECT api.customer_archive(${placeholders(11)}) AS r`,
+  assign: `SELECT api.customer_assign(${placeholders(13)}) AS r`,
   portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
-  usage: `SELECT api.customer_usage(${placeholders(10, { 9: '::date', 10: '::date' })}) AS r`,
-  predictions: `SELECT api.customer_predictions(${placeholders(8)}) AS r`,
+  usage: `SELECT api.customer_usage(${placeholders(11, { 9: '::date', 10: '::date' })}) AS r`,
+  predictions: `SELECT api.customer_predictions(${placeholders(9)}) AS r`,
   customerAudit: `SELECT api.customer_audit(${placeholders(10, { 9: '::bigint' })}) AS r`,
   auditEvents: `SELECT api.audit_events(${placeholders(15, { 12: '::timestamptz', 13: '::timestamptz', 14: '::bigint' })}) AS r`,
   auditExportPage: `SELECT api.audit_export_page(${placeholders(7, { 5: '::bigint', 6: '::bigint' })}) AS r`,
   auditExport: `SELECT api.audit_export(${placeholders(13, { 12: '::timestamptz', 13: '::timestamptz' })}) AS r`,
   customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
   accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
-  ingest: `SELECT api.predictions_ingest(${placeholders(8, { 8: '::jsonb' })}) AS r`,
+  ingest: `SELECT api.predictions_ingest(${placeholders(9, { 8: '::jsonb' })}) AS r`,
 } as const;
 
 export interface OpenStoreOptions {
@@ -223,6 +225,7 @@ interface RecordRead {
   roles: string[];
   scopes: string[];
   requestId: string;
+  clientRequestId: string | null;
   clientAddress: string | null;
   appVersion: string | null;
   orgId: string;
@@ -241,6 +244,7 @@ const recordRequest = (actor: Actor, ctx: RequestContext, orgId: string): Record
   roles: actor.roles,
   scopes: actor.scopes,
   requestId: ctx.requestId,
+  clientRequestId: clientId(ctx),
   clientAddress: ctx.clientAddress,
   appVersion: ctx.appVersion,
   orgId,
@@ -355,6 +359,7 @@ export class PgStore implements Store {
         after?.k ?? null,
         after?.i ?? null,
         query.limit,
+        clientId(ctx),
       ]),
     );
     return {
@@ -372,7 +377,7 @@ export class PgStore implements Store {
     const { orgId, ...fields } = input.customer;
     return parseOnce(
       CustomerDetail,
-      await this.call('create', SQL.create, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason]),
+      await this.call('create', SQL.create, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason, clientId(ctx)]),
     );
   }
 
@@ -396,7 +401,7 @@ export class PgStore implements Store {
   ): Promise<CustomerDetail> {
     return parseOnce(
       CustomerDetail,
-      await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason]),
+      await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]),
     );
   }
 
@@ -419,6 +424,7 @@ export class PgStore implements Store {
         owner.sub,
         owner.name,
         reason,
+        clientId(ctx),
       ]),
     );
   }
@@ -431,11 +437,11 @@ export class PgStore implements Store {
   }
 
   async usage(actor: Actor, ctx: RequestContext, orgId: string, from: string, to: string): Promise<UsageDay[]> {
-    return z.array(UsageDay).parse(await this.call('usage', SQL.usage, [...actorParams(actor), ...ctxParams(ctx), orgId, from, to]));
+    return z.array(UsageDay).parse(await this.call('usage', SQL.usage, [...actorParams(actor), ...ctxParams(ctx), orgId, from, to, clientId(ctx)]));
   }
 
   async predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]> {
-    return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), ...ctxParams(ctx), orgId]));
+    return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), ...ctxParams(ctx), orgId, clientId(ctx)]));
   }
 
   async customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
@@ -524,7 +530,7 @@ export class PgStore implements Store {
 
   async ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult> {
     return PredictionBatchResult.parse(
-      await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions)]),
+      await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions), clientId(ctx)]),
     );
   }
 

@@ -30,7 +30,10 @@ export interface Actor {
 
 /** Where the request came from, recorded with every audit and access event. */
 export interface RequestContext {
+  /** The API's own id for the request (a UUID), whatever the caller sent. */
   requestId: string;
+  /** The caller's own x-request-id when it is well formed (plugins/security-headers.ts), recorded beside requestId. */
+  clientRequestId?: string | null;
   clientAddress: string | null;
   appVersion: string | null;
 }

@@ -11,6 +11,7 @@ import type { Access } from '../../../shared/http';
 import { AuthError, bearerToken, isServiceAccount, type TokenVerifier } from '../auth';
 import type { Actor, RequestContext } from '../db/store';
 import { HttpProblem } from './problems';
+import { clientRequestId } from './security-headers';
 
 export type { Access };
 
@@ -99,6 +100,7 @@ export function requestContext(req: FastifyRequest): RequestContext {
   const version = req.headers['x-cims-app-version'];
   return {
     requestId: String(req.id),
+    clientRequestId: clientRequestId(req),
     clientAddress: req.ip || null,
     appVersion: typeof version === 'string' && APP_VERSION.test(version) ? version : null,
   };

@@ -97,7 +97,7 @@ describe('dead objects', () => {
     const marker = await t.admin.query<{ rel: string | null }>("SELECT to_regclass('audit.flush_marker')::text AS rel");
     expect(marker.rows[0]?.rel).toBeNull();
     // The single edit lives on as a helper the batch calls.
-    expect(await oidOf('core.customer_update(text, text, text[], text[], text, text, text, text, integer, jsonb, text)')).not.toBeNull();
+    expect(await oidOf('core.customer_update(text, text, text[], text[], text, text, text, text, integer, jsonb, text, text)')).not.toBeNull();
   });
 });
 
@@ -158,7 +158,7 @@ describe('migrate on a migrated database', () => {
   });
 
   it('brings back a function dropped by hand and removes functions and grants added by hand', async () => {
-    await t.admin.query('DROP FUNCTION api.customer_usage(text, text, text[], text[], text, text, text, text, date, date)');
+    await t.admin.query('DROP FUNCTION api.customer_usage(text, text, text[], text[], text, text, text, text, date, date, text)');
     await t.admin.query('CREATE FUNCTION api.sneaky() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$');
     await t.admin.query('SET ROLE cims_owner');
     await t.admin.query('CREATE FUNCTION core.leftover() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$');
@@ -168,7 +168,7 @@ describe('migrate on a migrated database', () => {
 
     await migrate(t.adminUrl);
 
-    expect(await oidOf('api.customer_usage(text, text, text[], text[], text, text, text, text, date, date)')).not.toBeNull();
+    expect(await oidOf('api.customer_usage(text, text, text[], text[], text, text, text, text, date, date, text)')).not.toBeNull();
     expect(await oidOf('api.sneaky()')).toBeNull();
     expect(await oidOf('core.leftover()')).toBeNull();
     const granted = await t.admin.query<{ ok: boolean }>("SELECT has_function_privilege('cims_api', 'core.iso(timestamptz)', 'EXECUTE') AS ok");

@@ -235,7 +235,7 @@ describe('migrations', () => {
     const after = await rows<{ n: string }>(`SELECT count(*) AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)`, [OUR_SCHEMAS]);
     expect(after).toEqual(before);
     const applied = await rows<{ name: string }>('SELECT name FROM public.schema_migrations ORDER BY name');
-    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql', '004_access_log.sql', '005_audit_checkpoints.sql', '006_time_limits.sql']);
+    expect(applied.map((a) => a.name)).toEqual(['001_roles_schemas.sql', '002_tables.sql', '003_analytics_views.sql', '004_access_log.sql', '005_audit_checkpoints.sql', '006_time_limits.sql', '007_client_request_id.sql']);
     // The grants are set again with the functions: the same, and PUBLIC still has none.
     const executable = await rows<{ fn: string }>(
       `SELECT n.nspname || '.' || p.proname AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

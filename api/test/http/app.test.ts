@@ -53,15 +53,17 @@ describe('request ids', () => {
     expect(expectProblem(res, 401).requestId).toBe(res.headers['x-request-id']);
   });
 
-  it('echoes a plain incoming id, for correlation with the console', async () => {
+  it('answers with its own id, and echoes a plain incoming one beside it, for correlation with the console', async () => {
     const res = await h.call('owner', 'GET', '/v1/me', { headers: { 'x-request-id': 'console-1234abcd' } });
-    expect(res.headers['x-request-id']).toBe('console-1234abcd');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-client-request-id']).toBe('console-1234abcd');
   });
 
-  it.each([['short'], ['has spaces in it'], ['x'.repeat(65)], ['inject";drop']])('replaces %j with its own', async (id) => {
+  it.each([['short'], ['has spaces in it'], ['x'.repeat(65)], ['inject";drop']])('ignores %j', async (id) => {
     const res = await h.call('owner', 'GET', '/v1/me', { headers: { 'x-request-id': id } });
     expect(res.headers['x-request-id']).not.toBe(id);
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-client-request-id']).toBeUndefined();
   });
 });
 
