@@ -80,7 +80,7 @@ CREATE FUNCTION api.audit_events(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
   p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz,
-  p_before_id bigint, p_limit integer
+  p_before_id bigint, p_limit integer, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -92,7 +92,7 @@ BEGIN
   IF (page ->> 'events')::integer > 0 THEN
     PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.review', p_org_id,
       jsonb_build_object('filter', core.audit_filter_json(p_actor, p_org_id, p_action, p_field, p_from, p_to),
-                         'events', page -> 'events', 'orgIds', page -> 'orgIds'));
+                         'events', page -> 'events', 'orgIds', page -> 'orgIds'), p_client_request_id);
   END IF;
   RETURN jsonb_build_object('items', page -> 'items', 'next', page -> 'next');
 END
@@ -132,7 +132,7 @@ $$;
 CREATE FUNCTION api.audit_export(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz
+  p_actor text, p_org_id text, p_action text, p_field text, p_from timestamptz, p_to timestamptz, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -150,7 +150,7 @@ BEGIN
     -- Filtered to one customer: it is about that record, so the record's own access list shows it.
     p_org_id,
     jsonb_build_object('filter', core.audit_filter_json(p_actor, p_org_id, p_action, p_field, p_from, p_to),
-                       'events', n_events, 'rows', n_rows, 'beforeId', upto::text));
+                       'events', n_events, 'rows', n_rows, 'beforeId', upto::text), p_client_request_id);
   RETURN jsonb_build_object('events', n_events, 'rows', n_rows, 'exportId', export_id::text);
 END
 $$;
@@ -158,7 +158,7 @@ $$;
 -- The history of one customer, for the people who work on it.
 CREATE FUNCTION api.customer_audit(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_before_id bigint, p_limit integer
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_before_id bigint, p_limit integer, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -186,7 +186,7 @@ BEGIN
     LEFT JOIN audit.chain c ON c.event_id = e.id;
   -- The history shows before and after values of the record's fields.
   PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                            'customer.history', p_org_id, jsonb_build_object('events', n));
+                            'customer.history', p_org_id, jsonb_build_object('events', n), p_client_request_id);
   RETURN jsonb_build_object('items', coalesce(items, '[]'), 'next', CASE WHEN n = lim THEN last_id::text END);
 END
 $$;

@@ -191,10 +191,10 @@ const SQL = {
   portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
   usage: `SELECT api.customer_usage(${placeholders(11, { 9: '::date', 10: '::date' })}) AS r`,
   predictions: `SELECT api.customer_predictions(${placeholders(9)}) AS r`,
-  customerAudit: `SELECT api.customer_audit(${placeholders(10, { 9: '::bigint' })}) AS r`,
-  auditEvents: `SELECT api.audit_events(${placeholders(15, { 12: '::timestamptz', 13: '::timestamptz', 14: '::bigint' })}) AS r`,
+  customerAudit: `SELECT api.customer_audit(${placeholders(11, { 9: '::bigint' })}) AS r`,
+  auditEvents: `SELECT api.audit_events(${placeholders(16, { 12: '::timestamptz', 13: '::timestamptz', 14: '::bigint' })}) AS r`,
   auditExportPage: `SELECT api.audit_export_page(${placeholders(7, { 5: '::bigint', 6: '::bigint' })}) AS r`,
-  auditExport: `SELECT api.audit_export(${placeholders(13, { 12: '::timestamptz', 13: '::timestamptz' })}) AS r`,
+  auditExport: `SELECT api.audit_export(${placeholders(14, { 12: '::timestamptz', 13: '::timestamptz' })}) AS r`,
   customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
   accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
   ingest: `SELECT api.predictions_ingest(${placeholders(9, { 8: '::jsonb' })}) AS r`,
@@ -448,7 +448,7 @@ export class PgStore implements Store {
     const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
     if (!before) await this.sealAudit(); // show hashes for everything committed so far
     const r = AuditResult.parse(
-      await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), ...ctxParams(ctx), orgId, before, limit]),
+      await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), ...ctxParams(ctx), orgId, before, limit, clientId(ctx)]),
     );
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
   }
@@ -465,6 +465,7 @@ export class PgStore implements Store {
         filters.field ?? null,
         filters.from ?? null,
         filters.to ?? null,
+        clientId(ctx),
       ]),
     );
     return { events: r.events, rows: r.rows, cursor: r.events > 0 ? encodeCursor({ x: r.exportId, b: null }) : null };
@@ -513,6 +514,7 @@ export class PgStore implements Store {
         query.to ?? null,
         before,
         query.limit,
+        clientId(ctx),
       ]),
     );
     return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };

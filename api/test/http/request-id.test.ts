@@ -60,6 +60,23 @@ describe('a client-chosen x-request-id', () => {
     });
   });
 
+  it('is kept beside the server’s id on the access events of the trail’s own reads too', async () => {
+    const reads: [string, string][] = [
+      [`/v1/customers/${ORG}/audit`, 'console-0050-history'],
+      [`/v1/audit/events?orgId=${ORG}`, 'console-0051-review'],
+      [`/v1/audit/events.csv?orgId=${ORG}`, 'console-0052-export'],
+    ];
+    for (const [url, id] of reads) {
+      const res = await h.call('lead', 'GET', url, { headers: { 'x-request-id': id } });
+      expect(res.statusCode, url).toBe(200);
+      const rows = await h.db.admin.query<{ request_id: string; client_request_id: string | null }>(
+        'SELECT request_id, client_request_id FROM audit.access_events WHERE client_request_id = $1',
+        [id],
+      );
+      expect(rows.rows, url).toEqual([{ request_id: res.headers['x-request-id'], client_request_id: id }]);
+    }
+  });
+
   it('never replaces the server’s id in a problem', async () => {
     const res = await h.call('owner', 'GET', '/v1/customers/ORG-999999', { headers: { 'x-request-id': 'console-0044-missing' } });
     const problem = expectProblem(res, 404);
