@@ -1,6 +1,6 @@
 // Fault 3: the API killed with SIGKILL during a save from the real console core,
 // then started again. The save fails with a code after which the console keeps
-// the draft (renderer/bridge/errors.ts SAVE_LATER_CODES); saving the draft again
+// the draft (shared/messages.ts SAVE_LATER_CODES); saving the draft again
 // with the same If-Match version is safe whatever happened: a 412 if the first
 // attempt landed, a success if it did not, and in both cases exactly one event.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startIdentityProvider, type IdentityProvider } from '../devstack/src/idp/provider';
-import { SAVE_LATER_CODES } from '../renderer/bridge/errors';
+import { SAVE_LATER_CODES } from '../shared/messages';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { createScratchDatabase, seedCustomer, type ScratchDatabase } from '../testing/db';
 import { killAllApis, startApiProcess, type ApiProcess } from './support/api-process';
 import { customers, events } from './support/audit-rows';
 import { sleep } from './support/client';
-import { startConsole, waitForSession, type TestConsole } from './support/console';
+import { startSignedInConsole, type TestConsole } from './support/console';
 import { startRelay, type Relay } from './support/relay';
 
 const ALICE = { username: 'alice', name: 'Alice Test', roles: ['crm'], password: `pw-${process.pid}-${Date.now()}` };
@@ -62,10 +62,7 @@ describe('the API killed with SIGKILL during a save', () => {
     audit = createTestAudit();
     api = await startApi();
     relay = await startRelay([api.url]);
-    ui = startConsole({ issuer: idp.issuer, apiBaseUrl: relay.url, username: ALICE.username, password: ALICE.password });
-    await ui.core.start();
-    await ui.core.invoke('session:signIn', {});
-    await waitForSession(ui.core, 'signedIn');
+    ui = await startSignedInConsole({ issuer: idp.issuer, apiBaseUrl: relay.url, username: ALICE.username, password: ALICE.password });
   }, 120_000);
 
   afterAll(async () => {

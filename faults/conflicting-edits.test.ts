@@ -4,7 +4,6 @@
 // exactly one audit event, a refused edit left nothing, and every refusal is a
 // 412 or 409: never lost, never a 5xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { createScratchDatabase, seedCustomer, type ScratchDatabase } from '../testing/db';
 import { startTestIssuer, type TestIssuer } from '../testing/issuer';
@@ -29,10 +28,9 @@ const owner = (c: number) => ({ sub: `crm-${c}`, name: `CRM ${c}`, roles: ['crm'
 describe('1,000 concurrent conflicting edits', () => {
   beforeAll(async () => {
     db = await createScratchDatabase('cims_faults');
-    const admin = new pg.Client({ connectionString: db.adminUrl });
-    await admin.connect();
-    for (let c = 0; c < CUSTOMERS; c++) await seedCustomer(admin, { orgId: orgOf(c), ownerSub: owner(c).sub, ownerName: owner(c).name });
-    await admin.end();
+    await withClient(db.adminUrl, async (admin) => {
+      for (let c = 0; c < CUSTOMERS; c++) await seedCustomer(admin, { orgId: orgOf(c), ownerSub: owner(c).sub, ownerName: owner(c).name });
+    });
     issuer = await startTestIssuer();
     audit = createTestAudit();
     api = await startApiProcess({ databaseUrl: db.apiUrl, issuer: issuer.url, auditEnv: audit.env });

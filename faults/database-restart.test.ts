@@ -3,7 +3,6 @@
 // restarted. A private cluster (support/cluster.ts): the shared one on 5432 is
 // never stopped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { migrate } from '../api/src/db/migrate';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { seedCustomer } from '../testing/db';
@@ -45,10 +44,9 @@ describe('PostgreSQL stopped (immediate) under load, then started again', () => 
     cluster = await startPrivateCluster();
     await createDatabase(cluster, 'cims');
     await migrate(cluster.url('cims'));
-    const admin = new pg.Client({ connectionString: cluster.url('cims') });
-    await admin.connect();
-    for (let i = 0; i < CLIENTS; i++) await seedCustomer(admin, { orgId: orgOf(i), ownerSub: crm(i).sub, ownerName: crm(i).name });
-    await admin.end();
+    await withClient(cluster.url('cims'), async (admin) => {
+      for (let i = 0; i < CLIENTS; i++) await seedCustomer(admin, { orgId: orgOf(i), ownerSub: crm(i).sub, ownerName: crm(i).name });
+    });
     issuer = await startTestIssuer();
     audit = createTestAudit();
     api = await startApiProcess({ databaseUrl: cluster.url('cims', 'cims_api'), issuer: issuer.url, auditEnv: audit.env });

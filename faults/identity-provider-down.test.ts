@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startIdentityProvider, type IdentityProvider } from '../devstack/src/idp/provider';
-import { SAVE_LATER_CODES } from '../renderer/bridge/errors';
+import { SAVE_LATER_CODES } from '../shared/messages';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { createScratchDatabase, seedCustomer, type ScratchDatabase } from '../testing/db';
 import { killAllApis, startApiProcess, type ApiProcess } from './support/api-process';
 import { customers } from './support/audit-rows';
 import { sleep } from './support/client';
 import { EXPIRY_SKEW_MS } from '../electron/core/session';
-import { startConsole, waitForSession, type TestConsole } from './support/console';
+import { startSignedInConsole, type TestConsole } from './support/console';
 import { freePort } from './support/ports';
 
 const TTL_S = 12;
@@ -49,10 +49,7 @@ describe('the identity provider down when the console needs a new token', () => 
     idp = await startIdp();
     audit = createTestAudit();
     api = await startApiProcess({ databaseUrl: db.apiUrl, issuer: idp.issuer, auditEnv: audit.env });
-    ui = startConsole({ issuer: idp.issuer, apiBaseUrl: api.url, username: ALICE.username, password: ALICE.password });
-    await ui.core.start();
-    await ui.core.invoke('session:signIn', {});
-    await waitForSession(ui.core, 'signedIn');
+    ui = await startSignedInConsole({ issuer: idp.issuer, apiBaseUrl: api.url, username: ALICE.username, password: ALICE.password });
   }, 120_000);
 
   afterAll(async () => {

@@ -6,7 +6,6 @@
 // every acknowledged write has exactly one event and every event an
 // acknowledged write: none duplicated, none lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { createScratchDatabase, customerFields, seedCustomer, type ScratchDatabase } from '../testing/db';
 import { startTestIssuer, type TestIssuer } from '../testing/issuer';
@@ -46,10 +45,9 @@ interface Done {
 describe('three API processes behind a round-robin relay', () => {
   beforeAll(async () => {
     db = await createScratchDatabase('cims_faults');
-    const admin = new pg.Client({ connectionString: db.adminUrl });
-    await admin.connect();
-    for (let i = 0; i < CRMS; i++) for (let k = 0; k < PER_CRM; k++) await seedCustomer(admin, { orgId: orgOf(i, k), ownerSub: crm(i).sub, ownerName: crm(i).name });
-    await admin.end();
+    await withClient(db.adminUrl, async (admin) => {
+      for (let i = 0; i < CRMS; i++) for (let k = 0; k < PER_CRM; k++) await seedCustomer(admin, { orgId: orgOf(i, k), ownerSub: crm(i).sub, ownerName: crm(i).name });
+    });
     issuer = await startTestIssuer();
     audit = createTestAudit();
     const env = { CIMS_AUDIT_CHECKPOINT_SECONDS: '5' };

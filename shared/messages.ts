@@ -19,5 +19,8 @@ export const ERROR_MESSAGES: Readonly<Record<IpcErrorCode, string>> = {
 /** Codes whose sentence describes the situation itself, so it wins over whatever detail came with the error. */
 export const SITUATION_CODES: ReadonlySet<IpcErrorCode> = new Set(['unauthenticated', 'locked', 'rate_limited', 'unavailable', 'busy']);
 
+/** Codes after which a draft must be kept and saved later (session or network, not the data). */
+export const SAVE_LATER_CODES: readonly IpcErrorCode[] = ['unavailable', 'busy', 'unauthenticated', 'locked', 'rate_limited'];
+
 /** A response the console cannot read: not an error code of its own (it is `internal`), but said differently. */
 export const BAD_RESPONSE_MESSAGE = 'The CIMS service sent a response the console does not understand.';

@@ -66,3 +66,12 @@ export async function waitForSession(core: CimsCore, status: SessionStatus, time
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A console core started and signed in through the provider's login page. */
+export async function startSignedInConsole(opts: Parameters<typeof startConsole>[0]): Promise<TestConsole> {
+  const ui = startConsole(opts);
+  await ui.core.start();
+  await ui.core.invoke('session:signIn', {});
+  await waitForSession(ui.core, 'signedIn');
+  return ui;
+}

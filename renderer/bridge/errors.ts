@@ -1,5 +1,5 @@
 import type { IpcError, IpcErrorCode } from '../../shared/ipc';
-import { ERROR_MESSAGES, SITUATION_CODES } from '../../shared/messages';
+import { ERROR_MESSAGES, SAVE_LATER_CODES, SITUATION_CODES } from '../../shared/messages';
 
 export type FieldError = { path: string; message: string };
 
@@ -25,8 +25,8 @@ export const isBridgeError = (e: unknown): e is BridgeError => e instanceof Brid
 /** Codes after which the same request may succeed later without the user changing anything. */
 export const TRANSIENT_CODES: readonly IpcErrorCode[] = ['unavailable', 'busy', 'rate_limited', 'internal'];
 
-/** Codes after which a draft must be kept and saved later (session or network, not the data). */
-export const SAVE_LATER_CODES: readonly IpcErrorCode[] = ['unavailable', 'busy', 'unauthenticated', 'locked', 'rate_limited'];
+/** Codes after which a draft must be kept and saved later (shared/messages.ts, which the fault suite checks too). */
+export { SAVE_LATER_CODES };
 
 export const errorCode = (e: unknown): IpcErrorCode => (isBridgeError(e) ? e.code : 'internal');
 
