@@ -133,6 +133,16 @@ export default tseslint.config(
     },
   },
   {
+    // Real processes: the server, the console core, the demo provider and test support; never the renderer.
+    files: ['faults/**/*.ts'],
+    rules: {
+      'boundaries/zones': ['error', {
+        forbid: '^(?!faults/|api/src/|electron/core/|devstack/src/|testing/|shared/)',
+        message: 'faults/ imports api/src, electron/core, devstack/src, testing/ and shared/: it never imports the renderer.',
+      }],
+    },
+  },
+  {
     files: ['build/**/*.{ts,js,mjs}'],
     rules: {
       'boundaries/zones': ['error', { forbid: '^(renderer|api|devstack)/', message: 'build/ packages what was built: it imports no renderer or server source.' }],

@@ -88,7 +88,7 @@ describe('electron: only the shell imports it, IPC only in its wiring and the pr
   });
 });
 
-describe('e2e, bench, build and scripts', () => {
+describe('e2e, bench, build, scripts and faults', () => {
   it('e2e reaches the renderer through the built app, never its source', async () => {
     expect(await boundaryReports('e2e/specs/probe.spec.ts', importing('../../renderer/app/App'))).toEqual(['boundaries/zones']);
     expect(await boundaryReports('e2e/support/probe.ts', importing('../../api/src/server'))).toEqual(['boundaries/zones']);
@@ -107,5 +107,13 @@ describe('e2e, bench, build and scripts', () => {
     expect(await boundaryReports('scripts/probe.ts', importing('../renderer/dev/demo'))).toEqual(['boundaries/zones']);
     expect(await boundaryReports('scripts/renderer-screenshots.ts', importing('../renderer/dev/demo'))).toEqual([]);
     expect(await boundaryReports('scripts/renderer-screenshots.ts', importing('../renderer/app/routes'))).toEqual(['boundaries/zones']);
+  });
+
+  it('faults imports the server, the core, the demo stack, testing and shared, never the renderer', async () => {
+    expect(await boundaryReports('faults/probe.test.ts', importing('../renderer/bridge/errors'))).toEqual(['boundaries/zones']);
+    expect(await boundaryReports('faults/support/probe.ts', importing('../../electron/shell/security'))).toEqual(['boundaries/zones']);
+    for (const spec of ['../api/src/db/migrate', '../electron/core/session', '../devstack/src/idp/provider', '../testing/db', '../shared/messages', './support/client']) {
+      expect(await boundaryReports('faults/probe.test.ts', importing(spec)), spec).toEqual([]);
+    }
   });
 });
