@@ -2,37 +2,17 @@
 // filtered by user, customer and days, with its CSV export.
 import { Button, Group, Paper, Text, TextInput } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
 import { AccessEventTable } from '../../ui/AccessEventTable';
 import { EmptyState, QueryStates } from '../../ui/states';
 import { auditQueries, useAccessExport, type AccessFilters } from './api';
 import { ExportButton } from './ExportButton';
-import { NO_ACCESS_FILTERS, toAccessFilters, type AccessFilterInputs } from './filters';
+import { NO_ACCESS_FILTERS, toAccessFilters, useFilterForm, type AccessFilterInputs } from './filters';
 
 export function AccessView() {
-  const [inputs, setInputs] = useState<AccessFilterInputs>(NO_ACCESS_FILTERS);
-  const [errors, setErrors] = useState<Partial<Record<keyof AccessFilterInputs, string>>>({});
-  const [applied, setApplied] = useState<AccessFilters>({});
+  const { inputs, errors, applied, set, apply, clear } = useFilterForm<AccessFilterInputs, AccessFilters>(NO_ACCESS_FILTERS, toAccessFilters);
   const access = useInfiniteQuery(auditQueries.access(applied));
   const exportCsv = useAccessExport();
   const rows = access.data?.pages.flatMap((p) => p.items) ?? [];
-
-  const set = (k: keyof AccessFilterInputs) => (e: { currentTarget: { value: string } }) => {
-    const value = e.currentTarget.value;
-    setInputs((f) => ({ ...f, [k]: value }));
-  };
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    const r = toAccessFilters(inputs);
-    if ('errors' in r) return setErrors(r.errors);
-    setErrors({});
-    setApplied(r.filters);
-  };
-  const clear = () => {
-    setInputs(NO_ACCESS_FILTERS);
-    setErrors({});
-    setApplied({});
-  };
 
   return (
     <>

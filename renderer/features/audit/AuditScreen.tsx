@@ -1,7 +1,7 @@
 // Audit review for support leads. Lazy-loaded: CRMs never download it.
 import { Alert, Button, Group, NativeSelect, Paper, SegmentedControl, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { AuditAction, EDITABLE_FIELDS } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
 import { AccessView } from './AccessView';
@@ -10,39 +10,20 @@ import { ExportButton } from './ExportButton';
 import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
 import { EmptyState, QueryStates } from '../../ui/states';
-import { NO_FILTERS, toAuditFilters, type FilterInputs } from './filters';
+import { NO_FILTERS, toAuditFilters, useFilterForm, type FilterInputs } from './filters';
 import { VerifyResult } from './VerifyResult';
 
 const FIELD_OPTIONS = [{ value: '', label: 'Any field' }, ...EDITABLE_FIELDS.map((f) => ({ value: f, label: FIELD_LABELS[f] }))];
 const ACTION_OPTIONS = [{ value: '', label: 'Any action' }, ...AuditAction.options.map((a) => ({ value: a, label: ACTION_LABELS[a] }))];
 
 export default function AuditScreen() {
-  const [inputs, setInputs] = useState<FilterInputs>(NO_FILTERS);
-  const [errors, setErrors] = useState<Partial<Record<keyof FilterInputs, string>>>({});
-  const [applied, setApplied] = useState<AuditFilters>({});
+  const { inputs, errors, applied, set, apply, clear } = useFilterForm<FilterInputs, AuditFilters>(NO_FILTERS, toAuditFilters);
   const events = useInfiniteQuery(auditQueries.events(applied));
   const verify = useAuditVerify();
   const exportCsv = useAuditExport();
   const evidence = useEvidenceExport();
   const [view, setView] = useState<'changes' | 'access'>('changes');
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
-
-  const set = (k: keyof FilterInputs) => (e: { currentTarget: { value: string } }) => {
-    const value = e.currentTarget.value;
-    setInputs((f) => ({ ...f, [k]: value }));
-  };
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    const r = toAuditFilters(inputs);
-    if ('errors' in r) return setErrors(r.errors);
-    setErrors({});
-    setApplied(r.filters);
-  };
-  const clear = () => {
-    setInputs(NO_FILTERS);
-    setErrors({});
-    setApplied({});
-  };
 
   return (
     <section className="screen scroll" aria-labelledby="audit-title">

@@ -1,3 +1,4 @@
+import { useState, type FormEvent } from 'react';
 import { AuditAction, OrgId } from '../../../shared/api';
 import type { AccessFilters, AuditFilters } from './api';
 
@@ -59,4 +60,33 @@ export function toAccessFilters(f: AccessFilterInputs): { filters: AccessFilters
     ...(to ? { to } : {}),
   };
   return { filters };
+}
+
+/**
+ * A filter form's state: the inputs as typed, their errors, and the filters last
+ * applied (none at first; every filter is optional). `apply` checks the inputs with
+ * `parse` and applies them only if they are all right; `clear` empties all three.
+ */
+export function useFilterForm<I, F>(empty: I, parse: (inputs: I) => { filters: F } | { errors: Errors<I> }) {
+  const [inputs, setInputs] = useState<I>(empty);
+  const [errors, setErrors] = useState<Errors<I>>({});
+  const [applied, setApplied] = useState<F>({} as F);
+
+  const set = (k: keyof I) => (e: { currentTarget: { value: string } }) => {
+    const value = e.currentTarget.value;
+    setInputs((f) => ({ ...f, [k]: value }));
+  };
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    const r = parse(inputs);
+    if ('errors' in r) return setErrors(r.errors);
+    setErrors({});
+    setApplied(r.filters);
+  };
+  const clear = () => {
+    setInputs(empty);
+    setErrors({});
+    setApplied({} as F);
+  };
+  return { inputs, errors, applied, set, apply, clear };
 }
