@@ -29,6 +29,7 @@ describe('text the database can store', () => {
     const input = { orgId: 'ORG-000001', version: 1, changes: { contactName: 'Lee\u0000' }, reason: 'Because' };
     expect(channels['customers:update'].input.safeParse(input).success).toBe(false);
     expect(channels['customers:audit'].input.safeParse({ orgId: 'ORG-000001', cursor: '\udfff' }).success).toBe(false);
+    expect(channels['customers:access'].input.safeParse({ orgId: 'ORG-000001', cursor: 'a\u0000' }).success).toBe(false);
     expect(channels['audit:events'].input.safeParse({ actor: 'a\u0000' }).success).toBe(false);
   });
 });
