@@ -37,7 +37,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function urlFor(base: string, database: string, user?: string): string {
+/** `base` with another database (and user, without a password). */
+export function urlFor(base: string, database: string, user?: string): string {
   const u = new URL(base);
   u.pathname = `/${database}`;
   if (user !== undefined) {
@@ -45,6 +46,17 @@ function urlFor(base: string, database: string, user?: string): string {
     u.password = '';
   }
   return u.toString();
+}
+
+/** Runs one statement on the server of ADMIN_URL (CREATE or DROP DATABASE), on a connection of its own. */
+export async function onServer(sql: string): Promise<void> {
+  const server = new pg.Client({ connectionString: ADMIN_URL });
+  await server.connect();
+  try {
+    await server.query(sql);
+  } finally {
+    await server.end();
+  }
 }
 
 export interface ScratchDatabase {
@@ -61,15 +73,6 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   // Identifiers cannot be parameters; the name is a fixed prefix and hex digits only.
-  const onServer = async (sql: string) => {
-    const server = new pg.Client({ connectionString: ADMIN_URL });
-    await server.connect();
-    try {
-      await server.query(sql);
-    } finally {
-      await server.end();
-    }
-  };
   await onServer(`CREATE DATABASE ${name}`);
   const adminUrl = urlFor(ADMIN_URL, name);
   await migrate(adminUrl);

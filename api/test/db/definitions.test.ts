@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFINED_SCHEMAS, FUNCTIONS_DIR, MIGRATIONS_DIR, SQL_DIR, defineFunctions, loadDefinitions, migrate } from '../../src/db/migrate';
-import { ADMIN_URL, actors, createTestDatabase, customerFields, seedCustomer, testContext, type TestDatabase } from '../../../testing/db';
+import { ADMIN_URL, actors, createTestDatabase, customerFields, onServer, seedCustomer, testContext, urlFor, type TestDatabase } from '../../../testing/db';
 
 interface SqlSource {
   file: string;
@@ -194,20 +194,7 @@ describe('migrate on a migrated database', () => {
 
 describe('migrate on a database made by another layout of the migrations', () => {
   const name = `cims_test_old_${process.pid}_${Date.now().toString(36)}`;
-  const url = (() => {
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    return u.toString();
-  })();
-  const onServer = async (sql: string) => {
-    const server = new pg.Client({ connectionString: ADMIN_URL });
-    await server.connect();
-    try {
-      await server.query(sql);
-    } finally {
-      await server.end();
-    }
-  };
+  const url = urlFor(ADMIN_URL, name);
   // The name is a fixed prefix, a number and base-36 digits: safe as an identifier.
   beforeAll(() => onServer(`CREATE DATABASE ${name}`));
   afterAll(() => onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
