@@ -11,7 +11,7 @@ import { startIdentityProvider, type IdentityProvider } from '../../src/idp/prov
 import { DataDirError, SECRETS_FILE } from '../../src/idp/secrets';
 import { signInAs } from '../../src/seed/api-client';
 import { DEMO_ACCOUNTS } from '../../src/seed/demo-accounts';
-import { Browser, authorizationUrl, discover, pkcePair, signIn, startLoopback, tokenRequest, type Discovery } from '../../../testing/browser';
+import { Browser, authorizationUrl, discover, pkcePair, signIn, startLoopback, tokenRequest, type Discovery, type Loopback } from '../../../testing/browser';
 
 const alice = DEMO_ACCOUNTS.find((a) => a.username === 'alice')!;
 const bob = DEMO_ACCOUNTS.find((a) => a.username === 'bob')!;
@@ -137,15 +137,20 @@ describe('lockout after failed passwords', () => {
     rmSync(lockDir, { recursive: true, force: true });
   });
 
+  /** The provider's login page for a new authorization request of the console. */
+  const loginPage = (browser: Browser, loopback: Loopback) => {
+    const { challenge } = pkcePair();
+    return browser.go(
+      authorizationUrl(lockDiscovery, { client_id: 'cims-console', response_type: 'code', redirect_uri: loopback.redirectUri, scope: 'openid api', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' }),
+    );
+  };
+
   /** One sign-in attempt (a new interaction): the login page, then each password in turn until the provider answers with a callback. */
   const attempt = async (username: string, passwords: string[]) => {
     const loopback = await startLoopback();
     try {
       const browser = new Browser(lockIdp.issuer, loopback);
-      const { challenge } = pkcePair();
-      let step = await browser.go(
-        authorizationUrl(lockDiscovery, { client_id: 'cims-console', response_type: 'code', redirect_uri: loopback.redirectUri, scope: 'openid api', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' }),
-      );
+      let step = await loginPage(browser, loopback);
       for (const password of passwords) {
         step = await browser.submit(step, { username, password });
         if (step.callback) return step.callback;
@@ -179,10 +184,7 @@ describe('lockout after failed passwords', () => {
     const loopback = await startLoopback();
     try {
       const browser = new Browser(lockIdp.issuer, loopback);
-      const { challenge } = pkcePair();
-      let step = await browser.go(
-        authorizationUrl(lockDiscovery, { client_id: 'cims-console', response_type: 'code', redirect_uri: loopback.redirectUri, scope: 'openid api', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' }),
-      );
+      let step = await loginPage(browser, loopback);
       for (const username of names) {
         step = await browser.submit(step, { username, password: 'x' });
         expect(step.callback).toBeUndefined();
