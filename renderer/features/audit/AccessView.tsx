@@ -1,10 +1,10 @@
 // The access review: who was shown which customer's data, when and from where,
 // filtered by user, customer and days, with its CSV export.
-import { Button, Group, Paper, Text, TextInput } from '@mantine/core';
+import { Button, Group, TextInput } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { AccessEventTable } from '../../ui/AccessEventTable';
-import { EmptyState, QueryStates } from '../../ui/states';
 import { auditQueries, useAccessExport, type AccessFilters } from './api';
+import { EventList } from './EventList';
 import { ExportButton } from './ExportButton';
 import { NO_ACCESS_FILTERS, toAccessFilters, useFilterForm, type AccessFilterInputs } from './filters';
 
@@ -12,7 +12,6 @@ export function AccessView() {
   const { inputs, errors, applied, set, apply, clear } = useFilterForm<AccessFilterInputs, AccessFilters>(NO_ACCESS_FILTERS, toAccessFilters);
   const access = useInfiniteQuery(auditQueries.access(applied));
   const exportCsv = useAccessExport();
-  const rows = access.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
     <>
@@ -33,27 +32,16 @@ export function AccessView() {
           </Group>
         </Group>
       </form>
-      <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Access events">
-        <QueryStates
-          query={access}
-          isEmpty={rows.length === 0}
-          loadingLabel="Loading access events"
-          errorTitle="Could not load the access log"
-          empty={<EmptyState title="No access events match these filters">Widen the date range or clear a filter.</EmptyState>}
-        >
-          {() => <AccessEventTable events={rows} label="Access events, newest first" acrossCustomers />}
-        </QueryStates>
-      </Paper>
-      <Group justify="space-between">
-        <Text size="xs" c="dimmed" role="status">
-          {access.isSuccess && `${rows.length.toLocaleString()} access events shown, newest first`}
-        </Text>
-        {access.hasNextPage && (
-          <Button size="xs" variant="default" onClick={() => void access.fetchNextPage()} loading={access.isFetchingNextPage}>
-            Load older access events
-          </Button>
-        )}
-      </Group>
+      <EventList
+        query={access}
+        label="Access events"
+        noun="access events"
+        loadingLabel="Loading access events"
+        errorTitle="Could not load the access log"
+        emptyTitle="No access events match these filters"
+      >
+        {(rows) => <AccessEventTable events={rows} label="Access events, newest first" acrossCustomers />}
+      </EventList>
     </>
   );
 }

@@ -1,15 +1,15 @@
 // Audit review for support leads. Lazy-loaded: CRMs never download it.
-import { Alert, Button, Group, NativeSelect, Paper, SegmentedControl, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, NativeSelect, SegmentedControl, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { AuditAction, EDITABLE_FIELDS } from '../../../shared/api';
 import { describeError } from '../../bridge/errors';
 import { AccessView } from './AccessView';
 import { auditQueries, useAuditExport, useAuditVerify, useEvidenceExport, type AuditFilters } from './api';
+import { EventList } from './EventList';
 import { ExportButton } from './ExportButton';
 import { AuditEventTable } from '../../ui/AuditEventTable';
 import { ACTION_LABELS, FIELD_LABELS } from '../../ui/fields';
-import { EmptyState, QueryStates } from '../../ui/states';
 import { NO_FILTERS, toAuditFilters, useFilterForm, type FilterInputs } from './filters';
 import { VerifyResult } from './VerifyResult';
 
@@ -23,7 +23,6 @@ export default function AuditScreen() {
   const exportCsv = useAuditExport();
   const evidence = useEvidenceExport();
   const [view, setView] = useState<'changes' | 'access'>('changes');
-  const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
     <section className="screen scroll" aria-labelledby="audit-title">
@@ -82,27 +81,16 @@ export default function AuditScreen() {
               </Group>
             </Group>
           </form>
-          <Paper withBorder radius="sm" className="audit-list" tabIndex={0} role="region" aria-label="Audit events">
-            <QueryStates
-              query={events}
-              isEmpty={rows.length === 0}
-              loadingLabel="Loading audit events"
-              errorTitle="Could not load audit events"
-              empty={<EmptyState title="No audit events match these filters">Widen the date range or clear a filter.</EmptyState>}
-            >
-              {() => <AuditEventTable events={rows} label="Audit events, newest first" acrossCustomers />}
-            </QueryStates>
-          </Paper>
-          <Group justify="space-between">
-            <Text size="xs" c="dimmed" role="status">
-              {events.isSuccess && `${rows.length.toLocaleString()} events shown, newest first`}
-            </Text>
-            {events.hasNextPage && (
-              <Button size="xs" variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
-                Load older events
-              </Button>
-            )}
-          </Group>
+          <EventList
+            query={events}
+            label="Audit events"
+            noun="events"
+            loadingLabel="Loading audit events"
+            errorTitle="Could not load audit events"
+            emptyTitle="No audit events match these filters"
+          >
+            {(rows) => <AuditEventTable events={rows} label="Audit events, newest first" acrossCustomers />}
+          </EventList>
         </>
       )}
     </section>
