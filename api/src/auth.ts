@@ -15,7 +15,7 @@ import {
   type JWTPayload,
   type FlattenedJWSInput,
 } from 'jose';
-import { Role } from '../../shared/api';
+import { isStorableText, Role } from '../../shared/api';
 import type { Actor } from './db/store';
 
 export const API_AUDIENCE = 'urn:cims:api';
@@ -232,6 +232,10 @@ export interface ActorOptions {
 export function actorFromClaims(payload: JWTPayload, options: ActorOptions = {}): Actor {
   const sub = payload.sub as string;
   const name = typeof payload.name === 'string' && payload.name.trim() ? payload.name : sub;
+  // Who acted is written into every audit and access event: a name the database cannot store is refused here, as a bad token.
+  if (!isStorableText(sub) || !isStorableText(name)) {
+    throw new AuthError('invalid_token', 'The token names its subject with text that cannot be recorded.');
+  }
   const rawRoles: unknown[] = Array.isArray(payload.roles) ? payload.roles : [];
   const roles = [...new Set(rawRoles.filter((r): r is Role => Role.safeParse(r).success))];
   const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];

@@ -62,6 +62,9 @@ describe('createTokenVerifier', () => {
     ['without iat', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: null })],
     ['issued more than an hour ago', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: now() - 3_700, exp: now() + 300 })],
     ['issued in the future beyond the clock skew', (t) => t.sign({ sub: 'alice', roles: ['crm'], iat: now() + 120, exp: now() + 400 })],
+    // Signed, but naming someone the audit trail could not record (PostgreSQL stores no NUL or lone surrogate).
+    ['whose name holds NUL', (t) => t.sign({ sub: 'alice', name: 'Alice\u0000Admin', roles: ['crm'] })],
+    ['whose subject holds a lone surrogate', (t) => t.sign({ sub: 'alice\ud800', roles: ['crm'] })],
   ];
 
   it.each(refusals)('refuses a token %s with invalid_token', async (_name, make) => {
