@@ -14,7 +14,7 @@
 CREATE FUNCTION api.audit_evidence(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_from timestamptz, p_to timestamptz
+  p_from timestamptz, p_to timestamptz, p_client_request_id text
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -54,7 +54,8 @@ BEGIN
   PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version, 'audit.evidence', NULL,
     jsonb_build_object('filter', jsonb_strip_nulls(jsonb_build_object('from', core.iso(p_from), 'to', core.iso(p_to))),
                        'events', n_events, 'checkpoints', n_checkpoints, 'accessEvents', n_access,
-                       'chainFrom', chain_from, 'chainTo', chain_to));
+                       'chainFrom', chain_from, 'chainTo', chain_to),
+    p_client_request_id);
   RETURN jsonb_build_object(
     'anchor', CASE WHEN anchor.seq IS NOT NULL THEN jsonb_build_object('checkpoint', anchor.body, 'signature', anchor.signature) END,
     'chainFrom', chain_from, 'chainTo', chain_to, 'checkpointTo', coalesce(finish.seq, 0),

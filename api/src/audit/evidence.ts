@@ -19,7 +19,7 @@ import type { TrustedKey } from './hash';
 import type { AuditTrail } from './trail';
 
 const SQL = {
-  start: 'SELECT api.audit_evidence($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz) AS r',
+  start: 'SELECT api.audit_evidence($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10) AS r',
   checkpoints: 'SELECT api.audit_evidence_checkpoints($1, $2, $3, $4, $5::bigint, $6::bigint, $7::integer) AS r',
   links: 'SELECT api.audit_verify_links($1, $2, $3, $4, $5::bigint, $6::integer) AS r',
   access: 'SELECT api.audit_verify_access($1, $2, $3, $4, $5::bigint, $6::integer) AS r',
@@ -106,7 +106,7 @@ export async function startEvidence(
   if (round?.status === 'refused') onError(new Error(`audit checkpoint refused: ${round.reason}`));
   const generatedAt = new Date().toISOString();
   const start: Start = Start.parse(
-    await call('auditEvidence', SQL.start, [...who, ctx.requestId, ctx.clientAddress, ctx.appVersion, range.from ?? null, range.to ?? null]),
+    await call('auditEvidence', SQL.start, [...who, ctx.requestId, ctx.clientAddress, ctx.appVersion, range.from ?? null, range.to ?? null, ctx.clientRequestId ?? null]),
   );
   const header: EvidenceHeader = {
     type: 'header',

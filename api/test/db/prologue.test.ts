@@ -121,8 +121,8 @@ const reads: Case[] = [
     fn: 'audit_evidence',
     allowed: ['support_lead'],
     what: 'export audit evidence',
-    rest: `${CTX}, $8::timestamptz, $9::timestamptz`,
-    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', null, null],
+    rest: `${CTX}, $8::timestamptz, $9::timestamptz, $10`,
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', null, null, null],
     logged: true,
   },
   {

@@ -65,6 +65,7 @@ describe('a client-chosen x-request-id', () => {
       [`/v1/customers/${ORG}/audit`, 'console-0050-history'],
       [`/v1/audit/events?orgId=${ORG}`, 'console-0051-review'],
       [`/v1/audit/events.csv?orgId=${ORG}`, 'console-0052-export'],
+      ['/v1/audit/evidence', 'console-0053-evidence'],
     ];
     for (const [url, id] of reads) {
       const res = await h.call('lead', 'GET', url, { headers: { 'x-request-id': id } });
