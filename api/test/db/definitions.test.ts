@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFINED_SCHEMAS, FUNCTIONS_DIR, MIGRATIONS_DIR, SQL_DIR, defineFunctions, loadDefinitions, migrate } from '../../src/db/migrate';
+import { SEARCH_MAX_MATCHES } from '../../../shared/api';
 import { ADMIN_URL, actors, createTestDatabase, customerFields, onServer, seedCustomer, testContext, urlFor, type TestDatabase } from '../../../testing/db';
 
 interface SqlSource {
@@ -79,6 +80,13 @@ describe('the SQL files', () => {
     }
     // Migrations drop nothing; relaxing a column (ALTER COLUMN ... DROP NOT NULL / DROP DEFAULT) removes no data.
     for (const f of await sqlFiles(MIGRATIONS_DIR)) expect(stripComments(f.sql), f.file).not.toMatch(/\bDROP\s+(?!NOT\s+NULL\b|DEFAULT\b)/i);
+  });
+
+  it('cap a search at the number the contract tells the console (SEARCH_MAX_MATCHES)', async () => {
+    // The database enforces the cap whatever the API sends; the console says the number to the CRM.
+    const customers = (await sqlFiles(FUNCTIONS_DIR)).find((f) => f.file === 'functions/customers.sql');
+    const cap = /max_matches\s+constant\s+integer\s*:=\s*([0-9]+)/i.exec(customers?.sql ?? '');
+    expect(Number(cap?.[1])).toBe(SEARCH_MAX_MATCHES);
   });
 
   it('match the catalog of a migrated database: the same functions, no more, no fewer', async () => {
