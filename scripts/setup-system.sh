@@ -35,10 +35,83 @@ if [ "$(/usr/local/bin/node --version 2>/dev/null)" != "v$node_version" ]; then
 fi
 /usr/local/bin/node --version
 
+# The test cluster runs as docs/operating.md asks of production: TLS with a
+# certificate the tests verify (sslmode=verify-full against a CA made here) and
+# pgaudit logging role and DDL statements and reads of the billing table.
+# PgBouncer is only installed: the test that uses it starts a private one.
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+pg_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+pg_extra=()
+for p in "postgresql-$pg_version-pgaudit" pgbouncer openssl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pg_extra+=("$p")
+done
+if [ ${#pg_extra[@]} -gt 0 ]; then
+  echo "setup: installing ${pg_extra[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pg_extra[@]}" >/dev/null
+fi
+
+# Not under /etc/postgresql: its entries are read as cluster versions.
+tls_dir=/etc/ssl/cims-pg-test
+pg_tls_valid() {
+  [ -s "$tls_dir/ca.crt" ] && [ -s "$tls_dir/server.crt" ] && $SUDO test -s "$tls_dir/server.key" &&
+    openssl verify -CAfile "$tls_dir/ca.crt" "$tls_dir/server.crt" >/dev/null 2>&1 &&
+    openssl x509 -checkend 2592000 -noout -in "$tls_dir/server.crt" >/dev/null &&
+    openssl x509 -checkend 2592000 -noout -in "$tls_dir/ca.crt" >/dev/null
+}
+if ! pg_tls_valid; then
+  echo "setup: making the test CA and PostgreSQL's server certificate in $tls_dir"
+  $SUDO mkdir -p "$tls_dir"
+  tmp=$(mktemp -d)
+  openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 825 -subj "/CN=CIMS test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null
+  openssl req -new -nodes -newkey rsa:2048 -sha256 -subj "/CN=localhost" \
+    -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$tmp/server.ext"
+  openssl x509 -req -sha256 -days 825 -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -extfile "$tmp/server.ext" -out "$tmp/server.crt" 2>/dev/null
+  $SUDO install -m 644 -o root -g root "$tmp/ca.crt" "$tmp/server.crt" "$tls_dir/"
+  $SUDO install -m 600 -o root -g root "$tmp/ca.key" "$tls_dir/"
+  $SUDO install -m 600 -o postgres -g postgres "$tmp/server.key" "$tls_dir/"
+  rm -rf "$tmp"
+  pg_tls_new=1
+fi
+
+pg_settings="/etc/postgresql/$pg_version/main/conf.d/91-tls-pgaudit.conf"
+pg_wanted=$(cat <<CONF
+# Written by scripts/setup-system.sh; see docs/operating.md.
+ssl = on
+ssl_cert_file = '$tls_dir/server.crt'
+ssl_key_file = '$tls_dir/server.key'
+ssl_ca_file = '$tls_dir/ca.crt'
+ssl_min_protocol_version = 'TLSv1.2'
+shared_preload_libraries = 'pgaudit'
+pgaudit.log = 'role, ddl'
+pgaudit.log_catalog = off
+pgaudit.log_relation = on
+pgaudit.log_parameter = off
+pgaudit.role = 'cims_pgaudit'
+CONF
+)
+if [ "$(cat "$pg_settings" 2>/dev/null)" != "$pg_wanted" ]; then
+  echo "setup: writing $pg_settings"
+  printf '%s\n' "$pg_wanted" | $SUDO tee "$pg_settings" >/dev/null
+  pg_tls_new=1
+fi
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "setup: starting PostgreSQL"
-  version=$(ls /etc/postgresql | sort -V | tail -n 1)
-  pg_ctlcluster --skip-systemctl-redirect "$version" main start
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+elif [ "$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW shared_preload_libraries' postgres)" != "pgaudit" ]; then
+  # A preloaded library needs a restart; a fast one ends open sessions once.
+  echo "setup: restarting PostgreSQL to load pgaudit"
+  pg_ctlcluster --skip-systemctl-redirect "$pg_version" main restart -m fast
+elif [ -n "${pg_tls_new:-}" ]; then
+  echo "setup: reloading PostgreSQL's TLS settings"
+  pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
 fi
+for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 pg_isready -h 127.0.0.1 -p 5432
+psql "host=localhost port=5432 user=postgres dbname=postgres sslmode=verify-full sslrootcert=$tls_dir/ca.crt" \
+  -Atc "SELECT 'setup: PostgreSQL TLS ' || version || ', pgaudit ' || (SELECT setting FROM pg_settings WHERE name = 'pgaudit.log') FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
