@@ -12,11 +12,11 @@ export type RowJson = Record<string, unknown>;
 export const sha256hex = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('hex');
 
 /**
- * Columns added to the audit tables after rows were first sealed (migration 007): hashed when they
+ * Columns added to the audit tables after rows were first sealed (migrations 007, 008, 009): hashed when they
  * hold a value, left out when null, so rows stored before a column existed keep their hashes.
  * Taking a value away still changes the hash, as the key was hashed.
  */
-const LATER_COLUMNS = ['client_request_id'] as const;
+const LATER_COLUMNS = ['client_request_id', 'revert_of', 'detail', 'via'] as const;
 
 function hashedRow(row: RowJson): RowJson {
   if (!LATER_COLUMNS.some((c) => c in row && row[c] === null)) return row;
