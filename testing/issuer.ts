@@ -5,8 +5,8 @@
 // tests. Keys can be rotated, to test what the API does when one leaves the JWKS.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 export const API_AUDIENCE = 'urn:cims:api';
 
@@ -27,6 +27,10 @@ export interface TokenClaims {
   client_id?: string;
   /** Authorized party, as some providers name the client. */
   azp?: string;
+  /** Confirmation (RFC 9449 6.1): `{ jkt }` binds the token to a DPoP key (`dpopKey().jkt`). */
+  cnf?: { jkt: string };
+  /** A customer contact's organization (portal tokens; api/src/auth.ts CUSTOMER_ORG_CLAIM). */
+  org_id?: unknown;
 }
 
 export interface SignOptions {
@@ -107,4 +111,45 @@ async function signWith(key: CryptoKey, alg: SigningAlg, kid: string, issuer: st
 
 function json(res: import('node:http').ServerResponse, body: unknown): void {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** A client's DPoP key (RFC 9449), written independently of the console's (electron/core/dpop.ts). */
+export interface DpopKey {
+  privateKey: CryptoKey;
+  jwk: JWK;
+  /** Its RFC 7638 thumbprint: what `cnf.jkt` of a token bound to it says. */
+  jkt: string;
+}
+
+export async function dpopKey(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<DpopKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg);
+  const jwk = await exportJWK(publicKey);
+  return { privateKey, jwk, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+}
+
+export interface ProofClaims {
+  htm: string;
+  htu: string;
+  /** Hashed into `ath`; leave out for a token request. */
+  accessToken?: string;
+  nonce?: string;
+  jti?: string;
+  /** Seconds since the epoch; defaults to now. */
+  iat?: number;
+  /** Replaces `ath` (a proof for another token). */
+  ath?: string;
+}
+
+/** A DPoP proof JWT signed with `key`; `header` overrides the header's typ, alg or jwk (for refused proofs). */
+export async function dpopProof(key: DpopKey, claims: ProofClaims, header: { typ?: string; jwk?: JWK } = {}): Promise<string> {
+  const { accessToken, iat, jti, ath, ...rest } = claims;
+  const alg = key.jwk.kty === 'OKP' ? 'EdDSA' : 'ES256';
+  return new SignJWT({
+    ...rest,
+    jti: jti ?? randomUUID(),
+    iat: iat ?? Math.floor(Date.now() / 1000),
+    ...(ath !== undefined ? { ath } : accessToken !== undefined ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}),
+  })
+    .setProtectedHeader({ alg, typ: header.typ ?? 'dpop+jwt', jwk: header.jwk ?? key.jwk })
+    .sign(key.privateKey);
 }
