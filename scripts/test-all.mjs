@@ -23,6 +23,8 @@ const steps = [
   { name: 'devstack (provider, seeder, stack, PGlite)', kind: 'vitest', report: 'devstack.json', command: 'npx vitest run --root devstack' },
   // A private PostgreSQL cluster stopped and started, API processes killed, the provider taken down, many clients (faults/).
   { name: 'faults (real processes)', kind: 'vitest', report: 'faults.json', command: 'npx vitest run --root faults' },
+  // The API's container image laid out and started from exactly the files it copies; the Kubernetes overlays rendered and validated.
+  { name: 'deploy (container image, Kubernetes manifests)', kind: 'vitest', report: 'deploy.json', command: 'npx vitest run --root deploy' },
   // The steps below use the built app (dist/renderer, dist/electron).
   { name: 'build (renderer and Electron main/preload)', kind: 'check', command: 'npm run -s build:renderer && npm run -s build:electron' },
   { name: 'end-to-end (Playwright: built renderer in Chromium, real core, stack, PostgreSQL, keychain)', kind: 'playwright', report: 'e2e.json', command: 'npx playwright test -c e2e/playwright.config.ts' },
