@@ -44,6 +44,14 @@ export const Policy = z.strictObject({
   apiAudience: z.string().min(1).max(500),
   scope: z.string().min(1).max(500).default('openid profile offline_access api'),
   inactivityTimeoutMinutes: z.number().min(0.05).max(480).default(15),
+  /** Lock at once when the workstation's screen locks, it sleeps or the user switches (as a password manager does). */
+  lockOnScreenLock: z.boolean().default(true),
+  /**
+   * How tokens are bound. `dpop` (RFC 9449): a new key per sign-in, held in memory by the console, binds
+   * the access and refresh tokens, so a copied token is useless elsewhere; after a restart the user signs
+   * in again. `rotation`: bearer tokens; the rotating refresh token in the keychain survives a restart.
+   */
+  tokenBinding: z.enum(['dpop', 'rotation']).default('dpop'),
   /** Hosts that external links may open in the system browser. */
   allowedExternalHosts: z.array(z.string().min(1)).default([]),
   /** Per-machine installs are updated by IT; the self-updater stays off unless policy turns it on. */

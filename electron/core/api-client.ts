@@ -13,12 +13,15 @@ import { etagFor, Problem } from '../../shared/api';
 import { pathFor, successStatus, type CallInput, type Endpoint, type SuccessSchema } from '../../shared/http';
 import type { IpcErrorCode } from '../../shared/ipc';
 import type { Clock, Fetch, LogSink } from './deps';
+import type { DpopKey } from './dpop';
 import { fail, IpcFailure, MESSAGES } from './errors';
 import type { EventHub } from './events';
 
 export interface TokenSource {
   /** A valid access token; pass the token a 401 refused to get a refreshed one. */
   accessToken(refusedToken?: string): Promise<string>;
+  /** The key the access token is bound to (DPoP, RFC 9449); absent or null: a bearer token. */
+  proofKey?(): DpopKey | null;
 }
 
 /** One request as sent, built from an endpoint of the contract. */
@@ -192,17 +195,36 @@ export class ApiClient {
   private async attempt(request: ApiRequest, token: string): Promise<Response> {
     const url = new URL(request.path.replace(/^\//, ''), this.deps.baseUrl.endsWith('/') ? this.deps.baseUrl : `${this.deps.baseUrl}/`);
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: request.accept };
+    const headers: Record<string, string> = { Accept: request.accept };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     if (request.ifMatch) headers['If-Match'] = request.ifMatch;
     if (this.deps.appVersion) headers['x-cims-app-version'] = this.deps.appVersion;
-    try {
-      const response = await this.deps.fetch(url.href, {
-        method: request.endpoint.method,
+    // Every request, the change stream's included, passes here: a bound token always goes with a fresh proof.
+    const key = this.deps.tokens.proofKey?.() ?? null;
+    const method = request.endpoint.method;
+    const once = async () => {
+      if (key) {
+        headers.Authorization = `DPoP ${token}`;
+        headers.DPoP = await key.proof({ method, url: url.href, accessToken: token });
+      } else {
+        headers.Authorization = `Bearer ${token}`;
+      }
+      return this.deps.fetch(url.href, {
+        method,
         headers,
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         redirect: 'error',
       });
+    };
+    try {
+      let response = await once();
+      // The API asked for its nonce (RFC 9449 9): once more with a proof that carries it; the token is fine.
+      if (key?.noteNonce(url.href, response)) {
+        await response.body?.cancel();
+        this.deps.log.write('info', 'api.dpopNonce.retry', { route: request.endpoint.path });
+        response = await once();
+        key.noteNonce(url.href, response);
+      }
       this.connectivity(true);
       return response;
     } catch {

@@ -6,6 +6,7 @@
 import * as client from 'openid-client';
 import { isLoopbackUrl } from '../../shared/config';
 import type { Fetch } from './deps';
+import type { DpopKey } from './dpop';
 
 /** Seconds of clock difference tolerated when checking ID token times: small and bounded. */
 export const ID_TOKEN_CLOCK_TOLERANCE_S = 30;
@@ -21,6 +22,8 @@ export interface OidcSettings {
 
 export interface TokenSet {
   accessToken: string;
+  /** `DPoP` when the provider bound the token to the key of the request (RFC 9449 5.1), else `Bearer`. */
+  tokenType: 'DPoP' | 'Bearer';
   /** Absent when the provider did not rotate it (keep the one you have). */
   refreshToken?: string;
   idToken?: string;
@@ -56,6 +59,8 @@ export class ProviderUnreachableError extends Error {
 
 export class OidcClient {
   private config: client.Configuration | null = null;
+  /** openid-client's proof signer per key: it also keeps the provider's DPoP nonce between requests. */
+  private readonly handles = new WeakMap<DpopKey, client.DPoPHandle>();
 
   constructor(private readonly settings: OidcSettings) {}
 
@@ -85,10 +90,23 @@ export class OidcClient {
     return { codeVerifier: client.randomPKCECodeVerifier(), state: client.randomState(), nonce: client.randomNonce() };
   }
 
+  private async dpopOptions(dpop: DpopKey | undefined): Promise<client.DPoPOptions> {
+    if (!dpop) return {};
+    const config = await this.configuration();
+    let handle = this.handles.get(dpop);
+    if (!handle) {
+      handle = client.getDPoPHandle(config, dpop.keyPair);
+      this.handles.set(dpop, handle);
+    }
+    return { DPoP: handle };
+  }
+
+  /** With `dpop`, the code is bound to that key too (`dpop_jkt`, RFC 9449 10): only its holder can redeem it. */
   async authorizationRequest(
     { codeVerifier, state, nonce }: AttemptSecrets,
     redirectUri: string,
     extra: Record<string, string> = {},
+    dpop?: DpopKey,
   ): Promise<AuthorizationRequest> {
     const config = await this.configuration();
     const url = client.buildAuthorizationUrl(config, {
@@ -99,13 +117,14 @@ export class OidcClient {
       state,
       nonce,
       resource: this.settings.audience,
+      ...(dpop ? { dpop_jkt: dpop.thumbprint } : {}),
       ...extra,
     });
     return { url: url.href, state, codeVerifier, nonce, redirectUri };
   }
 
   /** Checks the callback (state, issuer), exchanges the code and verifies the ID token (signature, nonce, times). */
-  async exchange(request: AuthorizationRequest, callbackUrl: URL, now: number): Promise<TokenSet> {
+  async exchange(request: AuthorizationRequest, callbackUrl: URL, now: number, dpop?: DpopKey): Promise<TokenSet> {
     const config = await this.configuration();
     try {
       const tokens = await client.authorizationCodeGrant(
@@ -113,6 +132,7 @@ export class OidcClient {
         callbackUrl,
         { pkceCodeVerifier: request.codeVerifier, expectedState: request.state, expectedNonce: request.nonce },
         { resource: this.settings.audience, redirect_uri: request.redirectUri },
+        await this.dpopOptions(dpop),
       );
       return toTokenSet(tokens, now);
     } catch (error) {
@@ -120,10 +140,11 @@ export class OidcClient {
     }
   }
 
-  async refresh(refreshToken: string, now: number): Promise<TokenSet> {
+  /** A bound refresh token needs a proof from its key (RFC 9449 5.0): pass the sign-in's key. */
+  async refresh(refreshToken: string, now: number, dpop?: DpopKey): Promise<TokenSet> {
     const config = await this.configuration();
     try {
-      const tokens = await client.refreshTokenGrant(config, refreshToken, { resource: this.settings.audience });
+      const tokens = await client.refreshTokenGrant(config, refreshToken, { resource: this.settings.audience }, await this.dpopOptions(dpop));
       return toTokenSet(tokens, now);
     } catch (error) {
       throw wrap(error);
@@ -154,6 +175,7 @@ function toTokenSet(tokens: client.TokenEndpointResponse & client.TokenEndpointR
   const idClaims = tokens.claims() ?? {};
   return {
     accessToken: tokens.access_token,
+    tokenType: tokens.token_type?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
     expiresAt: now + expiresIn * 1000,

@@ -14,11 +14,14 @@ import type { SessionState } from '../../shared/ipc';
 import type { Clock, LogFields, LogSink, SecretStore } from './deps';
 import { EventHub } from './events';
 import { ChunkedSecret } from './secret-store';
-import { EXPIRY_SKEW_MS, PROVIDER_UNREACHABLE_MESSAGE, Session } from './session';
+import { EXPIRY_SKEW_MS, PROVIDER_UNREACHABLE_MESSAGE, Session, SIGN_IN_AFTER_RESTART_MESSAGE } from './session';
 
 const ISSUER = 'http://127.0.0.1:9/idp';
 const CLIENT_ID = 'cims-console';
-const policy = Policy.parse({ issuer: ISSUER, clientId: CLIENT_ID, apiBaseUrl: 'http://127.0.0.1:9', apiAudience: 'urn:cims:api' });
+const base = { issuer: ISSUER, clientId: CLIENT_ID, apiBaseUrl: 'http://127.0.0.1:9', apiAudience: 'urn:cims:api' };
+// Most tests here are about the keychain's saved sign-in surviving a restart: the rotation binding.
+const policy = Policy.parse({ ...base, tokenBinding: 'rotation' });
+const dpopPolicy = Policy.parse(base);
 const LOCK_AFTER_MS = policy.inactivityTimeoutMinutes * 60_000;
 
 class ManualClock implements Clock {
@@ -78,11 +81,13 @@ async function standInProvider(clock: Clock) {
   const refreshTokens = new Map<string, string>(); // token -> sub
   const revoked: string[] = [];
   const issued: string[] = [];
+  /** The DPoP proofs the token endpoint received, in order (null: a request without one). */
+  const tokenProofs: (string | null)[] = [];
   let revocationAnswers = 200;
   let n = 0;
 
   const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-  const tokens = async (sub: string, nonce: string | null) => {
+  const tokens = async (sub: string, nonce: string | null, tokenType = 'Bearer') => {
     n += 1;
     const refresh = `rt-${sub}-${n}-${'x'.repeat(40)}`;
     refreshTokens.set(refresh, sub);
@@ -98,7 +103,7 @@ async function standInProvider(clock: Clock) {
           .setExpirationTime(now + 300)
           .sign(privateKey)
       : undefined;
-    return { access_token: access, token_type: 'Bearer', expires_in: 300, refresh_token: refresh, ...(idToken ? { id_token: idToken } : {}) };
+    return { access_token: access, token_type: tokenType, expires_in: 300, refresh_token: refresh, ...(idToken ? { id_token: idToken } : {}) };
   };
 
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -119,15 +124,19 @@ async function standInProvider(clock: Clock) {
       case '/idp/jwks':
         return json({ keys: [jwk] });
       case '/idp/token': {
+        // A provider that supports DPoP answers a request with a proof with a DPoP token (RFC 9449 5.1).
+        const proof = new Headers(init?.headers).get('dpop');
+        tokenProofs.push(proof);
+        const tokenType = proof ? 'DPoP' : 'Bearer';
         if (form.get('grant_type') === 'authorization_code') {
           const code = codes.get(form.get('code') ?? '');
           if (!code) return json({ error: 'invalid_grant' }, 400);
           codes.delete(form.get('code') ?? '');
-          return json(await tokens(code.sub, code.nonce));
+          return json(await tokens(code.sub, code.nonce, tokenType));
         }
         const sub = refreshTokens.get(form.get('refresh_token') ?? '');
         if (!sub) return json({ error: 'invalid_grant' }, 400);
-        const answer = await tokens(sub, null);
+        const answer = await tokens(sub, null, tokenType);
         // No rotation here: the client keeps the refresh token it has.
         refreshTokens.delete(answer.refresh_token);
         return json({ ...answer, refresh_token: undefined });
@@ -144,9 +153,11 @@ async function standInProvider(clock: Clock) {
     }
   };
 
+  const authorizationUrls: URL[] = [];
   /** The system browser: the provider signs `sub` in and redirects to the core's loopback listener. */
   const browserAs = (sub: string) => async (authorizationUrl: string) => {
     const auth = new URL(authorizationUrl);
+    authorizationUrls.push(auth);
     const code = `code-${sub}-${codes.size + 1}`;
     codes.set(code, { sub, nonce: auth.searchParams.get('nonce') ?? '' });
     const redirect = new URL(auth.searchParams.get('redirect_uri') ?? '');
@@ -159,6 +170,8 @@ async function standInProvider(clock: Clock) {
   return {
     fetch,
     browserAs,
+    tokenProofs,
+    authorizationUrls,
     revoked,
     issued,
     refreshTokens,
@@ -180,9 +193,16 @@ type Provider = Awaited<ReturnType<typeof standInProvider>>;
 const sessions: Session[] = [];
 afterEach(() => sessions.splice(0).forEach((s) => s.dispose()));
 
-function makeSession(provider: Provider, secrets: SecretStore, clock: Clock, log: MemoryLog, browser: (url: string) => Promise<void> = async () => {}) {
+function makeSession(
+  provider: Provider,
+  secrets: SecretStore,
+  clock: Clock,
+  log: MemoryLog,
+  browser: (url: string) => Promise<void> = async () => {},
+  sessionPolicy: Policy = policy,
+) {
   const hub = new EventHub();
-  const session = new Session({ policy, fetch: provider.fetch, secrets, clock, log, hub, openExternal: browser, signInTimeoutMs: 10_000 });
+  const session = new Session({ policy: sessionPolicy, fetch: provider.fetch, secrets, clock, log, hub, openExternal: browser, signInTimeoutMs: 10_000 });
   sessions.push(session);
   const until = (status: SessionState['status']) =>
     new Promise<SessionState>((resolve) => {
@@ -348,5 +368,93 @@ describe('the identity provider unreachable when a refresh is due', () => {
     down.on = true;
     clock.advance(10_000);
     await expect(session.accessToken(first)).rejects.toMatchObject({ error: { code: 'unavailable' } });
+  });
+});
+
+/** The payload and header of a JWT, unverified (the proofs' signatures are checked in dpop.test.ts). */
+const partsOf = (jwt: string) => jwt.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>);
+
+describe('tokens bound with DPoP (tokenBinding: dpop, the default)', () => {
+  it('makes a new key for every sign-in, binds the code and every token request to it, and offers it for DPoP tokens only', async () => {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const { store } = keychain();
+    const { session, until } = makeSession(provider, store, clock, new MemoryLog(), provider.browserAs('alice'), dpopPolicy);
+    await session.signIn();
+    await until('signedIn');
+    const first = session.proofKey();
+    expect(first).not.toBeNull();
+    expect(provider.authorizationUrls[0]?.searchParams.get('dpop_jkt')).toBe(first!.thumbprint);
+    const [header, payload] = partsOf(provider.tokenProofs[0]!);
+    expect(header).toMatchObject({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256' } });
+    expect(header!.jwk).not.toHaveProperty('d');
+    expect(payload).toMatchObject({ htm: 'POST', htu: `${ISSUER}/token` });
+
+    // A refresh is signed by the same key.
+    clock.advance(5 * 60_000);
+    await session.accessToken();
+    expect(provider.tokenProofs).toHaveLength(2);
+    expect(partsOf(provider.tokenProofs[1]!)[0]!.jwk).toEqual(header!.jwk);
+
+    // Signed out and in again: another key.
+    await session.signOut();
+    expect(session.proofKey()).toBeNull();
+    await session.signIn();
+    await until('signedIn');
+    expect(session.proofKey()!.thumbprint).not.toBe(first!.thumbprint);
+  });
+
+  it('with rotation, sends no proof and offers no key', async () => {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const { session, until } = makeSession(provider, keychain().store, clock, new MemoryLog(), provider.browserAs('alice'));
+    await session.signIn();
+    await until('signedIn');
+    expect(provider.tokenProofs).toEqual([null]);
+    expect(session.proofKey()).toBeNull();
+    expect(provider.authorizationUrls[0]?.searchParams.has('dpop_jkt')).toBe(false);
+  });
+
+  it('after a restart, says in one line to sign in again, revokes the saved refresh token and removes it', async () => {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const { store, entries } = keychain();
+    const saved = await savedSignIn(provider, store, 'alice');
+    const { session } = makeSession(provider, store, clock, new MemoryLog(), undefined, dpopPolicy);
+    const state = await session.restore();
+    expect(state).toMatchObject({ status: 'signedOut', user: null, message: SIGN_IN_AFTER_RESTART_MESSAGE });
+    expect(SIGN_IN_AFTER_RESTART_MESSAGE).not.toMatch(/\n/);
+    expect(provider.tokenProofs).toEqual([]);
+    await vi.waitFor(() => expect(provider.revoked).toEqual([saved]));
+    expect([...entries.keys()]).toEqual([]);
+  });
+});
+
+describe('locking with the workstation', () => {
+  async function signedIn(sessionPolicy: Policy) {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const log = new MemoryLog();
+    const made = makeSession(provider, keychain().store, clock, log, provider.browserAs('alice'), sessionPolicy);
+    await made.session.signIn();
+    await made.until('signedIn');
+    return { ...made, log };
+  }
+
+  it.each(['lock-screen', 'suspend', 'user-switch'] as const)('locks at once on %s, long before the inactivity timeout', async (reason) => {
+    const { session, log } = await signedIn(dpopPolicy);
+    session.lockWithWorkstation(reason);
+    expect(session.getState()).toMatchObject({ status: 'locked', user: { sub: 'alice' } });
+    await expect(session.accessToken()).rejects.toMatchObject({ error: { code: 'locked' } });
+    expect(log.lines).toContainEqual(expect.objectContaining({ event: 'session.locked', fields: { workstation: reason } }));
+  });
+
+  it('does nothing when IT turned it off (lockOnScreenLock: false), or when not signed in', async () => {
+    const { session } = await signedIn(Policy.parse({ ...base, lockOnScreenLock: false }));
+    session.lockWithWorkstation('lock-screen');
+    expect(session.getState().status).toBe('signedIn');
+    await session.signOut();
+    session.lockWithWorkstation('suspend');
+    expect(session.getState().status).toBe('signedOut');
   });
 });

@@ -18,9 +18,13 @@ import { Me, Role } from '../../shared/api';
 import type { Clock, Fetch, LogSink, SecretStore } from './deps';
 import { fail, MESSAGES } from './errors';
 import type { EventHub } from './events';
+import { DpopKey } from './dpop';
 import { LoopbackError, startLoopbackListener, type LoopbackListener } from './loopback';
 import { OidcClient, ProviderUnreachableError, type AuthorizationRequest, type TokenSet } from './oidc';
 import { ChunkedSecret, KeychainUnreadableError } from './secret-store';
+
+/** What the OS told the shell (Electron powerMonitor: lock-screen, suspend, user-did-resign-active / session switch). */
+export type WorkstationEvent = 'lock-screen' | 'suspend' | 'user-switch';
 
 export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 /** Refresh this long before the access token expires (wall-clock). */
@@ -30,6 +34,8 @@ export const EXPIRY_SKEW_MS = 5_000;
 /** The session's message while no new access token can be had because the provider is unreachable. */
 export const PROVIDER_UNREACHABLE_MESSAGE =
   'The identity provider cannot be reached, so your sign-in cannot be renewed. Your work is kept; it is sent once the provider is back.';
+/** At start with `tokenBinding: dpop`: the saved sign-in was bound to a key that ended with the last run. */
+export const SIGN_IN_AFTER_RESTART_MESSAGE = 'Your sign-in is bound to this run of the console for your security, so sign in again after a restart.';
 const REFRESH_ACCOUNT = 'refresh-token';
 const LOCK_ACCOUNT = 'session-locked';
 
@@ -48,6 +54,8 @@ export interface SessionDeps {
 
 interface Tokens {
   accessToken: string;
+  /** `DPoP`: bound to `Session.dpop`; every use needs a proof from it. */
+  tokenType: 'DPoP' | 'Bearer';
   expiresAt: number;
   refreshToken: string | null;
   idToken: string | null;
@@ -62,12 +70,16 @@ interface Parked {
 interface PendingSignIn {
   listener: LoopbackListener;
   request: AuthorizationRequest;
+  /** The key this sign-in's tokens are bound to (tokenBinding: dpop), new for every sign-in. */
+  dpop: DpopKey | null;
   previous: 'signedOut' | 'locked';
 }
 
 export class Session {
   private state: SessionStateT;
   private tokens: Tokens | null = null;
+  /** The current sign-in's DPoP key; in memory only, never exported (dpop.ts). */
+  private dpop: DpopKey | null = null;
   private lastActivity: number;
   private refreshing: Promise<string> | null = null;
   private parked: Parked[] = [];
@@ -126,6 +138,13 @@ export class Session {
       this.log('session.restore.none');
       return this.state;
     }
+    if (this.deps.policy.tokenBinding === 'dpop') {
+      // The saved refresh token is bound to a key that ended with the last run: useless, so revoked (not awaited: the provider may be down) and removed.
+      this.log('session.restore.boundToEndedKey');
+      void this.oidc.revoke(refreshToken).catch((error: unknown) => this.log('session.restore.revoke.failed', { error: (error as Error).name }, 'warn'));
+      await this.forgetStored();
+      return this.setState({ status: 'signedOut', user: null, message: SIGN_IN_AFTER_RESTART_MESSAGE });
+    }
     const started = this.deps.clock.now();
     try {
       const set = await this.oidc.refresh(refreshToken, this.deps.clock.now());
@@ -156,12 +175,15 @@ export class Session {
     const timeoutMs = this.deps.signInTimeoutMs ?? DEFAULT_SIGN_IN_TIMEOUT_MS;
     let listener: LoopbackListener | null = null;
     let request: AuthorizationRequest;
+    let dpop: DpopKey | null = null;
     try {
       const attempt = OidcClient.newAttempt();
+      // A new key for every sign-in: nothing bound to an earlier one carries over.
+      if (this.deps.policy.tokenBinding === 'dpop') dpop = await DpopKey.generate();
       // Listening before the browser opens (RFC 8252 7.3), on a port the OS picks.
       listener = await startLoopbackListener({ expectedState: attempt.state, timeoutMs });
       // Unlocking is a fresh authentication, never a silent SSO reuse.
-      request = await this.oidc.authorizationRequest(attempt, listener.redirectUri, previous === 'locked' ? { prompt: 'login' } : {});
+      request = await this.oidc.authorizationRequest(attempt, listener.redirectUri, previous === 'locked' ? { prompt: 'login' } : {}, dpop ?? undefined);
     } catch (error) {
       listener?.cancel();
       const unreachable = error instanceof ProviderUnreachableError;
@@ -172,7 +194,7 @@ export class Session {
       });
     }
     const deadline = new Date(this.deps.clock.now() + timeoutMs).toISOString();
-    this.pending = { listener, request, previous };
+    this.pending = { listener, request, previous, dpop };
     this.log('signIn.listening', { timeoutMs });
     this.setState({ status: 'signingIn', message: null, signInUrl: request.url, signInDeadline: deadline });
     void this.complete(this.pending);
@@ -207,13 +229,14 @@ export class Session {
       return;
     }
     try {
-      const set = await this.oidc.exchange(pending.request, callback, this.deps.clock.now());
+      const set = await this.oidc.exchange(pending.request, callback, this.deps.clock.now(), pending.dpop ?? undefined);
       if (this.pending !== pending) return;
       this.pending = null;
       const previousSub = this.state.user?.sub ?? this.parked[0]?.sub ?? null;
       const user = userFrom(set.claims);
       await this.lockRecorded;
       if (previousSub && previousSub !== user.sub) await this.endPreviousUser();
+      this.dpop = pending.dpop;
       await this.accept(set, null);
       await this.deleteLockMarker();
       this.lastActivity = this.deps.clock.now();
@@ -238,7 +261,13 @@ export class Session {
   /** Takes a new token set: keeps the access token in memory and the (rotated) refresh token in the keychain. */
   private async accept(set: TokenSet, previousRefresh: string | null): Promise<void> {
     const refreshToken = set.refreshToken ?? previousRefresh;
-    this.tokens = { accessToken: set.accessToken, expiresAt: set.expiresAt, refreshToken, idToken: set.idToken ?? this.tokens?.idToken ?? null };
+    this.tokens = {
+      accessToken: set.accessToken,
+      tokenType: set.tokenType,
+      expiresAt: set.expiresAt,
+      refreshToken,
+      idToken: set.idToken ?? this.tokens?.idToken ?? null,
+    };
     const user = userFrom(set.claims);
     this.state = { ...this.state, user };
     this.persistWarning = null;
@@ -267,6 +296,7 @@ export class Session {
     this.pending = null;
     const tokens = this.tokens;
     this.tokens = null;
+    this.dpop = null;
     this.refusePark(fail('unauthenticated', MESSAGES.unauthenticated));
     const refreshToken = tokens?.refreshToken ?? (await this.vault.read().catch(() => null));
     if (refreshToken) {
@@ -299,8 +329,21 @@ export class Session {
   checkLock(): void {
     if (this.state.status !== 'signedIn') return;
     if (this.deps.clock.now() - this.lastActivity < this.lockAfterMs) return;
+    this.lock({ idleMinutes: this.deps.policy.inactivityTimeoutMinutes });
+  }
+
+  /**
+   * The workstation's screen locked, it is going to sleep or another user took the seat: lock at once,
+   * as for inactivity (the renderer keeps its drafts). IT can turn it off (policy lockOnScreenLock).
+   */
+  lockWithWorkstation(reason: WorkstationEvent): void {
+    if (!this.deps.policy.lockOnScreenLock || this.state.status !== 'signedIn') return;
+    this.lock({ workstation: reason });
+  }
+
+  private lock(why: Record<string, string | number>): void {
     if (this.tokens) this.tokens = { ...this.tokens, accessToken: '', expiresAt: 0 };
-    this.log('session.locked', { idleMinutes: this.deps.policy.inactivityTimeoutMinutes });
+    this.log('session.locked', why);
     // Locked in memory first and whatever the keychain says: the marker only carries the lock across a restart.
     this.setState({ status: 'locked', message: MESSAGES.locked });
     this.lockRecorded = this.recordLock();
@@ -353,6 +396,11 @@ export class Session {
     }
   }
 
+  /** The key the current access token is bound to, for the API client's proofs; null for a bearer token. */
+  proofKey(): DpopKey | null {
+    return this.tokens?.tokenType === 'DPoP' ? this.dpop : null;
+  }
+
   private refreshDue(): boolean {
     return !this.tokens || this.deps.clock.now() >= this.tokens.expiresAt - REFRESH_MARGIN_MS;
   }
@@ -380,7 +428,7 @@ export class Session {
     if (!tokens?.refreshToken) return this.park('no refresh token');
     const started = this.deps.clock.now();
     try {
-      const set = await this.oidc.refresh(tokens.refreshToken, this.deps.clock.now());
+      const set = await this.oidc.refresh(tokens.refreshToken, this.deps.clock.now(), this.dpop ?? undefined);
       await this.accept(set, tokens.refreshToken);
       this.log('token.refreshed', { ms: this.deps.clock.now() - started, rotated: Boolean(set.refreshToken) });
       if (this.state.message === PROVIDER_UNREACHABLE_MESSAGE) this.setState({ message: null });
