@@ -4,7 +4,8 @@
 # that is already done.
 set -euo pipefail
 
-packages=(chromium gnome-keyring dbus dbus-x11 libsecret-1-dev python3 make g++ xvfb fonts-dejavu-core postgresql)
+# python3-sklearn, -numpy, -psycopg: the model job (models/train.py) and the analysts' guide (docs/analysts.md).
+packages=(chromium gnome-keyring dbus dbus-x11 libsecret-1-dev python3 make g++ xvfb fonts-dejavu-core postgresql python3-sklearn python3-numpy python3-psycopg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,8 @@ const steps = [
   // 100,000 generated requests (FUZZ_REQUESTS) over every endpoint of shared/http.ts; prints its seed and a summary line.
   { name: 'fuzz (every endpoint, every caller)', kind: 'vitest', report: 'fuzz.json', command: 'npx vitest run --config api/vitest.fuzz.config.ts' },
   { name: 'devstack (provider, seeder, stack, PGlite)', kind: 'vitest', report: 'devstack.json', command: 'npx vitest run --root devstack' },
+  // The churn and upsell models trained on a generated history (Debian's python3-sklearn), published through the real API.
+  { name: 'models (model job: training, held-out AUC, published contributions)', kind: 'vitest', report: 'models.json', command: 'npx vitest run --root models' },
   // A private PostgreSQL cluster stopped and started, API processes killed, the provider taken down, many clients (faults/).
   { name: 'faults (real processes)', kind: 'vitest', report: 'faults.json', command: 'npx vitest run --root faults' },
   // The API's container image laid out and started from exactly the files it copies; the Kubernetes overlays rendered and validated.

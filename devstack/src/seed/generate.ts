@@ -1,9 +1,9 @@
 // Deterministic demo data: the same seed, index and as-of date always give the
-// same customer, billing methods, usage and predictions. Each customer draws
+// same customer, billing methods, usage and renewal outcomes (the history the
+// model job in models/ learns from; see HIDDEN). Each customer draws
 // from its own seeded faker stream ([seed, index]), so data can be generated
 // in any batch size, in order, for a million customers without holding them.
 import { Faker, en } from '@faker-js/faker';
-import type { Prediction, PredictionKind } from '../../../shared/api';
 import { DEMO_OWNERS } from './demo-accounts';
 
 export const MAX_CUSTOMERS = 1_000_000;
@@ -55,23 +55,51 @@ export interface UsageRow {
 
 export type Trend = 'growing' | 'stable' | 'declining';
 
+/** A renewal decision: renewed (seats after may be more: an expansion) or churned (seats after 0). */
+export interface OutcomeRow {
+  orgId: string;
+  decidedOn: string;
+  outcome: 'renewed' | 'churned';
+  seatsBefore: number;
+  seatsAfter: number;
+}
+
+/**
+ * The hidden process behind the outcomes, on what a customer looked like in the 8 weeks before
+ * its renewal decision: log-odds of churning and of expanding. Models must learn it from the
+ * data; nothing but this file and its test knows it. Noise comes from the draw itself.
+ */
+export const HIDDEN = {
+  /** Decisions are simulated for renewals this many days back at most (with 8 weeks of usage before). */
+  decisionWindowDays: 124,
+  churnLogit: (f: DecisionDrivers): number =>
+    -1.9 - 7 * f.trend - 6 * (f.utilization - 0.55) - 0.45 * (f.tenureYears - 2.5) + 0.02 * (f.seatPrice - 60),
+  expandLogit: (f: DecisionDrivers): number => -1.3 + 5 * f.trend + 7 * (f.utilization - 0.55) - 0.015 * (f.seatPrice - 60),
+};
+
+export interface DecisionDrivers {
+  /** Mean active users of the last 4 weeks against the 4 before, minus 1. */
+  trend: number;
+  /** Mean active users of the last 4 weeks per seat. */
+  utilization: number;
+  tenureYears: number;
+  /** Contract value per seat and month, in the contract's currency. */
+  seatPrice: number;
+}
+
 export interface GeneratedCustomer {
   customer: CustomerRow;
   trend: Trend;
   billing: BillingRow[];
   usage: UsageRow[];
-  predictions: Prediction[];
+  /** Renewal decisions so far, oldest first. Scores come from the model job (models/), not from here. */
+  outcomes: OutcomeRow[];
 }
 
-export const MODELS: Record<PredictionKind, { modelName: string; modelVersion: string }> = {
-  churn_risk: { modelName: 'churn-gbm', modelVersion: '2026.11.2' },
-  upsell_propensity: { modelName: 'upsell-gbm', modelVersion: '2026.11.1' },
-};
 
 const DAY_MS = 86_400_000;
 const dayOf = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
 const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
-const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
 /** ORG-000001 … ORG-999999, then ORG-000000: exactly a million ids in the contract's format. */
@@ -104,13 +132,60 @@ export function createGenerator(options: GenerateOptions) {
   const faker = new Faker({ locale: [en] });
   const asOfDay = dayOf(options.asOf);
   const usageCustomers = options.usageCustomers ?? options.customers;
-  const scoredAt = `${isoDay(asOfDay)}T06:00:00.000Z`;
   // The usage window's dates and weekend flags, computed once (formatting dates per row is the slow part).
   const window = Array.from({ length: USAGE_DAYS }, (_, d) => {
     const day = asOfDay - USAGE_DAYS + d;
     const weekday = ((day % 7) + 7 + 4) % 7; // 0 = Sunday (1970-01-01 was a Thursday)
     return { iso: isoDay(day), weekend: weekday === 0 || weekday === 6 };
   });
+
+  /**
+   * The renewals so far. A customer whose last renewal fell in the decision window (with 8 weeks
+   * of usage before it) decided then, by HIDDEN: churned (archived, usage ends, the renewal date
+   * stays the day it left) or renewed, perhaps with more seats. Earlier anniversaries were
+   * renewals. Drawn from a stream of its own, so every other field stays as it was.
+   * Changes `customer` and `usage` in place.
+   */
+  function decide(index: number, customer: CustomerRow, usage: UsageRow[]): OutcomeRow[] {
+    const draw = mulberry32(((options.seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+    const renewalDay = dayOf(customer.renewalDate);
+    const createdDay = dayOf(customer.createdAt.slice(0, 10));
+    const outcomes: OutcomeRow[] = [];
+    for (let k = Math.floor((renewalDay - createdDay) / 365); k >= 2; k--) {
+      const day = renewalDay - 365 * k;
+      if (day >= createdDay + 300) outcomes.push({ orgId: customer.orgId, decidedOn: isoDay(day), outcome: 'renewed', seatsBefore: customer.userCount, seatsAfter: customer.userCount });
+    }
+    const decisionDay = renewalDay - 365;
+    const at = decisionDay - (asOfDay - USAGE_DAYS); // index of the decision day in the usage window
+    if (decisionDay < createdDay + 300 || decisionDay >= asOfDay) return outcomes;
+    if (asOfDay - decisionDay > HIDDEN.decisionWindowDays || usage.length < at) {
+      outcomes.push({ orgId: customer.orgId, decidedOn: isoDay(decisionDay), outcome: 'renewed', seatsBefore: customer.userCount, seatsAfter: customer.userCount });
+      return outcomes;
+    }
+    const mean = (from: number, to: number) => usage.slice(from, to).reduce((n, u) => n + u.activeUsers, 0) / Math.max(1, to - from);
+    const last4w = mean(at - 28, at);
+    const drivers: DecisionDrivers = {
+      trend: last4w / Math.max(0.5, mean(at - 56, at - 28)) - 1,
+      utilization: last4w / Math.max(1, customer.userCount),
+      tenureYears: (decisionDay - createdDay) / 365,
+      seatPrice: customer.contractValueCents / Math.max(1, customer.userCount) / 100 / 12,
+    };
+    const p = (logit: number) => 1 / (1 + Math.exp(-logit));
+    if (draw() < p(HIDDEN.churnLogit(drivers))) {
+      customer.status = 'archived';
+      customer.renewalDate = isoDay(decisionDay);
+      usage.splice(at);
+      outcomes.push({ orgId: customer.orgId, decidedOn: isoDay(decisionDay), outcome: 'churned', seatsBefore: customer.userCount, seatsAfter: 0 });
+    } else {
+      const before = customer.userCount;
+      if (draw() < p(HIDDEN.expandLogit(drivers))) {
+        customer.userCount = Math.round(before * (1.1 + draw() * 0.4)) + 1;
+        customer.contractValueCents = Math.round((customer.contractValueCents / before) * customer.userCount);
+      }
+      outcomes.push({ orgId: customer.orgId, decidedOn: isoDay(decisionDay), outcome: 'renewed', seatsBefore: before, seatsAfter: customer.userCount });
+    }
+    return outcomes;
+  }
 
   function customerAt(index: number): GeneratedCustomer {
     faker.seed([options.seed, index]);
@@ -177,8 +252,6 @@ export function createGenerator(options: GenerateOptions) {
     const trendStrength = faker.number.float({ min: 0.25, max: 0.65 });
     const rand = mulberry32(faker.number.int({ min: 0, max: 2 ** 31 - 1 }));
     const usage: UsageRow[] = [];
-    let first30 = 0;
-    let last30 = 0;
     if (index < usageCustomers) {
       for (let d = 0; d < USAGE_DAYS; d++) {
         const { iso, weekend } = window[d]!;
@@ -193,42 +266,12 @@ export function createGenerator(options: GenerateOptions) {
         const sessions = Math.round(activeUsers * sessionsPerUser * (0.9 + rand() * 0.2));
         const featureEvents = Math.round(sessions * eventsPerSession * (0.85 + rand() * 0.3));
         usage.push({ orgId, day: iso, activeUsers, sessions, featureEvents });
-        if (d < 30) first30 += activeUsers;
-        if (d >= USAGE_DAYS - 30) last30 += activeUsers;
       }
     }
 
-    // Predictions follow the usage story: falling use means churn risk, strong growth means upsell.
-    const change = first30 > 0 ? last30 / first30 - 1 : trend === 'declining' ? -0.4 : trend === 'growing' ? 0.3 : 0;
-    const daysToRenewal = dayOf(customer.renewalDate) - asOfDay;
-    const churn = clamp(0.12 - change * 0.9 + (daysToRenewal < 60 ? 0.08 : 0) + faker.number.float({ min: -0.06, max: 0.06 }), 0.01, 0.98);
-    const upsell = clamp(0.2 + change * 0.8 + adoption * 0.3 + faker.number.float({ min: -0.08, max: 0.08 }), 0.01, 0.97);
-    const predictions: Prediction[] = [
-      {
-        orgId,
-        kind: 'churn_risk',
-        ...MODELS.churn_risk,
-        score: round3(churn),
-        topFactors: [
-          { factor: 'active_users_trend_30d', weight: round3(clamp(-change, -1, 1)) },
-          { factor: 'days_to_renewal', weight: round3(daysToRenewal < 60 ? 0.3 : -0.1) },
-          { factor: 'seat_utilization', weight: round3(clamp(0.5 - adoption, -1, 1)) },
-        ],
-        scoredAt,
-      },
-      {
-        orgId,
-        kind: 'upsell_propensity',
-        ...MODELS.upsell_propensity,
-        score: round3(upsell),
-        topFactors: [
-          { factor: 'seat_utilization', weight: round3(clamp(adoption - 0.4, -1, 1)) },
-          { factor: 'active_users_trend_30d', weight: round3(clamp(change, -1, 1)) },
-        ],
-        scoredAt,
-      },
-    ];
-    return { customer, trend, billing, usage, predictions };
+    const outcomes = decide(index, customer, usage);
+
+    return { customer, trend, billing, usage, outcomes };
   }
 
   return {

@@ -1,4 +1,4 @@
-// Bulk rows of the demo data (customers, billing methods, daily usage).
+// Bulk rows of the demo data (customers, billing methods, daily usage, renewal outcomes).
 //
 // These are loaded directly as the database owner (cims_owner, through the
 // migrator's connection), not through the API: the API has no bulk endpoints
@@ -70,6 +70,14 @@ export async function loadBatch(db: SqlRunner, batch: readonly GeneratedCustomer
         b.map((x) => x.billingEmail),
       ],
     );
+    const o = batch.flatMap((g) => g.outcomes);
+    if (o.length > 0) {
+      await db.query(
+        `INSERT INTO core.customer_outcomes (org_id, decided_on, outcome, seats_before, seats_after)
+         SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::int[], $5::int[])`,
+        [o.map((x) => x.orgId), o.map((x) => x.decidedOn), o.map((x) => x.outcome), o.map((x) => x.seatsBefore), o.map((x) => x.seatsAfter)],
+      );
+    }
     if (u.length > 0) {
       await db.query(
         `INSERT INTO core.usage_daily (org_id, day, active_users, sessions, feature_events)

@@ -1,12 +1,12 @@
 // Demo data for the stack and the benchmarks, in two parts:
 // 1. bulk rows (customers, billing methods, daily usage) loaded as the
 //    database owner in batches (see load.ts for why not through the API);
-// 2. predictions pushed through `PUT /v1/predictions` with a cims-model-runner
-//    client-credentials token, and a little audit history made through the API
-//    as the demo users: the real ingestion and editing paths.
-import type { CustomerListPage, CustomerDetail, PredictionBatchResult } from '../../../shared/api';
+// 2. a little audit history made through the API as the demo users: the real
+//    editing path. Predictions come from the model job (models/run.ts), which the
+//    stack runs on this data and which publishes through `PUT /v1/predictions`.
+import type { CustomerListPage, CustomerDetail } from '../../../shared/api';
 import type { SqlRunner } from '../../../api/src/db/migrate';
-import { apiCall, clientCredentials, predictionBatches, signInAs } from './api-client';
+import { apiCall, signInAs } from './api-client';
 import { DEMO_ACCOUNTS, type DemoAccount } from './demo-accounts';
 import { DEFAULT_SEED, createGenerator, type GenerateOptions } from './generate';
 import { loadBatch } from './load';
@@ -67,29 +67,6 @@ export interface ThroughApiOptions extends DemoDataOptions {
   log?: (line: string) => void;
 }
 
-/** Part 2a: every customer's predictions, through the API as the model runner. */
-export async function pushPredictions(o: ThroughApiOptions): Promise<{ accepted: number; duplicates: number }> {
-  const progress = o.progress ?? silentProgress;
-  const token = clientCredentials(o.issuer, o.modelRunner, o.modelRunner.scope);
-  const gen = createGenerator(generatorOptions(o));
-  const totals = { accepted: 0, duplicates: 0 };
-  progress.start('Predictions (API)', o.customers);
-  try {
-    for (const batch of gen.batches(500)) {
-      o.signal?.throwIfAborted();
-      for (const predictions of predictionBatches(batch.flatMap((g) => g.predictions))) {
-        const { body } = await apiCall<PredictionBatchResult>(o.apiUrl, await token(), 'PUT', '/v1/predictions', { predictions });
-        totals.accepted += body.accepted;
-        totals.duplicates += body.duplicates;
-      }
-      progress.advance(batch.length);
-    }
-  } finally {
-    progress.stop();
-  }
-  return totals;
-}
-
 const accountOf = (accounts: readonly DemoAccount[], username: string): DemoAccount => {
   const account = accounts.find((a) => a.username === username);
   if (!account) throw new Error(`demo account ${username} is missing`);
@@ -106,7 +83,7 @@ async function editOwnCustomer(o: ThroughApiOptions, token: string, pick: number
   return item.orgId;
 }
 
-/** Part 2b: a little audit history, made through the API as the demo users. */
+/** Part 2: a little audit history, made through the API as the demo users. */
 export async function makeAuditHistory(o: ThroughApiOptions): Promise<number> {
   if (o.customers === 0) return 0;
   const accounts = o.accounts ?? DEMO_ACCOUNTS;

@@ -21,7 +21,9 @@ import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets'
 import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
 import { isEmpty } from '../seed/load';
 import { silentProgress, type Progress } from '../seed/progress';
-import { DEFAULT_CUSTOMERS, generatorOptions, loadBulkData, makeAuditHistory, pushPredictions } from '../seed/seed';
+import { DEFAULT_CUSTOMERS, generatorOptions, loadBulkData, makeAuditHistory } from '../seed/seed';
+import { clientCredentials } from '../seed/api-client';
+import { publish, trainFrom, type TrainedRun } from '../../../models/run';
 import type { ReadyInfo } from './ready';
 
 export { READY_PREFIX, ReadyInfo } from './ready';
@@ -61,6 +63,8 @@ export interface StackOptions {
   progress?: Progress;
   /** Aborts start-up (Ctrl+C before the stack is ready): what was started is stopped again. */
   signal?: AbortSignal;
+  /** IT's requireDpop at the API: people's bearer tokens refused (default true; CIMS_REQUIRE_DPOP=0 turns it off). */
+  requireDpop?: boolean;
 }
 
 export interface RunningStack {
@@ -212,7 +216,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     if (state && state.database !== database) state = undefined;
     log(o.databaseUrl ? `database: PostgreSQL at ${describeDbUrl(o.databaseUrl)}` : `database: embedded (PGlite) in ${pgdata}`);
     // PGlite opens slowly and the API's store migrates it on open: once seeded, skip the migrator's pass.
-    if (o.databaseUrl || !state?.bulkLoaded) {
+    // The model job reads its features through the migrator's connection (as cims_model) before the API is up.
+    let trained: TrainedRun | undefined;
+    if (o.databaseUrl || !state?.bulkLoaded || !state.apiSeeded) {
       const migrator = await openMigrator(o, pgdata);
       closers.push(() => migrator.close());
       try {
@@ -232,6 +238,10 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         state = { database, seed: gen.seed, customers, asOf: gen.asOf, bulkLoaded: true, apiSeeded: false };
         writeSeedState(dataDir, state);
       }
+      if (state?.bulkLoaded && !state.apiSeeded && customers > 0) {
+        // Without Python and scikit-learn the demo runs on, without scores (npm run models adds them later).
+        trained = await trainFrom(migrator.runner, log).catch((err: Error) => (log(`model job failed, no predictions: ${err.message}`), undefined));
+      }
       closers.pop();
       await migrator.close();
     }
@@ -249,9 +259,22 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const apiLogPath = join(dataDir, API_LOG);
     const apiLog: WriteStream = createWriteStream(apiLogPath, { flags: 'a', mode: 0o600 });
     closers.push(() => new Promise<void>((r) => apiLog.end(() => r())));
+    const requireDpop = o.requireDpop ?? true;
+    let seeding = true;
     let api;
     try {
-      api = await startApi({ store, ownsStore: true, audit: demoAudit(dataDir), issuer: idp.issuer, audience: idp.apiAudience, modelRunnerClientId: idp.modelRunner.clientId, port: apiPort, logger: { level: 'info', sink: apiLog } });
+      api = await startApi({
+        store,
+        ownsStore: true,
+        audit: demoAudit(dataDir),
+        issuer: idp.issuer,
+        audience: idp.apiAudience,
+        modelRunnerClientId: idp.modelRunner.clientId,
+        port: apiPort,
+        logger: { level: 'info', sink: apiLog },
+        // The demo seed's users get bearer tokens from the demo-only password grant; DPoP is required once it is done, before the stack is ready.
+        dpop: { required: () => requireDpop && !seeding },
+      });
     } catch (err) {
       await store.close();
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError('127.0.0.1', apiPort, 'CIMS_API_PORT');
@@ -262,12 +285,14 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     // 4. Predictions and audit history through the API, once per fresh database.
     if (state?.bulkLoaded && !state.apiSeeded) {
       const through = { ...state, signal: o.signal, apiUrl: api.url, issuer: idp.issuer, modelRunner: idp.modelRunner, demoSeeder: idp.demoSeeder, progress: o.progress ?? silentProgress, log };
-      const pushed = await pushPredictions(through);
+      // The model job's scores, with the model runner's own client-credentials token.
+      const pushed = trained ? await publish(api.url, clientCredentials(idp.issuer, idp.modelRunner, idp.modelRunner.scope), trained.predictions, o.signal) : { accepted: 0 };
       log(`predictions: ${pushed.accepted} accepted through PUT /v1/predictions`);
       await makeAuditHistory(through);
       state = { ...state, apiSeeded: true };
       writeSeedState(dataDir, state);
     }
+    seeding = false;
 
     o.signal?.throwIfAborted();
     const ready: ReadyInfo = {

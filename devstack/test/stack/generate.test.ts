@@ -1,9 +1,11 @@
 // The demo-data generator: the same seed gives the same data (whatever the
 // batch size), the rows satisfy the shared contracts, and the data tells the
-// stories the console shows (declining customers, owners spread over the CRMs).
+// stories the console shows (declining customers, owners spread over the CRMs)
+// and has renewal outcomes that follow from usage, for the model job to learn.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CustomerFields, Prediction } from '../../../shared/api';
+import { FEATURES } from '../../../models/job';
 import { createGenerator, orgIdFor, USAGE_DAYS, type GeneratedCustomer } from '../../src/seed/generate';
 import { predictionBatches } from '../../src/seed/api-client';
 
@@ -39,14 +41,25 @@ describe('demo data generator', () => {
     for (const g of all) {
       const { orgId: _o, ownerSub: _s, ownerName: _n, status: _st, createdAt: _c, ...fields } = g.customer;
       expect(() => CustomerFields.parse(fields)).not.toThrow();
-      for (const p of g.predictions) expect(() => Prediction.parse(p)).not.toThrow();
       for (const b of g.billing) {
         expect(b.last4).toMatch(/^[0-9]{4}$/);
         expect(b.processorToken).toMatch(/^[A-Za-z0-9_]{8,100}$/);
         expect(Object.keys(b)).not.toContain('cardNumber');
       }
-      expect(g.usage).toHaveLength(USAGE_DAYS);
-      expect(g.usage.at(-1)!.day).toBe('2026-11-19');
+      const churned = g.outcomes.find((o) => o.outcome === 'churned');
+      if (churned) {
+        // A churned customer is archived and its usage ends the day before it left.
+        expect(g.customer.status).toBe('archived');
+        expect(g.usage.at(-1)!.day < churned.decidedOn).toBe(true);
+        expect(g.customer.renewalDate).toBe(churned.decidedOn);
+      } else {
+        expect(g.usage).toHaveLength(USAGE_DAYS);
+        expect(g.usage.at(-1)!.day).toBe('2026-11-19');
+      }
+      for (const o of g.outcomes) {
+        expect(o.decidedOn < '2026-11-20' && o.decidedOn > g.customer.createdAt.slice(0, 10)).toBe(true);
+        expect(o.outcome === 'churned' ? o.seatsAfter === 0 : o.seatsAfter >= o.seatsBefore).toBe(true);
+      }
     }
   });
 
@@ -61,15 +74,24 @@ describe('demo data generator', () => {
       const sum = (rows: typeof g.usage) => rows.reduce((n, r) => n + r.activeUsers, 0);
       return sum(g.usage.slice(-30)) / Math.max(1, sum(g.usage.slice(0, 30))) - 1;
     };
-    const declining = all.filter((g) => g.trend === 'declining');
-    const growing = all.filter((g) => g.trend === 'growing');
+    const stayed = all.filter((g) => !g.outcomes.some((o) => o.outcome === 'churned'));
+    const declining = stayed.filter((g) => g.trend === 'declining');
+    const growing = stayed.filter((g) => g.trend === 'growing');
     expect(declining.length).toBeGreaterThan(30);
     expect(declining.every((g) => change(g) < -0.1)).toBe(true);
     expect(growing.every((g) => change(g) > 0.05)).toBe(true);
-    // The churn model agrees with the usage story.
-    const churn = (g: GeneratedCustomer) => g.predictions.find((p) => p.kind === 'churn_risk')!.score;
-    const avg = (xs: GeneratedCustomer[]) => xs.reduce((n, g) => n + churn(g), 0) / xs.length;
-    expect(avg(declining)).toBeGreaterThan(avg(growing) + 0.2);
+  });
+
+  it('has renewal decisions whose outcomes follow from usage: declining customers churn more often than growing ones', () => {
+    const all = [...createGenerator({ ...options, customers: 2000 }).batches(500)].flat();
+    const decided = all.filter((g) => g.outcomes.some((o) => o.decidedOn >= '2026-07-19'));
+    const churnRate = (trend: string) => {
+      const xs = decided.filter((g) => g.trend === trend);
+      return xs.filter((g) => g.outcomes.some((o) => o.outcome === 'churned')).length / xs.length;
+    };
+    expect(decided.length).toBeGreaterThan(400);
+    expect(churnRate('declining')).toBeGreaterThan(churnRate('growing') + 0.15);
+    expect(all.some((g) => g.outcomes.some((o) => o.seatsAfter > o.seatsBefore))).toBe(true);
   });
 
   it('has ids for exactly a million customers and refuses more', () => {
@@ -79,11 +101,18 @@ describe('demo data generator', () => {
     expect(() => createGenerator({ ...options, customers: 1_000_001 })).toThrow(RangeError);
     const last = createGenerator({ ...options, customers: 1_000_000, usageCustomers: 0 }).customerAt(999_999);
     expect(last.usage).toHaveLength(0);
-    expect(last.predictions).toHaveLength(2);
   });
 
   it('splits predictions into bodies under the API body limit', () => {
-    const predictions = [...createGenerator({ ...options, customers: 1000, usageCustomers: 0 }).batches(1000)].flat().flatMap((g) => g.predictions);
+    // As the model job publishes them: two scores a customer, every feature with its contribution and value.
+    const predictions = [...createGenerator({ ...options, customers: 1000, usageCustomers: 0 }).batches(1000)].flat().flatMap((g) =>
+      (['churn_risk', 'upsell_propensity'] as const).map((kind) =>
+        Prediction.parse({
+          orgId: g.customer.orgId, kind, modelName: `${kind}-logreg`, modelVersion: '2026.11.20-0123456789ab', score: 0.123456789,
+          topFactors: FEATURES.map((factor) => ({ factor, weight: -1.2345, value: 12345.6789 })), scoredAt: '2026-11-20T06:00:00.123Z',
+        }),
+      ),
+    );
     let count = 0;
     for (const batch of predictionBatches(predictions)) {
       expect(JSON.stringify({ predictions: batch }).length).toBeLessThan(48 * 1024);
