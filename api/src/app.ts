@@ -17,6 +17,7 @@ import { securityHeadersPlugin } from './plugins/security-headers';
 import { storePlugin } from './plugins/store';
 import { systemRoutes } from './routes/system';
 import { v1Routes } from './routes/v1';
+import { StaffSightings, type StaffSightingsOptions } from './staff-seen';
 import { serializerCompiler } from './validated';
 
 
@@ -31,6 +32,8 @@ export interface RateLimitOptions {
 
 export interface BuildAppOptions {
   store: Store;
+  /** How often the staff directory notes a caller and how soon it sends the notes (staff-seen.ts). */
+  staffSightings?: Pick<StaffSightingsOptions, 'everyMs' | 'flushMs'>;
   /** The audit signing key, trusted keys and checkpoint sink: the API refuses to run without them. */
   audit: AuditConfig;
   /** The OIDC issuer whose JWKS signs access tokens (discovered from `<issuer>/.well-known/openid-configuration`). */
@@ -92,9 +95,16 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   // 4-6. Identify the caller from the bearer token (onRequest), rate limit per
   //      verified subject else per address, then authentication and the role
   //      check (preParsing, before any request body is read).
+  // The staff directory notes each caller after their response, in batches (staff-seen.ts).
+  const sightings = new StaffSightings((people) => options.store.staffSeen(people), {
+    ...options.staffSightings,
+    onError: (err) => app.log.warn({ err }, 'staff directory: recording sightings failed'),
+  });
+  app.addHook('onClose', () => sightings.close());
   await app.register(authPlugin, {
     verifier,
     rateLimit: { max: options.rateLimit?.max ?? 600, timeWindowMs: options.rateLimit?.timeWindowMs ?? 60_000 },
+    onCaller: (actor) => sightings.note(actor),
   });
 
   await app.register(storePlugin, { store: options.store });

@@ -95,16 +95,18 @@ CREATE FUNCTION core.write_event(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
   p_action text, p_entity_type text, p_entity_id text, p_changes jsonb, p_reason text,
   -- The caller's own x-request-id (validated by the API); p_request_id is always the API's.
-  p_client_request_id text DEFAULT NULL
+  p_client_request_id text DEFAULT NULL,
+  -- The event this change reverts ("Revert this change"), checked by the caller.
+  p_revert_of bigint DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, audit, pg_temp AS $$
 DECLARE
   new_id bigint;
 BEGIN
   INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
-                            request_id, client_address, app_version, client_request_id)
+                            request_id, client_address, app_version, client_request_id, revert_of)
   VALUES (p_sub, p_name, p_roles, p_action, p_entity_type, p_entity_id, p_changes, p_reason,
-          p_request_id, p_client_address, p_app_version, p_client_request_id)
+          p_request_id, p_client_address, p_app_version, p_client_request_id, p_revert_of)
   RETURNING id INTO new_id;
   RETURN new_id;
 END

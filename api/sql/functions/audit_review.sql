@@ -9,7 +9,9 @@ BEGIN
     'id', e.id::text, 'occurredAt', core.iso(e.occurred_at), 'actorSub', e.actor_sub, 'actorName', e.actor_name,
     'actorRoles', to_jsonb(e.actor_roles), 'action', e.action, 'entityType', e.entity_type, 'entityId', e.entity_id,
     'changes', e.changes, 'reason', e.reason, 'requestId', e.request_id, 'clientAddress', e.client_address,
-    'appVersion', e.app_version, 'prevHash', c.prev_hash, 'hash', c.hash);
+    'appVersion', e.app_version, 'prevHash', c.prev_hash, 'hash', c.hash)
+    -- Only an edit that reverts another carries revertOf.
+    || CASE WHEN e.revert_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('revertOf', e.revert_of::text) END;
 END
 $$;
 

@@ -317,7 +317,9 @@ $$;
 CREATE FUNCTION core.customer_update(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
-  p_org_id text, p_expected_version integer, p_changes jsonb, p_reason text, p_client_request_id text DEFAULT NULL
+  p_org_id text, p_expected_version integer, p_changes jsonb, p_reason text, p_client_request_id text DEFAULT NULL,
+  -- "Revert this change": the id of the event of this customer's history the edit undoes.
+  p_revert_of bigint DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -346,6 +348,12 @@ BEGIN
   IF old.status <> 'active' THEN
     RAISE EXCEPTION 'customer % is archived', p_org_id USING ERRCODE = 'CC409';
   END IF;
+  -- A revert names an edit of this same customer (not its creation, not another record's event).
+  IF p_revert_of IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM audit.events e
+        WHERE e.id = p_revert_of AND e.entity_type = 'customer' AND e.entity_id = p_org_id AND e.action = 'customer.update') THEN
+    RAISE EXCEPTION 'event % is not an edit of customer %', p_revert_of, p_org_id USING ERRCODE = 'CV422';
+  END IF;
   n := jsonb_populate_record(old, cols);
   -- Each row is converted to jsonb once (not once per field and comparison).
   old_json := to_jsonb(old);
@@ -367,7 +375,7 @@ BEGIN
   WHERE org_id = old.org_id
   RETURNING * INTO n;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    'customer.update', 'customer', n.org_id, diff, reason, p_client_request_id);
+    'customer.update', 'customer', n.org_id, diff, reason, p_client_request_id, p_revert_of);
   RETURN core.customer_detail(n);
 END
 $$;
@@ -380,7 +388,7 @@ $$;
 -- load this saves each edit a transaction, a round trip and a flush of its own.
 --
 -- p_edits: a JSON array of {sub, name, roles, scopes, requestId, clientAddress,
--- appVersion, orgId, expectedVersion, changes, reason}. Returns an array in the
+-- appVersion, orgId, expectedVersion, changes, reason[, revertOf]}. Returns an array in the
 -- same order: {"detail": <customer detail>} for an applied edit, or
 -- {"code": <SQLSTATE>, "message": ..., "constraint": ...} for one that failed.
 CREATE FUNCTION api.customer_update_many(p_edits jsonb) RETURNS jsonb
@@ -401,7 +409,8 @@ BEGIN
       outcome := jsonb_build_object('detail', core.customer_update(
         e.r ->> 'sub', e.r ->> 'name', core.jsonb_text_array(e.r -> 'roles'), core.jsonb_text_array(e.r -> 'scopes'),
         e.r ->> 'requestId', e.r ->> 'clientAddress', e.r ->> 'appVersion',
-        e.r ->> 'orgId', (e.r ->> 'expectedVersion')::integer, e.r -> 'changes', e.r ->> 'reason', e.r ->> 'clientRequestId'));
+        e.r ->> 'orgId', (e.r ->> 'expectedVersion')::integer, e.r -> 'changes', e.r ->> 'reason', e.r ->> 'clientRequestId',
+        (e.r ->> 'revertOf')::bigint));
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT, err_constraint = CONSTRAINT_NAME;
       outcome := jsonb_build_object('code', err_state, 'message', err_message, 'constraint', nullif(err_constraint, ''));

@@ -23,6 +23,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import {
   AccessEvent,
+  AssignmentResult,
   AuditEvent,
   CustomerDetail,
   CustomerListItem,
@@ -32,8 +33,10 @@ import {
   Prediction,
   PredictionBatchResult,
   RENEWAL_SOON_DAYS,
+  StaffList,
   UsageDay,
   type AccessPage,
+  type AssignmentRequest,
   type AuditPage,
   type CustomerCreate,
   type CustomerFields,
@@ -53,6 +56,7 @@ import {
   type ParsedAuditQuery,
   type ParsedCustomerListQuery,
   type RequestContext,
+  type StaffSighting,
   type Store,
   type StoreErrorKind,
 } from './store';
@@ -198,6 +202,9 @@ const SQL = {
   customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
   accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
   ingest: `SELECT api.predictions_ingest(${placeholders(9, { 8: '::jsonb' })}) AS r`,
+  staffSeen: 'SELECT api.staff_seen($1::jsonb) AS r',
+  staffList: `SELECT api.staff_list(${placeholders(4)}) AS r`,
+  assignments: `SELECT api.assignments_apply(${placeholders(12, { 8: '::text[]' })}) AS r`,
 } as const;
 
 export interface OpenStoreOptions {
@@ -236,6 +243,7 @@ interface RecordEdit extends RecordRead {
   expectedVersion: number;
   changes: Partial<CustomerFields>;
   reason: string;
+  revertOf?: string;
 }
 
 const recordRequest = (actor: Actor, ctx: RequestContext, orgId: string): RecordRead => ({
@@ -388,8 +396,9 @@ export class PgStore implements Store {
     expectedVersion: number,
     changes: Partial<CustomerFields>,
     reason: string,
+    revertOf?: string,
   ): Promise<CustomerDetail> {
-    return this.edits.submit({ ...recordRequest(actor, ctx, orgId), expectedVersion, changes, reason });
+    return this.edits.submit({ ...recordRequest(actor, ctx, orgId), expectedVersion, changes, reason, ...(revertOf ? { revertOf } : {}) });
   }
 
   async archiveCustomer(
@@ -533,6 +542,30 @@ export class PgStore implements Store {
   async ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult> {
     return PredictionBatchResult.parse(
       await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions), clientId(ctx)]),
+    );
+  }
+
+  async staffSeen(people: readonly StaffSighting[]): Promise<number> {
+    if (people.length === 0) return 0;
+    const sightings = people.map((p) => ({ sub: p.sub, name: p.name, roles: p.roles }));
+    return z.int().min(0).parse(await this.call('staffSeen', SQL.staffSeen, [JSON.stringify(sightings)]));
+  }
+
+  async staffList(actor: Actor): Promise<StaffList> {
+    return StaffList.parse(await this.call('staffList', SQL.staffList, actorParams(actor)));
+  }
+
+  async applyAssignment(actor: Actor, ctx: RequestContext, request: AssignmentRequest): Promise<AssignmentResult> {
+    return AssignmentResult.parse(
+      await this.call('assignments', SQL.assignments, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        'orgIds' in request ? request.orgIds : null,
+        'fromOwner' in request ? request.fromOwner : null,
+        request.toOwner,
+        request.reason,
+        clientId(ctx),
+      ]),
     );
   }
 

@@ -4,6 +4,9 @@
 import type {
   AccessPage,
   AccessQuery,
+  AssignmentRequest,
+  AssignmentResult,
+  StaffList,
   AuditPage,
   CustomerCreate,
   CustomerDetail,
@@ -27,6 +30,9 @@ export interface Actor {
   roles: string[];
   scopes: string[];
 }
+
+/** A person as a request showed them, for the staff directory. */
+export type StaffSighting = Pick<Actor, 'sub' | 'name' | 'roles'>;
 
 /** Where the request came from, recorded with every audit and access event. */
 export interface RequestContext {
@@ -84,6 +90,8 @@ export interface Store {
     expectedVersion: number,
     changes: Partial<CustomerFields>,
     reason: string,
+    /** The history event this edit reverts; recorded on the edit's own event. */
+    revertOf?: string,
   ): Promise<CustomerDetail>;
   archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<CustomerDetail>;
   /** Counts over the actor's own active customers (a CRM's); no access event, as counts name no one. */
@@ -103,5 +111,11 @@ export interface Store {
   /** The audit trail's rows (sealing, checkpoints, verification); see src/audit/trail.ts. */
   readonly audit: AuditRows;
   ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult>;
+  /** Records that these people made requests (the staff directory); returns how many were recorded. */
+  staffSeen(people: readonly StaffSighting[]): Promise<number>;
+  /** The staff directory with each person's customer counts (admins). */
+  staffList(actor: Actor): Promise<StaffList>;
+  /** Moves customers to another CRM in one transaction, one audit event per customer moved (admins). */
+  applyAssignment(actor: Actor, ctx: RequestContext, request: AssignmentRequest): Promise<AssignmentResult>;
   close(): Promise<void>;
 }

@@ -28,6 +28,8 @@ declare module 'fastify' {
 export interface AuthPluginOptions {
   verifier: TokenVerifier;
   rateLimit: { max: number; timeWindowMs: number };
+  /** Told of every caller with a valid token once the response is sent (the staff directory); must not throw. */
+  onCaller?: (actor: Actor) => void;
 }
 
 /**
@@ -46,6 +48,9 @@ export const authPlugin = fp<AuthPluginOptions>(
         Object.assign(new Error(`Rate limit exceeded, retry in ${ctx.after}`), { statusCode: ctx.statusCode }),
     });
     app.addHook('preParsing', enforceHook);
+    const onCaller = options.onCaller;
+    // After the response: never on a request's path.
+    if (onCaller) app.addHook('onResponse', async (req) => void (req.actor && onCaller(req.actor)));
   },
   { name: 'cims-auth', fastify: '5.x', dependencies: ['cims-problems'] },
 );

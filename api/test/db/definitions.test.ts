@@ -105,7 +105,7 @@ describe('dead objects', () => {
     const marker = await t.admin.query<{ rel: string | null }>("SELECT to_regclass('audit.flush_marker')::text AS rel");
     expect(marker.rows[0]?.rel).toBeNull();
     // The single edit lives on as a helper the batch calls.
-    expect(await oidOf('core.customer_update(text, text, text[], text[], text, text, text, text, integer, jsonb, text, text)')).not.toBeNull();
+    expect(await oidOf('core.customer_update(text, text, text[], text[], text, text, text, text, integer, jsonb, text, text, bigint)')).not.toBeNull();
   });
 });
 

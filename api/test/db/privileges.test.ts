@@ -18,6 +18,7 @@ const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
 /** What the API may call: schema api, in full. */
 const API_FUNCTIONS = [
   'access_events',
+  'assignments_apply',
   'audit_access_pending',
   'audit_checkpoint',
   'audit_checkpoint_add',
@@ -44,6 +45,8 @@ const API_FUNCTIONS = [
   'customer_usage',
   'portfolio_summary',
   'predictions_ingest',
+  'staff_list',
+  'staff_seen',
 ];
 
 async function rows<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -16,6 +16,9 @@ beforeAll(async () => {
   await seedBilling(h.db.admin, OWNED);
   await seedUsage(h.db.admin, OWNED, 10);
   await seedPrediction(h.db.admin, { orgId: OWNED, score: 0.4 });
+  // Assignments: a customer of alice's for every caller to try moving, and carol in the staff directory.
+  for (let i = 0; i < PRINCIPALS.length; i++) await seedCustomer(h.db.admin, { orgId: toAssign(i), ownerSub: 'alice', ownerName: 'Alice Adams' });
+  await h.db.store.staffSeen([{ sub: 'carol', name: 'Carol Chen', roles: ['crm'] }]);
 });
 afterAll(() => h?.close());
 
@@ -26,6 +29,8 @@ async function accessEventCount(): Promise<number> {
 
 let counter = 0;
 const next = () => ++counter;
+const toAssign = (i: number) => `ORG-${String(900 + i).padStart(6, '0')}`;
+let assignments = 0;
 
 interface Endpoint {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT';
@@ -95,6 +100,15 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: '/v1/audit/evidence', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access.csv', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/staff', allowed: ['admin'] },
+  {
+    method: 'POST',
+    url: '/v1/assignments',
+    allowed: ['admin'],
+    write: true,
+    // Each caller tries another of alice's customers, so the admin's call moves one (one event).
+    body: () => ({ orgIds: [toAssign(assignments++)], toOwner: 'carol', reason: 'Territory change' }),
+  },
   {
     method: 'PUT',
     url: '/v1/predictions',
@@ -155,6 +169,9 @@ describe('what the matrix relies on', () => {
     expect(await versionOf(h.db, OWNED)).toBe(2);
     const { rows } = await h.db.admin.query<{ status: string }>('SELECT status FROM core.customers WHERE org_id = $1', [TO_ARCHIVE]);
     expect(rows[0]?.status).toBe('archived');
+    // The admin's assignment moved exactly one of alice's customers; every other caller's stayed hers.
+    const moved = await h.db.admin.query<{ n: string }>(`SELECT count(*) AS n FROM core.customers WHERE org_id LIKE 'ORG-0009%' AND owner_sub = 'carol'`);
+    expect(Number(moved.rows[0]?.n)).toBe(1);
   });
 
   it('a service account token is refused on every human endpoint even with a role claim added', async () => {

@@ -32,7 +32,7 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
   });
 
   route(app, endpoints['customers.update'], async ({ params, body, version }, req, reply) => {
-    const detail = await store.updateCustomer(actorOf(req), requestContext(req), params.orgId, version, body.changes, body.reason);
+    const detail = await store.updateCustomer(actorOf(req), requestContext(req), params.orgId, version, body.changes, body.reason, body.revertOf);
     reply.header('etag', etagFor(detail.customer.version));
     return detail;
   });

@@ -1,12 +1,14 @@
 // Everything under /v1, registered with that prefix (app.ts): no route spells it.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { assignmentRoutes } from './assignments';
 import { auditRoutes } from './audit';
 import { customerRoutes } from './customers';
 import { evidenceRoutes } from './evidence';
 import { meRoutes } from './me';
 import { portfolioRoutes } from './portfolio';
 import { predictionRoutes } from './predictions';
+import { staffRoutes } from './staff';
 
 async function routes(app: FastifyInstance): Promise<void> {
   await app.register(meRoutes);
@@ -15,6 +17,8 @@ async function routes(app: FastifyInstance): Promise<void> {
   await app.register(auditRoutes);
   await app.register(evidenceRoutes);
   await app.register(predictionRoutes);
+  await app.register(staffRoutes);
+  await app.register(assignmentRoutes);
 }
 
 // Encapsulated like any route plugin; fastify-plugin only declares what it needs.
