@@ -15,7 +15,8 @@ export const Text = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 /** An opaque paging cursor, as the API hands it out. */
 export const Cursor = Text.max(500);
 
-export const Role = z.enum(['crm', 'support_lead', 'admin']);
+/** `customer`: a customer's contact, accepted only from the portal's client (api/src/auth.ts). */
+export const Role = z.enum(['crm', 'support_lead', 'admin', 'customer']);
 export type Role = z.infer<typeof Role>;
 
 /** Organization id, the customer's key: "ORG-000123". */
@@ -88,12 +89,52 @@ export const BillingMethodMasked = z.strictObject({
 });
 export type BillingMethodMasked = z.infer<typeof BillingMethodMasked>;
 
+export const CardBrand = z.enum(['visa', 'mastercard', 'amex', 'discover', 'other']);
+export type CardBrand = z.infer<typeof CardBrand>;
+
+/** What the portal may change about its own organization: the contact, nothing else. */
+export const SelfContactFields = CustomerFields.pick({ contactName: true, contactEmail: true, contactPhone: true });
+export type SelfContactFields = z.infer<typeof SelfContactFields>;
+
+/** A customer's own organization as the portal shows it: the contact and masked billing only. */
+export const SelfOrganization = z.strictObject({
+  orgId: OrgId,
+  contactName: z.string(),
+  contactEmail: z.string(),
+  contactPhone: z.string(),
+  billing: z.array(BillingMethodMasked),
+  /** Optimistic-concurrency version, sent as the ETag. */
+  version: z.int().min(1),
+});
+export type SelfOrganization = z.infer<typeof SelfOrganization>;
+
+export const SelfOrganizationPatch = z.strictObject({
+  changes: SelfContactFields.partial().refine((c) => Object.keys(c).length > 0, 'Change at least one field'),
+});
+export type SelfOrganizationPatch = z.infer<typeof SelfOrganizationPatch>;
+
+/**
+ * A card on file, as the payment processor returns it after tokenizing in the customer's browser:
+ * never the number itself. The token is opaque (letters, digits, underscore).
+ */
+export const BillingMethodReplace = z.strictObject({
+  processorToken: z.string().regex(/^[A-Za-z0-9_]{8,100}$/, 'A processor token is 8 to 100 letters, digits or underscores'),
+  brand: CardBrand,
+  last4: z.string().regex(/^[0-9]{4}$/, 'The last four digits of the card'),
+  expMonth: z.int().min(1).max(12),
+  expYear: z.int().min(2000).max(2100),
+});
+export type BillingMethodReplace = z.infer<typeof BillingMethodReplace>;
+
 export const PredictionKind = z.enum(['churn_risk', 'upsell_propensity']);
 export type PredictionKind = z.infer<typeof PredictionKind>;
 
 export const PredictionFactor = z.strictObject({
   factor: Text.min(1).max(100),
-  weight: z.number().min(-1).max(1),
+  /** The factor's contribution to the score, in the model's own terms (a logistic model's log-odds). */
+  weight: z.number().min(-20).max(20),
+  /** The feature's value for this customer, when the model says (e.g. a trend of -0.32 is 32% down). */
+  value: z.number().min(-1e9).max(1e9).optional(),
 });
 
 export const Prediction = z.strictObject({
@@ -207,12 +248,41 @@ export type PortfolioSummary = z.infer<typeof PortfolioSummary>;
 
 export const UsageQuery = z.strictObject({ from: IsoDate.optional(), to: IsoDate.optional() });
 
-export const AuditAction = z.enum(['customer.create', 'customer.update', 'customer.archive', 'predictions.ingest']);
+export const AuditAction = z.enum([
+  'customer.create',
+  'customer.update',
+  'customer.archive',
+  'customer.unarchive',
+  'predictions.ingest',
+  // A change request's steps (its approval is the applied change's own event, with detail).
+  'change.requested',
+  'change.rejected',
+  'change.withdrawn',
+  'change.expired',
+  'change.stale',
+]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
 const AuditValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export const FieldChange = z.strictObject({ field: z.string(), before: AuditValue, after: AuditValue });
 export type FieldChange = z.infer<typeof FieldChange>;
+
+/** Someone the trail names beside the event's actor. */
+export const PersonRef = z.strictObject({ sub: z.string(), name: z.string() });
+export type PersonRef = z.infer<typeof PersonRef>;
+
+/** What a change request's events say beyond their changes: the request, its maker and, once decided, its checker. */
+export const ChangeEventDetail = z.strictObject({
+  changeRequestId: z.string().regex(/^[0-9]+$/),
+  kind: z.enum(['edit', 'archive', 'unarchive']),
+  baseVersion: z.int().min(1),
+  maker: PersonRef,
+  checker: PersonRef.optional(),
+  checkerReason: z.string().optional(),
+  /** A stale request: the version the customer had moved on to. */
+  currentVersion: z.int().min(1).optional(),
+});
+export type ChangeEventDetail = z.infer<typeof ChangeEventDetail>;
 
 export const AuditEvent = z.strictObject({
   /** Position in the chain, as a decimal string (bigint). */
@@ -237,6 +307,10 @@ export const AuditEvent = z.strictObject({
   hash: z.string().nullable(),
   /** Present on an edit that reverts another: that event's id. */
   revertOf: EventId.optional(),
+  /** Present on a change request's steps and on the change an approval applied. */
+  detail: ChangeEventDetail.optional(),
+  /** Present when the change did not come from the console: `portal`, the customer's own contact through the portal. */
+  via: z.enum(['portal']).optional(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
@@ -268,6 +342,8 @@ export const AccessKind = z.enum([
   'audit.review',
   'audit.export',
   'audit.evidence',
+  'change.read',
+  'change.list',
 ]);
 export type AccessKind = z.infer<typeof AccessKind>;
 
@@ -418,6 +494,67 @@ export const AssignmentResult = z.strictObject({
   unchanged: z.array(OrgId),
 });
 export type AssignmentResult = z.infer<typeof AssignmentResult>;
+
+// Four eyes: approval rules and change requests (api/sql/functions/change_requests.sql).
+
+/** What needs a second person: fields of an edit and actions on a customer, and how long a request waits. */
+export const ApprovalRules = z.strictObject({
+  fields: z.array(CustomerFields.keyof()),
+  actions: z.array(z.enum(['archive', 'unarchive'])),
+  requestExpiryDays: z.int().min(1),
+});
+export type ApprovalRules = z.infer<typeof ApprovalRules>;
+
+export const ChangeRequestStatus = z.enum(['pending', 'approved', 'rejected', 'withdrawn', 'expired', 'stale']);
+export type ChangeRequestStatus = z.infer<typeof ChangeRequestStatus>;
+export const ChangeRequestKind = z.enum(['edit', 'archive', 'unarchive']);
+export type ChangeRequestKind = z.infer<typeof ChangeRequestKind>;
+/** A change request's id, as a decimal string (bigint). */
+export const ChangeRequestId = z.string().regex(/^[1-9][0-9]{0,18}$/, 'A change request id is a positive whole number');
+
+export const ChangeRequest = z.strictObject({
+  id: ChangeRequestId,
+  orgId: OrgId,
+  orgName: z.string(),
+  kind: ChangeRequestKind,
+  /** The customer's version the change was made against; approval applies it only at that version. */
+  baseVersion: z.int().min(1),
+  /** Every change of the edit (before: the base version's value), or the status for archive and un-archive. */
+  changes: z.array(FieldChange).min(1),
+  reason: z.string(),
+  maker: PersonRef,
+  createdAt: IsoDateTime,
+  expiresAt: IsoDateTime,
+  status: ChangeRequestStatus,
+  checker: PersonRef.nullable(),
+  checkerReason: z.string().nullable(),
+  decidedAt: IsoDateTime.nullable(),
+  /** For If-Match on approve and reject; every step adds one. */
+  version: z.int().min(1),
+});
+export type ChangeRequest = z.infer<typeof ChangeRequest>;
+
+/** The 202 answer of an edit, archive or un-archive that waits for approval; the customer is unchanged. */
+export const ChangeRequestAccepted = z.strictObject({ changeRequest: ChangeRequest });
+export type ChangeRequestAccepted = z.infer<typeof ChangeRequestAccepted>;
+
+export const ChangeRequestQuery = z.strictObject({
+  status: ChangeRequestStatus.optional(),
+  orgId: OrgId.optional(),
+  cursor: Cursor.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ChangeRequestQuery = z.input<typeof ChangeRequestQuery>;
+
+export const ChangeRequestPage = z.strictObject({
+  items: z.array(ChangeRequest),
+  nextCursor: z.string().nullable(),
+});
+export type ChangeRequestPage = z.infer<typeof ChangeRequestPage>;
+
+/** Approve, reject or withdraw: every step says why. */
+export const ChangeDecision = z.strictObject({ reason: Reason });
+export type ChangeDecision = z.infer<typeof ChangeDecision>;
 
 export const Me = z.strictObject({
   sub: z.string(),
