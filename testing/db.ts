@@ -17,7 +17,14 @@ import { createTestAudit, type TestAudit } from './audit';
 import type { Actor, RequestContext } from '../api/src/db/store';
 import type { CustomerFields, PredictionKind } from '../shared/api';
 
-export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The test CA scripts/setup-system.sh makes for the test cluster (PGSSLROOTCERT elsewhere). */
+export const TEST_CA_FILE = process.env.PGSSLROOTCERT ?? '/etc/ssl/cims-pg-test/ca.crt';
+
+// Over TLS with the server's certificate and name checked, as production connects (docs/operating.md);
+// the query string carries over to every URL derived from this one (urlFor).
+export const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  `postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(TEST_CA_FILE)}`;
 
 export interface TestDatabase {
   /** The database's name (cims_test_<random>). */

@@ -8,6 +8,7 @@ import { buildApp, type App, type BuildAppOptions } from './app';
 import { readPublicKeys, readSigningKey } from './audit/keys';
 import { DirectorySink } from './audit/sink';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, type AuditConfig } from './audit/trail';
+import { checkDatabaseUrl } from './db/connection';
 import { openStore } from './db/pg-store';
 import type { Store } from './db/store';
 import type { LogOptions } from './logging';
@@ -103,8 +104,10 @@ export interface ApiEnv {
   modelRunnerClientId: string | undefined;
   port: number;
   host: string;
-  /** The API's connection string (role cims_api). */
+  /** The API's connection string (role cims_api); checked by checkDatabaseUrl. */
   databaseUrl: string;
+  /** CIMS_DATABASE_POOLER=transaction: DATABASE_URL points at PgBouncer in transaction mode. */
+  transactionPooler: boolean;
   tls: { cert: Buffer; key: Buffer } | undefined;
   audit: AuditConfig;
 }
@@ -149,6 +152,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
         'For a demo database with a provider and demo data, run `npm run stack` instead.',
     );
   }
+  checkDatabaseUrl('DATABASE_URL', databaseUrl, env);
+  const pooler = env.CIMS_DATABASE_POOLER || 'none';
+  if (pooler !== 'none' && pooler !== 'transaction') {
+    throw new Error(`CIMS_DATABASE_POOLER is 'transaction' (PgBouncer in transaction mode between the API and PostgreSQL) or unset: ${pooler}`);
+  }
   const issuer = env.ISSUER;
   if (!issuer) throw new Error('ISSUER is required: the OpenID issuer URL whose tokens the API accepts.');
   let issuerUrl: URL;
@@ -172,6 +180,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
+    transactionPooler: pooler === 'transaction',
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
     audit: readAuditEnv(env),
   };
@@ -188,7 +197,11 @@ async function main(): Promise<void> {
   }
   // Background errors are reported through the app's logger once it exists.
   const background = { report: (err: unknown) => console.error(`cims-api: ${(err as Error).message}`) };
-  const store = await openStore({ databaseUrl: env.databaseUrl, onBackgroundError: (err) => background.report(err) });
+  const store = await openStore({
+    databaseUrl: env.databaseUrl,
+    transactionPooler: env.transactionPooler,
+    onBackgroundError: (err) => background.report(err),
+  });
   const running = await startApi({
     store,
     ownsStore: true,

@@ -31,6 +31,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { checkDatabaseUrl } from './connection';
 
 export const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
 export const MIGRATIONS_DIR = join(SQL_DIR, 'migrations');
@@ -167,6 +168,7 @@ export async function defineFunctions(db: SqlRunner, definitions: SqlFile[]): Pr
 /** Applies every pending migration, then re-creates all functions; returns the names of the migrations applied now. */
 export async function migrate(target: string | SqlRunner): Promise<string[]> {
   if (typeof target === 'string') {
+    checkDatabaseUrl('the migrator database URL', target);
     const client = new pg.Client({ connectionString: target });
     await client.connect();
     try {

@@ -45,6 +45,7 @@ import {
 } from '../../../shared/api';
 import { AuditRows } from '../audit/audit-store';
 import { Batcher, type Outcome } from './batcher';
+import { checkDatabaseUrl } from './connection';
 import { migrate } from './migrate';
 import { parseOnce } from '../validated';
 import {
@@ -72,9 +73,12 @@ export interface Db {
 }
 
 class PoolDb implements Db {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly named: boolean,
+  ) {}
   async call(name: string, text: string, values: unknown[]): Promise<unknown> {
-    const res = await this.pool.query<{ r: unknown }>({ name: `cims_${name}`, text, values });
+    const res = await this.pool.query<{ r: unknown }>(this.named ? { name: `cims_${name}`, text, values } : { text, values });
     return res.rows[0]?.r;
   }
   async close(): Promise<void> {
@@ -220,6 +224,12 @@ export interface OpenStoreOptions {
   onBackgroundError?: (err: unknown) => void;
   /** Called when an idle pooled connection breaks (the database restarted); default: one line on stderr. */
   onIdleConnectionError?: (err: Error) => void;
+  /**
+   * The connection goes through a pooler in transaction mode (PgBouncer before 1.21): statements
+   * are sent unnamed, since the next transaction may run on a server connection that never saw
+   * a named one prepared. Default false (named prepared statements, parsed once per connection).
+   */
+  transactionPooler?: boolean;
 }
 
 /** The store's own settings, whatever connection it runs on. */
@@ -584,10 +594,11 @@ export class PgStore implements Store {
 export async function openStore(options: OpenStoreOptions | string): Promise<PgStore> {
   const opts: OpenStoreOptions = typeof options === 'string' ? { databaseUrl: options } : options;
   if (!opts.databaseUrl) throw new Error('openStore needs databaseUrl: the API runs on PostgreSQL only.');
+  checkDatabaseUrl('the API database URL', opts.databaseUrl);
   if (opts.migrationUrl) await migrate(opts.migrationUrl);
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
   // A pool emits 'error' when an idle connection breaks (a database restart or failover); with no
   // listener that ends the process. The pool drops that connection and the next query opens a new one.
   pool.on('error', opts.onIdleConnectionError ?? ((err) => console.error(`cims-api: an idle database connection broke (${err.message}); it is replaced on next use`)));
-  return new PgStore(new PoolDb(pool), 'postgres', opts);
+  return new PgStore(new PoolDb(pool, !opts.transactionPooler), 'postgres', opts);
 }

@@ -86,7 +86,8 @@ describe('startApi', () => {
 });
 
 describe('readEnv', () => {
-  const db = { DATABASE_URL: 'postgres://cims_api@db.example.com/cims' };
+  // Another host: only with TLS and the server's certificate verified (api/test/db/tls.test.ts).
+  const db = { DATABASE_URL: 'postgres://cims_api@db.example.com/cims?sslmode=verify-full' };
   const base = { ...db, ISSUER: 'https://idp.example.com/realms/cims', ...audit.env };
 
   it('applies the defaults', () => {
