@@ -153,6 +153,29 @@ export const PredictionBatch = z.strictObject({
 });
 export type PredictionBatch = z.infer<typeof PredictionBatch>;
 
+/** A CRM's "looks wrong" on one prediction, named as the console shows it; the reason goes to data scientists. */
+export const PredictionFeedback = z.strictObject({
+  kind: PredictionKind,
+  modelName: Text.min(1).max(100),
+  modelVersion: Text.min(1).max(50),
+  scoredAt: IsoDateTime,
+  verdict: z.literal('looks_wrong'),
+  reason: Text.trim().min(3, 'Say what looks wrong (at least 3 characters)').max(500),
+});
+export type PredictionFeedback = z.infer<typeof PredictionFeedback>;
+
+export const PredictionFeedbackReceipt = z.strictObject({
+  id: z.string().regex(/^[0-9]+$/),
+  orgId: OrgId,
+  kind: PredictionKind,
+  modelName: z.string(),
+  modelVersion: z.string(),
+  verdict: z.literal('looks_wrong'),
+  reason: z.string(),
+  createdAt: IsoDateTime,
+});
+export type PredictionFeedbackReceipt = z.infer<typeof PredictionFeedbackReceipt>;
+
 export const PredictionBatchResult = z.strictObject({
   accepted: z.int().min(0),
   duplicates: z.int().min(0),
@@ -254,6 +277,8 @@ export const AuditAction = z.enum([
   'customer.archive',
   'customer.unarchive',
   'predictions.ingest',
+  // A CRM said a prediction looks wrong (the reason is the event's reason).
+  'prediction.feedback',
   // A change request's steps (its approval is the applied change's own event, with detail).
   'change.requested',
   'change.rejected',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   AccessPage,
   AccessQuery,
+  ApprovalRules,
   ArchiveRequest,
   AssignmentRequest,
   AssignmentResult,
@@ -12,6 +13,13 @@ import {
   AuditQuery,
   AuditVerifyQuery,
   AuditVerifyResult,
+  BillingMethodReplace,
+  ChangeDecision,
+  ChangeRequest,
+  ChangeRequestAccepted,
+  ChangeRequestId,
+  ChangeRequestPage,
+  ChangeRequestQuery,
   CustomerCreate,
   CustomerDetail,
   CustomerListPage,
@@ -24,7 +32,11 @@ import {
   Prediction,
   PredictionBatch,
   PredictionBatchResult,
+  PredictionFeedback,
+  PredictionFeedbackReceipt,
   Problem,
+  SelfOrganization,
+  SelfOrganizationPatch,
   StaffList,
   UsageDay,
   UsageQuery,
@@ -32,13 +44,15 @@ import {
 } from './api';
 import { SignedCheckpoint } from './audit';
 import { EVIDENCE_CONTENT_TYPE, EvidenceQuery } from './evidence';
+import { EVENTS_CONTENT_TYPE } from './live';
 
 /**
  * Who may call an endpoint:
  * - `public`: no token needed (health, the OpenAPI document).
  * - `human`: any signed-in person, whatever their roles (not a service account).
  * - `service`: service accounts with `predictions:write` only, never a person.
- * - a list of roles: a person holding at least one of them.
+ * - a list of roles: a person holding at least one of them. `customer` (a customer's contact,
+ *   through the portal's client) reaches only the endpoints that name it, and those only.
  */
 export type Access = 'public' | 'human' | 'service' | readonly Role[];
 
@@ -56,8 +70,11 @@ export interface Endpoint {
   /** Needs `If-Match: "<version>"` (428 without it, 412 when stale). */
   readonly ifMatch?: boolean;
   /** The success body's content type when it is not JSON; the body is then streamed. */
-  readonly produces?: 'text/csv' | 'application/x-ndjson';
-  /** Exactly one 2xx status; every other status answers with a Problem. */
+  readonly produces?: 'text/csv' | 'application/x-ndjson' | 'text/event-stream';
+  /**
+   * One 2xx status, the first declared, is the usual answer; a second (202 Accepted: the change waits
+   * for approval) may be declared beside it. Every other status answers with a Problem.
+   */
   readonly responses: Readonly<Record<number, z.ZodType>>;
 }
 
@@ -77,6 +94,7 @@ const REVIEWERS = ['support_lead'] as const;
 export const USAGE_DEFAULT_DAYS = 90;
 
 export const OrgParams = z.strictObject({ orgId: OrgId });
+export const ChangeRequestParams = z.strictObject({ id: ChangeRequestId });
 /** A checkpoint's seq in a path, as decimal digits. */
 export const CheckpointParams = z.strictObject({ seq: z.string().regex(/^[1-9][0-9]{0,14}$/) });
 export const CustomerAuditQuery = z.strictObject({
@@ -144,22 +162,35 @@ export const endpoints = {
   'customers.update': {
     method: 'PATCH',
     path: '/v1/customers/:orgId',
-    summary: 'Edit contact and contract fields of a customer you own; needs If-Match and a reason; audited',
+    summary:
+      'Edit contact and contract fields of a customer you own; needs If-Match and a reason; audited. A change to a field an approval rule names answers 202 with the change request holding the whole edit, the customer unchanged',
     access: ['crm'],
     params: OrgParams,
     body: CustomerPatch,
     ifMatch: true,
-    responses: { 200: CustomerDetail, ...problems(...WRITE, 404, 412, 428) },
+    responses: { 200: CustomerDetail, 202: ChangeRequestAccepted, ...problems(...WRITE, 404, 409, 412, 428) },
   },
   'customers.archive': {
     method: 'POST',
     path: '/v1/customers/:orgId/archive',
-    summary: 'Archive a customer (hidden from search by default); needs If-Match and a reason; audited',
-    access: REVIEWERS,
+    summary:
+      'Archive a customer (hidden from search by default): a CRM their own, a support lead any; needs If-Match and a reason; audited. While an approval rule names archiving it answers 202 with a change request',
+    access: ['crm', 'support_lead'],
     params: OrgParams,
     body: ArchiveRequest,
     ifMatch: true,
-    responses: { 200: CustomerDetail, ...problems(...WRITE, 404, 412, 428) },
+    responses: { 200: CustomerDetail, 202: ChangeRequestAccepted, ...problems(...WRITE, 404, 409, 412, 428) },
+  },
+  'customers.unarchive': {
+    method: 'POST',
+    path: '/v1/customers/:orgId/unarchive',
+    summary:
+      'Bring an archived customer back: a CRM their own, a support lead any; needs If-Match and a reason; audited. While an approval rule names un-archiving it answers 202 with a change request',
+    access: ['crm', 'support_lead'],
+    params: OrgParams,
+    body: ArchiveRequest,
+    ifMatch: true,
+    responses: { 200: CustomerDetail, 202: ChangeRequestAccepted, ...problems(...WRITE, 404, 409, 412, 428) },
   },
   'customers.usage': {
     method: 'GET',
@@ -177,6 +208,15 @@ export const endpoints = {
     access: READERS,
     params: OrgParams,
     responses: { 200: z.array(Prediction), ...problems(...AUTHENTICATED, 404) },
+  },
+  'customers.predictionFeedback': {
+    method: 'POST',
+    path: '/v1/customers/:orgId/predictions/feedback',
+    summary: "A CRM's 'looks wrong' on one of the customer's predictions, with a reason; kept with the model version for data scientists; audited",
+    access: ['crm'],
+    params: OrgParams,
+    body: PredictionFeedback,
+    responses: { 201: PredictionFeedbackReceipt, ...problems(...WRITE, 404) },
   },
   'customers.audit': {
     method: 'GET',
@@ -265,6 +305,31 @@ export const endpoints = {
     produces: EVIDENCE_CONTENT_TYPE,
     responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
   },
+  'self.organization': {
+    method: 'GET',
+    path: '/v1/self/organization',
+    summary: "The calling customer's own organization: contact fields and masked billing only; records an access event",
+    access: ['customer'],
+    responses: { 200: SelfOrganization, ...problems(...AUTHENTICATED, 404) },
+  },
+  'self.updateOrganization': {
+    method: 'PATCH',
+    path: '/v1/self/organization',
+    summary: "Change the calling customer's contact name, email or phone; needs If-Match; audited with the contact as actor, via the portal",
+    access: ['customer'],
+    body: SelfOrganizationPatch,
+    ifMatch: true,
+    responses: { 200: SelfOrganization, ...problems(...WRITE, 404, 412, 428) },
+  },
+  'self.replaceBillingMethod': {
+    method: 'PUT',
+    path: '/v1/self/billing-method',
+    summary:
+      "Replace the calling customer's card on file with a payment processor token (brand, last four, expiry); a body holding a card number is refused; audited",
+    access: ['customer'],
+    body: BillingMethodReplace,
+    responses: { 200: SelfOrganization, ...problems(...WRITE, 404, 409) },
+  },
   'staff.list': {
     method: 'GET',
     path: '/v1/staff',
@@ -280,6 +345,68 @@ export const endpoints = {
     access: ['admin'],
     body: AssignmentRequest,
     responses: { 200: AssignmentResult, ...problems(...WRITE, 404) },
+  },
+  'events.stream': {
+    method: 'GET',
+    path: '/v1/events',
+    summary:
+      'Change stream (Server-Sent Events, shared/live.ts): customer changes, change-request steps and assignments the caller may read (a CRM: their own customers), with ids, versions and field names only; Last-Event-ID resumes, heartbeats keep it open, it ends when the token expires',
+    access: READERS,
+    produces: EVENTS_CONTENT_TYPE,
+    responses: { 200: z.string(), ...problems(...AUTHENTICATED) },
+  },
+  'approvalRules.get': {
+    method: 'GET',
+    path: '/v1/approval-rules',
+    summary: 'Which fields and actions need a second person, and after how many days a request expires',
+    access: READERS,
+    responses: { 200: ApprovalRules, ...problems(...AUTHENTICATED) },
+  },
+  'changeRequests.list': {
+    method: 'GET',
+    path: '/v1/change-requests',
+    summary: 'Change requests, newest first (support leads: all; a CRM: those they made or on their customers); records one access event per page',
+    access: ['crm', 'support_lead'],
+    query: ChangeRequestQuery,
+    responses: { 200: ChangeRequestPage, ...problems(...AUTHENTICATED) },
+  },
+  'changeRequests.get': {
+    method: 'GET',
+    path: '/v1/change-requests/:id',
+    summary: 'One change request; records an access event',
+    access: ['crm', 'support_lead'],
+    params: ChangeRequestParams,
+    responses: { 200: ChangeRequest, ...problems(...AUTHENTICATED, 404) },
+  },
+  'changeRequests.approve': {
+    method: 'POST',
+    path: '/v1/change-requests/:id/approve',
+    summary:
+      "Approve (a support lead who is not the maker; If-Match on the request's version): applies the whole change if the customer is still at the request's base version, else the request becomes stale and nothing is applied; audited",
+    access: REVIEWERS,
+    params: ChangeRequestParams,
+    body: ChangeDecision,
+    ifMatch: true,
+    responses: { 200: ChangeRequest, ...problems(...WRITE, 404, 409, 412, 428) },
+  },
+  'changeRequests.reject': {
+    method: 'POST',
+    path: '/v1/change-requests/:id/reject',
+    summary: "Reject (a support lead who is not the maker; If-Match on the request's version), with a reason; audited",
+    access: REVIEWERS,
+    params: ChangeRequestParams,
+    body: ChangeDecision,
+    ifMatch: true,
+    responses: { 200: ChangeRequest, ...problems(...WRITE, 404, 409, 412, 428) },
+  },
+  'changeRequests.withdraw': {
+    method: 'POST',
+    path: '/v1/change-requests/:id/withdraw',
+    summary: 'The maker takes a pending request back, with a reason; audited',
+    access: ['crm', 'support_lead'],
+    params: ChangeRequestParams,
+    body: ChangeDecision,
+    responses: { 200: ChangeRequest, ...problems(...WRITE, 404, 409) },
   },
   'predictions.ingest': {
     method: 'PUT',
@@ -299,11 +426,16 @@ type SuccessCode = 200 | 201 | 202 | 204;
 /** The schema of an endpoint's one 2xx response. */
 export type SuccessSchema<E extends Endpoint> = E['responses'][Extract<keyof E['responses'], SuccessCode>];
 
-/** The 2xx status an endpoint answers with. */
+/** The 2xx status an endpoint usually answers with (the first it declares). */
 export function successStatus(endpoint: Endpoint): number {
   const status = Object.keys(endpoint.responses).map(Number).find((s) => s >= 200 && s < 300);
   if (status === undefined) throw new Error(`${endpoint.method} ${endpoint.path} declares no 2xx response`);
   return status;
+}
+
+/** Whether the endpoint declares this status as a success (its usual 2xx, or a 202 beside it). */
+export function isSuccessStatus(endpoint: Endpoint, status: number): boolean {
+  return status >= 200 && status < 300 && status in endpoint.responses;
 }
 
 /**

@@ -16,7 +16,14 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   'customer.create': 'Created',
   'customer.update': 'Updated',
   'customer.archive': 'Archived',
+  'customer.unarchive': 'Brought back',
   'predictions.ingest': 'Predictions loaded',
+  'prediction.feedback': 'Prediction flagged as wrong',
+  'change.requested': 'Sent for approval',
+  'change.rejected': 'Change rejected',
+  'change.withdrawn': 'Change withdrawn',
+  'change.expired': 'Change request expired',
+  'change.stale': 'Change request stale',
 };
 
 const isEditable = (f: string): f is EditableField => (EDITABLE_FIELDS as readonly string[]).includes(f);
@@ -40,4 +47,6 @@ export const ACCESS_KIND_LABELS: Record<AccessKind, string> = {
   'audit.review': 'Reviewed the audit trail',
   'audit.export': 'Exported the audit trail',
   'audit.evidence': 'Exported evidence',
+  'change.read': 'Read a change request',
+  'change.list': 'Listed in change requests',
 };

@@ -90,3 +90,47 @@ BEGIN
   RETURN jsonb_build_object('accepted', accepted, 'duplicates', total - accepted);
 END
 $$;
+
+-- A CRM's "looks wrong" on one of a customer's predictions (named by its kind,
+-- model, version and time, as the console shows it), with a reason. Kept with
+-- what the model said, shown to analysts without the CRM's identity
+-- (analytics.prediction_feedback), and audited in the same transaction.
+CREATE FUNCTION api.prediction_feedback(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text, p_org_id text, p_feedback jsonb, p_client_request_id text DEFAULT NULL
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  pred core.predictions;
+  v_reason text;
+  f core.prediction_feedback;
+BEGIN
+  PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm'], 'give feedback on predictions');
+  PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
+  IF p_feedback IS NULL OR jsonb_typeof(p_feedback) <> 'object' OR p_feedback->>'verdict' IS DISTINCT FROM 'looks_wrong' THEN
+    RAISE EXCEPTION 'feedback needs the verdict looks_wrong' USING ERRCODE = 'CV422';
+  END IF;
+  v_reason := btrim(p_feedback->>'reason');
+  IF v_reason IS NULL OR length(v_reason) NOT BETWEEN 1 AND 500 THEN
+    RAISE EXCEPTION 'a reason of 1 to 500 characters is required' USING ERRCODE = 'CV422';
+  END IF;
+  PERFORM core.require_customer(p_org_id);
+  SELECT * INTO pred FROM core.predictions
+   WHERE org_id = p_org_id AND kind = p_feedback->>'kind' AND model_name = p_feedback->>'modelName'
+     AND model_version = p_feedback->>'modelVersion' AND scored_at = (p_feedback->>'scoredAt')::timestamptz;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no such prediction for %', p_org_id USING ERRCODE = 'CN404';
+  END IF;
+
+  INSERT INTO core.prediction_feedback (prediction_id, org_id, model_name, model_version, kind, score, verdict, reason, actor_sub, actor_name)
+  VALUES (pred.id, pred.org_id, pred.model_name, pred.model_version, pred.kind, pred.score, 'looks_wrong', v_reason, p_sub, p_name)
+  RETURNING * INTO f;
+  PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+    'prediction.feedback', 'customer', p_org_id,
+    jsonb_build_array(jsonb_build_object('field', 'prediction', 'before', NULL, 'after', pred.kind || ' ' || pred.model_name || '@' || pred.model_version),
+                      jsonb_build_object('field', 'verdict', 'before', NULL, 'after', 'looks_wrong')),
+    v_reason, p_client_request_id);
+  RETURN jsonb_build_object('id', f.id::text, 'orgId', f.org_id, 'kind', f.kind, 'modelName', f.model_name,
+                            'modelVersion', f.model_version, 'verdict', f.verdict, 'reason', f.reason, 'createdAt', core.iso(f.created_at));
+END
+$$;

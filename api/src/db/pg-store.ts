@@ -23,8 +23,11 @@ import pg from 'pg';
 import { z } from 'zod';
 import {
   AccessEvent,
+  ApprovalRules,
   AssignmentResult,
   AuditEvent,
+  ChangeRequest,
+  ChangeRequestAccepted,
   CustomerDetail,
   CustomerListItem,
   HIGH_CHURN_RISK,
@@ -32,16 +35,22 @@ import {
   PortfolioSummary,
   Prediction,
   PredictionBatchResult,
+  PredictionFeedbackReceipt,
+  type PredictionFeedback,
   RENEWAL_SOON_DAYS,
+  SelfOrganization,
   StaffList,
   UsageDay,
   type AccessPage,
+  type ChangeRequestPage,
   type AssignmentRequest,
   type AuditPage,
+  type BillingMethodReplace,
   type CustomerCreate,
   type CustomerFields,
   type CustomerListPage,
   type PredictionBatch,
+  type SelfContactFields,
 } from '../../../shared/api';
 import { AuditRows } from '../audit/audit-store';
 import { Batcher, type Outcome } from './batcher';
@@ -53,7 +62,9 @@ import {
   type Actor,
   type AuditExport,
   type AuditFilters,
+  type EditOutcome,
   type ParsedAccessQuery,
+  type ParsedChangeRequestQuery,
   type ParsedAuditQuery,
   type ParsedCustomerListQuery,
   type RequestContext,
@@ -176,6 +187,10 @@ const SearchResult = z.strictObject({
 /** What api.portfolio_summary returns: the summary, with the renewal count named for the window it was given. */
 const PortfolioCounts = PortfolioSummary.omit({ renewingWithin30Days: true }).extend({ renewingSoon: z.int().min(0) });
 const AuditResult = z.strictObject({ items: z.array(AuditEvent), next: z.string().nullable() });
+const ChangeRequestResult = z.strictObject({ items: z.array(ChangeRequest), next: z.string().nullable() });
+/** An archive or un-archive: the record, or {changeRequest} when it waits for approval. */
+const editOutcome = (r: unknown): EditOutcome =>
+  typeof r === 'object' && r !== null && 'changeRequest' in r ? ChangeRequestAccepted.parse(r) : parseOnce(CustomerDetail, r);
 const AccessResult = z.strictObject({ items: z.array(AccessEvent), next: z.string().nullable() });
 const DecimalId = z.string().regex(/^[0-9]{1,19}$/);
 const ExportResult = z.strictObject({ events: z.int().min(0), rows: z.int().min(0), exportId: DecimalId });
@@ -199,6 +214,7 @@ const SQL = {
   portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
   usage: `SELECT api.customer_usage(${placeholders(11, { 9: '::date', 10: '::date' })}) AS r`,
   predictions: `SELECT api.customer_predictions(${placeholders(9)}) AS r`,
+  predictionFeedback: `SELECT api.prediction_feedback(${placeholders(10, { 9: '::jsonb' })}) AS r`,
   customerAudit: `SELECT api.customer_audit(${placeholders(11, { 9: '::bigint' })}) AS r`,
   auditEvents: `SELECT api.audit_events(${placeholders(16, { 12: '::timestamptz', 13: '::timestamptz', 14: '::bigint' })}) AS r`,
   auditExportPage: `SELECT api.audit_export_page(${placeholders(7, { 5: '::bigint', 6: '::bigint' })}) AS r`,
@@ -206,7 +222,17 @@ const SQL = {
   customerAccess: `SELECT api.customer_access(${placeholders(7, { 6: '::bigint' })}) AS r`,
   accessEvents: `SELECT api.access_events(${placeholders(10, { 7: '::timestamptz', 8: '::timestamptz', 9: '::bigint' })}) AS r`,
   ingest: `SELECT api.predictions_ingest(${placeholders(9, { 8: '::jsonb' })}) AS r`,
+  unarchive: `SELECT api.customer_unarchive(${placeholders(11)}) AS r`,
+  approvalRules: `SELECT api.approval_rules(${placeholders(4)}) AS r`,
+  changeRequests: `SELECT api.change_requests(${placeholders(12, { 10: '::bigint', 11: '::integer' })}) AS r`,
+  changeRequest: `SELECT api.change_request_get(${placeholders(9, { 8: '::bigint' })}) AS r`,
+  approve: `SELECT api.change_request_approve(${placeholders(11, { 8: '::bigint', 9: '::integer' })}) AS r`,
+  reject: `SELECT api.change_request_reject(${placeholders(11, { 8: '::bigint', 9: '::integer' })}) AS r`,
+  withdraw: `SELECT api.change_request_withdraw(${placeholders(10, { 8: '::bigint' })}) AS r`,
   staffSeen: 'SELECT api.staff_seen($1::jsonb) AS r',
+  self: `SELECT api.self_organization(${placeholders(9)}) AS r`,
+  selfUpdate: `SELECT api.self_organization_update(${placeholders(11, { 9: '::integer', 10: '::jsonb' })}) AS r`,
+  selfBilling: `SELECT api.self_billing_replace(${placeholders(14, { 12: '::integer', 13: '::integer' })}) AS r`,
   staffList: `SELECT api.staff_list(${placeholders(4)}) AS r`,
   assignments: `SELECT api.assignments_apply(${placeholders(12, { 8: '::text[]' })}) AS r`,
 } as const;
@@ -272,9 +298,10 @@ const recordRequest = (actor: Actor, ctx: RequestContext, orgId: string): Record
 const RecordOutcomes = z.array(z.record(z.string(), z.unknown()));
 const RecordFailure = z.strictObject({ code: z.string(), message: z.string(), constraint: z.string().nullable().optional() });
 
-function toOutcomes(result: unknown): Outcome<CustomerDetail>[] {
+function toOutcomes(result: unknown): Outcome<EditOutcome>[] {
   return RecordOutcomes.parse(result).map((r) => {
     if ('detail' in r) return { value: parseOnce(CustomerDetail, r.detail) };
+    if ('changeRequest' in r) return { value: ChangeRequestAccepted.parse(r) };
     const f = RecordFailure.parse(r);
     return { error: toStoreError(Object.assign(new Error(f.message), { code: f.code, constraint: f.constraint ?? undefined })) };
   });
@@ -294,13 +321,13 @@ function holdsUnstorableText(v: unknown): boolean {
  * not take fails alone before the batch is sent. Should the batch still be refused as a whole for
  * its input, each item runs again alone, in order; the refused call committed nothing.
  */
-async function runRecordBatch(call: (batchJson: string) => Promise<unknown>, items: readonly object[]): Promise<Outcome<CustomerDetail>[]> {
-  const outcomes: (Outcome<CustomerDetail> | undefined)[] = items.map((item) =>
+async function runRecordBatch(call: (batchJson: string) => Promise<unknown>, items: readonly object[]): Promise<Outcome<EditOutcome>[]> {
+  const outcomes: (Outcome<EditOutcome> | undefined)[] = items.map((item) =>
     holdsUnstorableText(item) ? { error: new StoreError('validation', 'a text holds characters that cannot be stored') } : undefined,
   );
   const sent = items.flatMap((item, i) => (outcomes[i] ? [] : [{ i, json: JSON.stringify(item) }]));
   const run = async (part: typeof sent) => toOutcomes(await call(`[${part.map((p) => p.json).join(',')}]`));
-  let results: Outcome<CustomerDetail>[] = [];
+  let results: Outcome<EditOutcome>[] = [];
   try {
     if (sent.length > 0) results = await run(sent);
   } catch (err) {
@@ -315,7 +342,7 @@ async function runRecordBatch(call: (batchJson: string) => Promise<unknown>, ite
 
 export class PgStore implements Store {
   private readonly reads: Batcher<RecordRead, CustomerDetail>;
-  private readonly edits: Batcher<RecordEdit, CustomerDetail>;
+  private readonly edits: Batcher<RecordEdit, EditOutcome>;
   private readonly sealTimer: NodeJS.Timeout | null;
   /** The audit trail's rows: sealing, checkpoints, verification (src/audit/). */
   readonly audit: AuditRows;
@@ -333,7 +360,11 @@ export class PgStore implements Store {
     // reads/s with one in flight, 3,300 with two (smaller batches, more database work per read).
     const batches = { maxInFlight: 1, maxBatch: 100 };
     this.audit = new AuditRows((name, text, values) => this.call(name, text, values));
-    this.reads = new Batcher((items) => runRecordBatch((json) => this.call('read', SQL.read, [json]), items), batches);
+    // A read's outcome is always a record: the database answers a read with {detail} or an error only.
+    this.reads = new Batcher(
+      async (items) => (await runRecordBatch((json) => this.call('read', SQL.read, [json]), items)) as Outcome<CustomerDetail>[],
+      batches,
+    );
     this.edits = new Batcher((items) => runRecordBatch((json) => this.call('edit', SQL.edit, [json]), items), batches);
     const every = opts.sealIntervalMs ?? 200;
     this.sealTimer =
@@ -407,7 +438,7 @@ export class PgStore implements Store {
     changes: Partial<CustomerFields>,
     reason: string,
     revertOf?: string,
-  ): Promise<CustomerDetail> {
+  ): Promise<EditOutcome> {
     return this.edits.submit({ ...recordRequest(actor, ctx, orgId), expectedVersion, changes, reason, ...(revertOf ? { revertOf } : {}) });
   }
 
@@ -417,11 +448,52 @@ export class PgStore implements Store {
     orgId: string,
     expectedVersion: number | null,
     reason: string,
-  ): Promise<CustomerDetail> {
-    return parseOnce(
-      CustomerDetail,
-      await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]),
+  ): Promise<EditOutcome> {
+    return editOutcome(await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
+  }
+
+  async unarchiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<EditOutcome> {
+    return editOutcome(await this.call('unarchive', SQL.unarchive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
+  }
+
+  async approvalRules(actor: Actor): Promise<ApprovalRules> {
+    return ApprovalRules.parse(await this.call('approvalRules', SQL.approvalRules, actorParams(actor)));
+  }
+
+  async changeRequests(actor: Actor, ctx: RequestContext, query: ParsedChangeRequestQuery): Promise<ChangeRequestPage> {
+    const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
+    const r = ChangeRequestResult.parse(
+      await this.call('changeRequests', SQL.changeRequests, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        query.status ?? null,
+        query.orgId ?? null,
+        before,
+        query.limit,
+        clientId(ctx),
+      ]),
     );
+    return { items: r.items, nextCursor: r.next ? encodeCursor({ b: r.next }) : null };
+  }
+
+  async changeRequest(actor: Actor, ctx: RequestContext, id: string): Promise<ChangeRequest> {
+    return ChangeRequest.parse(await this.call('changeRequest', SQL.changeRequest, [...actorParams(actor), ...ctxParams(ctx), id, clientId(ctx)]));
+  }
+
+  async approveChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest> {
+    return ChangeRequest.parse(
+      await this.call('approve', SQL.approve, [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
+    );
+  }
+
+  async rejectChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest> {
+    return ChangeRequest.parse(
+      await this.call('reject', SQL.reject, [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
+    );
+  }
+
+  async withdrawChangeRequest(actor: Actor, ctx: RequestContext, id: string, reason: string): Promise<ChangeRequest> {
+    return ChangeRequest.parse(await this.call('withdraw', SQL.withdraw, [...actorParams(actor), ...ctxParams(ctx), id, reason, clientId(ctx)]));
   }
 
   /** Admin: (re)assign a customer to a CRM. Audited as a customer.update of ownerSub/ownerName. */
@@ -461,6 +533,12 @@ export class PgStore implements Store {
 
   async predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]> {
     return z.array(Prediction).parse(await this.call('predictions', SQL.predictions, [...actorParams(actor), ...ctxParams(ctx), orgId, clientId(ctx)]));
+  }
+
+  async predictionFeedback(actor: Actor, ctx: RequestContext, orgId: string, feedback: PredictionFeedback): Promise<PredictionFeedbackReceipt> {
+    return PredictionFeedbackReceipt.parse(
+      await this.call('predictionFeedback', SQL.predictionFeedback, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(feedback), clientId(ctx)]),
+    );
   }
 
   async customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
@@ -552,6 +630,46 @@ export class PgStore implements Store {
   async ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult> {
     return PredictionBatchResult.parse(
       await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions), clientId(ctx)]),
+    );
+  }
+
+  async selfOrganization(actor: Actor, ctx: RequestContext): Promise<SelfOrganization> {
+    return parseOnce(SelfOrganization, await this.call('self', SQL.self, [...actorParams(actor), ...ctxParams(ctx), actor.org ?? null, clientId(ctx)]));
+  }
+
+  async updateSelfOrganization(
+    actor: Actor,
+    ctx: RequestContext,
+    expectedVersion: number,
+    changes: Partial<SelfContactFields>,
+  ): Promise<SelfOrganization> {
+    return parseOnce(
+      SelfOrganization,
+      await this.call('selfUpdate', SQL.selfUpdate, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        actor.org ?? null,
+        expectedVersion,
+        JSON.stringify(changes),
+        clientId(ctx),
+      ]),
+    );
+  }
+
+  async replaceBillingMethod(actor: Actor, ctx: RequestContext, m: BillingMethodReplace): Promise<SelfOrganization> {
+    return parseOnce(
+      SelfOrganization,
+      await this.call('selfBilling', SQL.selfBilling, [
+        ...actorParams(actor),
+        ...ctxParams(ctx),
+        actor.org ?? null,
+        m.processorToken,
+        m.brand,
+        m.last4,
+        m.expMonth,
+        m.expYear,
+        clientId(ctx),
+      ]),
     );
   }
 

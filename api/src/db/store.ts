@@ -8,6 +8,11 @@ import type {
   AssignmentResult,
   StaffList,
   AuditPage,
+  ApprovalRules,
+  ChangeRequest,
+  ChangeRequestAccepted,
+  ChangeRequestPage,
+  ChangeRequestQuery,
   CustomerCreate,
   CustomerDetail,
   CustomerFields,
@@ -18,6 +23,11 @@ import type {
   Prediction,
   PredictionBatch,
   PredictionBatchResult,
+  PredictionFeedback,
+  PredictionFeedbackReceipt,
+  BillingMethodReplace,
+  SelfContactFields,
+  SelfOrganization,
   UsageDay,
 } from '../../../shared/api';
 import type { z } from 'zod';
@@ -29,6 +39,8 @@ export interface Actor {
   name: string;
   roles: string[];
   scopes: string[];
+  /** A customer contact's one organization (role `customer`, from the portal's client only). */
+  org?: string;
 }
 
 /** A person as a request showed them, for the staff directory. */
@@ -63,6 +75,9 @@ export class StoreError extends Error {
 export type ParsedCustomerListQuery = z.output<typeof CustomerListQuery>;
 export type ParsedAuditQuery = z.output<typeof AuditQuery>;
 export type ParsedAccessQuery = z.output<typeof AccessQuery>;
+export type ParsedChangeRequestQuery = z.output<typeof ChangeRequestQuery>;
+/** What an edit, archive or un-archive did: the new record, or the change request it waits in. */
+export type EditOutcome = CustomerDetail | ChangeRequestAccepted;
 export type AuditFilters = Omit<ParsedAuditQuery, 'cursor' | 'limit'>;
 
 /** What an audit export will contain (fixed when it starts), and the cursor its pages start from. */
@@ -92,12 +107,26 @@ export interface Store {
     reason: string,
     /** The history event this edit reverts; recorded on the edit's own event. */
     revertOf?: string,
-  ): Promise<CustomerDetail>;
-  archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<CustomerDetail>;
+  ): Promise<EditOutcome>;
+  /** A CRM their own customer, a support lead any; a change request while an approval rule names the action. */
+  archiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<EditOutcome>;
+  unarchiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<EditOutcome>;
+  // Four eyes (api/sql/functions/change_requests.sql).
+  approvalRules(actor: Actor): Promise<ApprovalRules>;
+  /** One change.list access event per non-empty page. */
+  changeRequests(actor: Actor, ctx: RequestContext, query: ParsedChangeRequestQuery): Promise<ChangeRequestPage>;
+  /** Records a change.read access event. */
+  changeRequest(actor: Actor, ctx: RequestContext, id: string): Promise<ChangeRequest>;
+  /** Applies the change, or marks the request stale when the customer moved on; either way the request is returned. */
+  approveChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest>;
+  rejectChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest>;
+  withdrawChangeRequest(actor: Actor, ctx: RequestContext, id: string, reason: string): Promise<ChangeRequest>;
   /** Counts over the actor's own active customers (a CRM's); no access event, as counts name no one. */
   portfolioSummary(actor: Actor): Promise<PortfolioSummary>;
   usage(actor: Actor, ctx: RequestContext, orgId: string, from: string, to: string): Promise<UsageDay[]>;
   predictions(actor: Actor, ctx: RequestContext, orgId: string): Promise<Prediction[]>;
+  /** A CRM's "looks wrong" on one prediction; audited. StoreError('not_found') when there is no such prediction. */
+  predictionFeedback(actor: Actor, ctx: RequestContext, orgId: string, feedback: PredictionFeedback): Promise<PredictionFeedbackReceipt>;
   customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage>;
   /** One access event per non-empty page: the filter and the customers it shows. */
   auditEvents(actor: Actor, ctx: RequestContext, query: ParsedAuditQuery): Promise<AuditPage>;
@@ -111,6 +140,13 @@ export interface Store {
   /** The audit trail's rows (sealing, checkpoints, verification); see src/audit/trail.ts. */
   readonly audit: AuditRows;
   ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult>;
+  // Self-service: the actor is a customer contact, for the organization their token names (actor.org).
+  /** Their contact fields and masked billing; records an access event. */
+  selfOrganization(actor: Actor, ctx: RequestContext): Promise<SelfOrganization>;
+  /** Throws StoreError('conflict') when `expectedVersion` is stale; audited with via 'portal'. */
+  updateSelfOrganization(actor: Actor, ctx: RequestContext, expectedVersion: number, changes: Partial<SelfContactFields>): Promise<SelfOrganization>;
+  /** The card on file becomes this processor token; audited with via 'portal'. */
+  replaceBillingMethod(actor: Actor, ctx: RequestContext, method: BillingMethodReplace): Promise<SelfOrganization>;
   /** Records that these people made requests (the staff directory); returns how many were recorded. */
   staffSeen(people: readonly StaffSighting[]): Promise<number>;
   /** The staff directory with each person's customer counts (admins). */

@@ -11,6 +11,10 @@ import { startTestIssuer, type TestIssuer } from '../../../testing/issuer';
 /** The clients the tokens are issued to, as the demo provider names them. */
 export const MODEL_RUNNER_CLIENT_ID = 'cims-model-runner';
 export const CONSOLE_CLIENT_ID = 'cims-console';
+export const PORTAL_CLIENT_ID = 'cims-portal';
+/** The organizations the two customer principals' tokens name. */
+export const CUSTOMER_ORG = 'ORG-000003';
+export const OTHER_CUSTOMER_ORG = 'ORG-000004';
 
 /** Every kind of caller of the authorization matrix. */
 export const PRINCIPALS = [
@@ -23,9 +27,13 @@ export const PRINCIPALS = [
   'lead',
   'admin',
   'service',
+  'customer',
+  'otherCustomer',
 ] as const;
 export type Principal = (typeof PRINCIPALS)[number];
-export type ValidPrincipal = 'owner' | 'otherCrm' | 'lead' | 'admin' | 'service';
+export type ValidPrincipal = 'owner' | 'otherCrm' | 'lead' | 'admin' | 'service' | 'customer' | 'otherCustomer';
+/** Customers' contacts, through the portal's client: each reaches /v1/self for their own organization only. */
+export const CUSTOMERS: readonly ValidPrincipal[] = ['customer', 'otherCustomer'];
 export const HUMANS: readonly ValidPrincipal[] = ['owner', 'otherCrm', 'lead', 'admin'];
 
 export interface Harness {
@@ -51,7 +59,10 @@ export interface CallOptions {
 }
 
 /** `dbOptions.poolSize`: the store's connections (4 unless a test drives many requests at once). */
-export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, dbOptions: { poolSize?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  appOptions: Partial<BuildAppOptions> = {},
+  dbOptions: { poolSize?: number; approvalRules?: 'seeded' | 'none' } = {},
+): Promise<Harness> {
   const [db, issuer, evil] = await Promise.all([createTestDatabase(dbOptions), startTestIssuer('RS256'), startTestIssuer('ES256')]);
   const audit = createTestAudit();
   const app = await buildApp({
@@ -59,6 +70,7 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, db
     audit: audit.config,
     issuer: issuer.url,
     modelRunnerClientId: MODEL_RUNNER_CLIENT_ID,
+    portalClientId: PORTAL_CLIENT_ID,
     logger: false,
     ...appOptions,
   });
@@ -76,6 +88,8 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, db
       lead: await person(actors.bob),
       admin: await person(actors.erin),
       service: await issuer.sign({ sub: actors.modelRunner.sub, scope: 'predictions:write', client_id: MODEL_RUNNER_CLIENT_ID }),
+      customer: await customerToken(issuer, CUSTOMER_ORG),
+      otherCustomer: await customerToken(issuer, OTHER_CUSTOMER_ORG),
     };
   };
   const tokens = await mint();
@@ -106,6 +120,12 @@ export async function startHarness(appOptions: Partial<BuildAppOptions> = {}, db
   };
 }
 
+/** A portal token for the contact of `orgId`, as the demo provider issues them. */
+export function customerToken(issuer: TestIssuer, orgId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const n = orgId.slice(-6);
+  return issuer.sign({ sub: `contact-${n}`, name: `Contact ${n}`, roles: ['customer'], org_id: orgId, scope: 'openid', client_id: PORTAL_CLIENT_ID, ...extra });
+}
+
 /** Asserts an RFC 9457 problem response with the request id echoed; returns its body. */
 export function expectProblem(res: LightMyRequestResponse, status: number): Record<string, unknown> {
   expect(res.statusCode, res.body).toBe(status);
@@ -121,6 +141,7 @@ export async function dbState(db: TestDatabase): Promise<string> {
   const { rows } = await db.admin.query(
     `SELECT (SELECT coalesce(json_agg(c ORDER BY org_id), '[]') FROM core.customers c) AS customers,
             (SELECT count(*) FROM core.predictions) AS predictions,
+            (SELECT count(*) FROM core.prediction_feedback) AS feedback,
             (SELECT count(*) FROM audit.events) AS events`,
   );
   return JSON.stringify(rows[0]);

@@ -3,19 +3,44 @@
 // exactly as it was: no changed row, no audit event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEventCount, seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
-import { dbState, expectProblem, HUMANS, PRINCIPALS, startHarness, versionOf, type Harness, type ValidPrincipal } from './harness';
+import {
+  CUSTOMER_ORG,
+  CUSTOMERS,
+  customerToken,
+  dbState,
+  expectProblem,
+  HUMANS,
+  OTHER_CUSTOMER_ORG,
+  PORTAL_CLIENT_ID,
+  PRINCIPALS,
+  startHarness,
+  versionOf,
+  type Harness,
+  type Principal,
+  type ValidPrincipal,
+} from './harness';
 
 let h: Harness;
 const OWNED = 'ORG-000001';
 const TO_ARCHIVE = 'ORG-000002';
+/** Archived by the support lead (the owning CRM archives TO_ARCHIVE), then un-archived by the owner and the lead in turn. */
+const LEADS_ARCHIVE = 'ORG-000005';
 
 beforeAll(async () => {
   h = await startHarness();
   await seedCustomer(h.db.admin, { orgId: OWNED, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Logistics' });
   await seedCustomer(h.db.admin, { orgId: TO_ARCHIVE, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Archive' });
+  await seedCustomer(h.db.admin, { orgId: LEADS_ARCHIVE, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Second Archive' });
   await seedBilling(h.db.admin, OWNED);
   await seedUsage(h.db.admin, OWNED, 10);
   await seedPrediction(h.db.admin, { orgId: OWNED, score: 0.4 });
+  // The prediction CRMs give feedback on.
+  await seedPrediction(h.db.admin, { orgId: OWNED, kind: 'upsell_propensity', score: 0.3, scoredAt: FEEDBACK_ON.scoredAt, modelName: FEEDBACK_ON.modelName, modelVersion: FEEDBACK_ON.modelVersion });
+  // The organizations the two customers' tokens name.
+  await seedCustomer(h.db.admin, { orgId: CUSTOMER_ORG, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Northwind Traders' });
+  await seedCustomer(h.db.admin, { orgId: OTHER_CUSTOMER_ORG, ownerSub: 'carol', ownerName: 'Carol Chen', orgName: 'Tailspin Toys' });
+  await seedBilling(h.db.admin, CUSTOMER_ORG);
+  await seedBilling(h.db.admin, OTHER_CUSTOMER_ORG);
   // Assignments: a customer of alice's for every caller to try moving, and carol in the staff directory.
   for (let i = 0; i < PRINCIPALS.length; i++) await seedCustomer(h.db.admin, { orgId: toAssign(i), ownerSub: 'alice', ownerName: 'Alice Adams' });
   await h.db.store.staffSeen([{ sub: 'carol', name: 'Carol Chen', roles: ['crm'] }]);
@@ -29,19 +54,26 @@ async function accessEventCount(): Promise<number> {
 
 let counter = 0;
 const next = () => ++counter;
+const FEEDBACK_ON = { kind: 'upsell_propensity', modelName: 'upsell-logreg', modelVersion: '2026.11.20-0123456789ab', scoredAt: '2026-11-20T06:00:00.000Z' } as const;
 const toAssign = (i: number) => `ORG-${String(900 + i).padStart(6, '0')}`;
 let assignments = 0;
 
 interface Endpoint {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   url: string;
+  /** The URL a caller uses, when it is not `url` for everyone (each allowed caller changes its own record). */
+  urlFor?: (who: Principal) => string;
   /** `public`: anyone, with or without a token. Otherwise the callers that succeed. */
   allowed: 'public' | readonly ValidPrincipal[];
   status?: number;
   write?: boolean;
   body?: () => unknown;
-  ifMatch?: string;
+  /** The organization whose current version is sent as If-Match (per caller for /v1/self). */
+  ifMatch?: string | ((who: Principal) => string);
 }
+
+/** A customer's own organization: the one their token names. */
+const ownOrg = (who: Principal) => (who === 'otherCustomer' ? OTHER_CUSTOMER_ORG : CUSTOMER_ORG);
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: '/healthz', allowed: 'public' },
@@ -82,13 +114,33 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'POST',
     url: `/v1/customers/${TO_ARCHIVE}/archive`,
-    allowed: ['lead'],
+    urlFor: (who) => `/v1/customers/${who === 'lead' ? LEADS_ARCHIVE : TO_ARCHIVE}/archive`,
+    // The owning CRM and any support lead (the database's approval rules are empty here: see change-requests.test.ts).
+    allowed: ['owner', 'lead'],
     write: true,
-    ifMatch: TO_ARCHIVE,
+    ifMatch: (who) => (who === 'lead' ? LEADS_ARCHIVE : TO_ARCHIVE),
     body: () => ({ reason: 'Contract ended' }),
+  },
+  {
+    method: 'POST',
+    url: `/v1/customers/${TO_ARCHIVE}/unarchive`,
+    urlFor: (who) => `/v1/customers/${who === 'lead' ? TO_ARCHIVE : LEADS_ARCHIVE}/unarchive`,
+    allowed: ['owner', 'lead'],
+    write: true,
+    ifMatch: (who) => (who === 'lead' ? TO_ARCHIVE : LEADS_ARCHIVE),
+    body: () => ({ reason: 'Customer came back' }),
   },
   { method: 'GET', url: `/v1/customers/${OWNED}/usage`, allowed: HUMANS },
   { method: 'GET', url: `/v1/customers/${OWNED}/predictions`, allowed: HUMANS },
+  {
+    method: 'POST',
+    url: `/v1/customers/${OWNED}/predictions/feedback`,
+    // Any CRM may say a prediction they are shown looks wrong; support leads and admins give none.
+    allowed: ['owner', 'otherCrm'],
+    status: 201,
+    write: true,
+    body: () => ({ ...FEEDBACK_ON, verdict: 'looks_wrong', reason: `They signed a three-year renewal last week (${next()})` }),
+  },
   { method: 'GET', url: `/v1/customers/${OWNED}/audit`, allowed: ['owner', 'otherCrm', 'lead'] },
   { method: 'GET', url: `/v1/customers/${OWNED}/access`, allowed: ['lead'] },
   { method: 'GET', url: '/v1/portfolio/summary', allowed: ['owner', 'otherCrm'] },
@@ -108,6 +160,22 @@ const ENDPOINTS: Endpoint[] = [
     write: true,
     // Each caller tries another of alice's customers, so the admin's call moves one (one event).
     body: () => ({ orgIds: [toAssign(assignments++)], toOwner: 'carol', reason: 'Territory change' }),
+  },
+  { method: 'GET', url: '/v1/self/organization', allowed: CUSTOMERS },
+  {
+    method: 'PATCH',
+    url: '/v1/self/organization',
+    allowed: CUSTOMERS,
+    write: true,
+    ifMatch: ownOrg,
+    body: () => ({ changes: { contactPhone: `+1 555 01${String(next()).padStart(2, '0')}` } }),
+  },
+  {
+    method: 'PUT',
+    url: '/v1/self/billing-method',
+    allowed: CUSTOMERS,
+    write: true,
+    body: () => ({ processorToken: `tok_matrix_${next()}_abcdef`, brand: 'visa', last4: '4242', expMonth: 12, expYear: 2031 }),
   },
   {
     method: 'PUT',
@@ -133,11 +201,14 @@ const ENDPOINTS: Endpoint[] = [
 describe.each(ENDPOINTS)('$method $url', (endpoint) => {
   it.each(PRINCIPALS)('as %s', async (who) => {
     const headers: Record<string, string> = {};
-    if (endpoint.ifMatch) headers['if-match'] = `"${await versionOf(h.db, endpoint.ifMatch)}"`;
+    if (endpoint.ifMatch) {
+      const org = typeof endpoint.ifMatch === 'function' ? endpoint.ifMatch(who) : endpoint.ifMatch;
+      headers['if-match'] = `"${await versionOf(h.db, org)}"`;
+    }
     const before = endpoint.write ? await dbState(h.db) : '';
     const eventsBefore = await auditEventCount(h.db.admin);
     const accessBefore = await accessEventCount();
-    const res = await h.call(who, endpoint.method, endpoint.url, {
+    const res = await h.call(who, endpoint.method, endpoint.urlFor?.(who) ?? endpoint.url, {
       headers,
       ...(endpoint.body ? { body: endpoint.body() } : {}),
     });
@@ -167,8 +238,18 @@ describe.each(ENDPOINTS)('$method $url', (endpoint) => {
 describe('what the matrix relies on', () => {
   it('the allowed writes did happen (the refusals above were not vacuous)', async () => {
     expect(await versionOf(h.db, OWNED)).toBe(2);
-    const { rows } = await h.db.admin.query<{ status: string }>('SELECT status FROM core.customers WHERE org_id = $1', [TO_ARCHIVE]);
-    expect(rows[0]?.status).toBe('archived');
+    // Each customer's own contact edit and card replacement.
+    expect(await versionOf(h.db, CUSTOMER_ORG)).toBe(3);
+    expect(await versionOf(h.db, OTHER_CUSTOMER_ORG)).toBe(3);
+    // Archived by the owner and by the lead, then each brought back by the other.
+    const { rows } = await h.db.admin.query<{ status: string; version: number }>(
+      'SELECT status, version FROM core.customers WHERE org_id = ANY ($1) ORDER BY org_id',
+      [[TO_ARCHIVE, LEADS_ARCHIVE]],
+    );
+    expect(rows).toEqual([
+      { status: 'active', version: 3 },
+      { status: 'active', version: 3 },
+    ]);
     // The admin's assignment moved exactly one of alice's customers; every other caller's stayed hers.
     const moved = await h.db.admin.query<{ n: string }>(`SELECT count(*) AS n FROM core.customers WHERE org_id LIKE 'ORG-0009%' AND owner_sub = 'carol'`);
     expect(Number(moved.rows[0]?.n)).toBe(1);
@@ -237,6 +318,37 @@ describe('what the matrix relies on', () => {
       payload: JSON.stringify(prediction()),
     });
     expect(res.statusCode, res.body).toBe(200);
+  });
+
+  // The customer role is the portal's client's to give, and a portal token is a customer's and nothing more.
+  const notCustomers: [string, () => Promise<string>, number][] = [
+    ['the customer role from the console client', () => h.issuer.sign({ sub: 'mallory', name: 'M', roles: ['customer'], org_id: OWNED, client_id: 'cims-console' }), 403],
+    ['the customer role with no client named', () => h.issuer.sign({ sub: 'mallory', name: 'M', roles: ['customer'], org_id: OWNED }), 403],
+    ['the portal named by client_id but another azp', () => customerToken(h.issuer, OWNED, { azp: 'cims-console' }), 403],
+    ['a portal token without an organization', () => customerToken(h.issuer, OWNED, { org_id: undefined }), 401],
+    ['a portal token naming a malformed organization', () => customerToken(h.issuer, OWNED, { org_id: ['ORG-000001'] }), 401],
+    ['a portal token without the customer role', () => h.issuer.sign({ sub: 'x', name: 'X', roles: ['crm'], org_id: OWNED, client_id: PORTAL_CLIENT_ID }), 401],
+  ];
+  it.each(notCustomers)('GET /v1/self/organization refuses %s', async (_name, make, status) => {
+    const res = await h.app.inject({ method: 'GET', url: '/v1/self/organization', headers: { authorization: `Bearer ${await make()}` } });
+    expectProblem(res, status);
+  });
+
+  it('a portal token carrying staff roles and service scopes is still only a customer', async () => {
+    const token = await customerToken(h.issuer, OWNED, { roles: ['customer', 'crm', 'support_lead', 'admin'], scope: 'openid predictions:write' });
+    const auth = { authorization: `Bearer ${token}` };
+    expectProblem(await h.app.inject({ method: 'GET', url: `/v1/customers/${OWNED}`, headers: auth }), 403);
+    expectProblem(await h.app.inject({ method: 'GET', url: '/v1/audit/events', headers: auth }), 403);
+    const own = await h.app.inject({ method: 'GET', url: '/v1/self/organization', headers: auth });
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json()).toMatchObject({ orgId: OWNED });
+  });
+
+  it("each customer sees their own organization, never another's", async () => {
+    const mine = await h.call('customer', 'GET', '/v1/self/organization');
+    const theirs = await h.call('otherCustomer', 'GET', '/v1/self/organization');
+    expect(mine.json()).toMatchObject({ orgId: CUSTOMER_ORG });
+    expect(theirs.json()).toMatchObject({ orgId: OTHER_CUSTOMER_ORG });
   });
 
   it('a signed-in person without any role sees who they are and nothing else', async () => {

@@ -7,4 +7,8 @@ import { route } from '../route';
 
 export async function predictionRoutes(app: FastifyInstance): Promise<void> {
   route(app, endpoints['predictions.ingest'], async ({ body }, req) => app.store.ingestPredictions(actorOf(req), requestContext(req), body));
+  // A CRM's feedback on a prediction the record shows (any customer a CRM may read).
+  route(app, endpoints['customers.predictionFeedback'], async ({ params, body }, req) =>
+    app.store.predictionFeedback(actorOf(req), requestContext(req), params.orgId, body),
+  );
 }
