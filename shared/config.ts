@@ -70,9 +70,17 @@ export const Policy = z.strictObject({
 export type Policy = z.infer<typeof Policy>;
 export type PolicyInput = z.input<typeof Policy>;
 
-/** Where IT places the policy file on each OS. */
+/** Where IT places the policy file on each OS (Windows: under the ProgramData known folder, not the environment's). */
 export const POLICY_PATHS = {
   win32: String.raw`%ProgramData%\CIMS Console\policy.json`,
   darwin: '/Library/Application Support/CIMS Console/policy.json',
   linux: '/etc/cims-console/policy.json',
 } as const;
+
+/**
+ * The OS-native places IT's tools write policies to, read before the file: Group Policy / Intune
+ * (the ADMX templates in build/policy/ write this key, one value per field) and macOS managed
+ * preferences (a configuration profile for this domain, the console's bundle id).
+ */
+export const POLICY_REGISTRY_KEY = String.raw`HKLM\SOFTWARE\Policies\CIMS\CIMS Console`;
+export const POLICY_MANAGED_DOMAIN = 'com.cims.console';

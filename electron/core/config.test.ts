@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, policyPathFor } from './config';
+import type { PolicyOs } from './policy-sources';
 
 const dir = mkdtempSync(join(tmpdir(), 'cims-config-'));
 const missing = join(dir, 'absent.json');
@@ -20,10 +21,17 @@ function policyFile(content: unknown): string {
 }
 
 describe('policy path', () => {
-  it('expands %ProgramData% on Windows and uses the fixed paths elsewhere', () => {
-    expect(policyPathFor('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\CIMS Console\\policy.json');
-    expect(policyPathFor('linux', {})).toBe('/etc/cims-console/policy.json');
-    expect(policyPathFor('darwin', {})).toBe('/Library/Application Support/CIMS Console/policy.json');
+  it('takes the Windows folder from the ProgramData known folder, and uses the fixed paths elsewhere', async () => {
+    // Stand-in for PowerShell at the OS edge; the environment's ProgramData is not consulted at all.
+    const calls: string[][] = [];
+    const os: PolicyOs = { run: async (file, args) => (calls.push([file, ...args]), { code: 0, stdout: 'D:\\PD\r\n', stderr: '' }) };
+    expect(await policyPathFor('win32', os)).toBe('D:\\PD\\CIMS Console\\policy.json');
+    expect(calls[0]![0]).toBe('C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
+    expect(calls[0]!.at(-1)).toContain("GetFolderPath('CommonApplicationData')");
+    const broken: PolicyOs = { run: async () => ({ code: 1, stdout: '', stderr: 'denied' }) };
+    await expect(policyPathFor('win32', broken)).rejects.toThrow(/ProgramData folder cannot be found.*denied/);
+    expect(await policyPathFor('linux')).toBe('/etc/cims-console/policy.json');
+    expect(await policyPathFor('darwin')).toBe('/Library/Application Support/CIMS Console/policy.json');
   });
 });
 

@@ -1,9 +1,13 @@
-// The console's configuration: IT's policy file when one exists at the fixed
-// per-OS path, otherwise development values from the environment. The policy
-// wins over the environment entirely, so a user cannot redirect a managed
-// install to another identity provider or API.
+// The console's configuration: IT's policy from the OS's own store (Windows: the registry under
+// HKLM\SOFTWARE\Policies, written by Group Policy or Intune; macOS: managed preferences from a
+// configuration profile), else IT's policy file at the fixed per-OS path (Linux's only source),
+// else, in development builds only, values from the environment. The policy wins over the
+// environment entirely, so a user cannot redirect a managed install to another identity provider
+// or API; a policy file that someone other than root/Administrators could have written is refused.
 import { readFile } from 'node:fs/promises';
-import { POLICY_PATHS, Policy, type PolicyInput } from '../../shared/config';
+import { POLICY_MANAGED_DOMAIN, POLICY_PATHS, POLICY_REGISTRY_KEY, Policy, type PolicyInput } from '../../shared/config';
+import { MANAGED_PREFERENCES_FILE, PolicySourceError, processPolicyOs, readManagedPreferences, readRegistryPolicy, windowsProgramDataFolder, type PolicyOs } from './policy-sources';
+import { UntrustedPolicyError, checkPosixPolicyTrust, checkWindowsPolicyTrust } from './policy-trust';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -12,9 +16,15 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions {
   platform?: NodeJS.Platform;
   env?: Record<string, string | undefined>;
-  /** Overrides the per-OS path (tests). */
+  /** Overrides the per-OS path (tests); then the OS stores are not read and ownership is not checked unless asked. */
   policyPath?: string;
   readText?: (path: string) => Promise<string>;
+  /** The OS edge that runs reg.exe, PowerShell and plutil (tests pass a stand-in). */
+  os?: PolicyOs;
+  /** Read the registry (Windows) or managed preferences (macOS) first; default: when no policyPath is given. */
+  nativeSources?: boolean;
+  /** Refuse a policy file that anyone but root/Administrators owns or may write; default: when no policyPath is given. */
+  checkOwnership?: boolean;
   /**
    * Whether this is an installed build (the shell passes `app.isPackaged`); no
    * default, so no caller can forget it. A packaged console never takes values
@@ -24,16 +34,20 @@ export interface LoadConfigOptions {
   packaged: boolean;
 }
 
-/** The policy path for this OS, with `%ProgramData%` expanded on Windows. */
-export function policyPathFor(platform: NodeJS.Platform, env: Record<string, string | undefined>): string {
-  if (platform === 'win32') {
-    const programData = env.ProgramData ?? env.PROGRAMDATA ?? String.raw`C:\ProgramData`;
-    return POLICY_PATHS.win32.replace('%ProgramData%', programData);
-  }
+/**
+ * The policy file's path for this OS. On Windows the ProgramData folder comes from the known-folder
+ * API, never from the ProgramData variable, which whoever starts the console can set.
+ */
+export async function policyPathFor(platform: NodeJS.Platform, os: PolicyOs = processPolicyOs): Promise<string> {
+  if (platform === 'win32') return POLICY_PATHS.win32.replace('%ProgramData%', await windowsProgramDataFolder(os));
   return platform === 'darwin' ? POLICY_PATHS.darwin : POLICY_PATHS.linux;
 }
 
-export type ConfigSource = { kind: 'policy'; path: string } | { kind: 'environment' };
+export type ConfigSource =
+  | { kind: 'registry'; key: string }
+  | { kind: 'managed-preferences'; domain: string }
+  | { kind: 'policy'; path: string }
+  | { kind: 'environment' };
 export interface LoadedConfig {
   policy: Policy;
   source: ConfigSource;
@@ -44,8 +58,37 @@ const isMissing = (error: unknown): boolean =>
 
 /** Loads and validates the configuration; throws a ConfigError naming the file and the field when it is bad. */
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+  try {
+    return await load(options);
+  } catch (error) {
+    if (error instanceof PolicySourceError || error instanceof UntrustedPolicyError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+async function load(options: LoadConfigOptions): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
-  const path = options.policyPath ?? policyPathFor(options.platform ?? process.platform, env);
+  const platform = options.platform ?? process.platform;
+  const os = options.os ?? processPolicyOs;
+  const fixedPath = options.policyPath === undefined;
+
+  if (options.nativeSources ?? fixedPath) {
+    if (platform === 'win32') {
+      const raw = await readRegistryPolicy(os);
+      if (raw) return { policy: checked(raw, `The machine policy in the registry (${POLICY_REGISTRY_KEY})`, options.packaged), source: { kind: 'registry', key: POLICY_REGISTRY_KEY } };
+    }
+    if (platform === 'darwin') {
+      const raw = await readManagedPreferences(os);
+      if (raw) {
+        // The OS writes managed preferences as root; a file anyone else wrote is not IT's profile.
+        if (options.checkOwnership ?? fixedPath) checkPosixPolicyTrust(MANAGED_PREFERENCES_FILE, platform);
+        const where = `The managed preferences for ${POLICY_MANAGED_DOMAIN} (configuration profile)`;
+        return { policy: checked(raw, where, options.packaged), source: { kind: 'managed-preferences', domain: POLICY_MANAGED_DOMAIN } };
+      }
+    }
+  }
+
+  const path = options.policyPath ?? (await policyPathFor(platform, os));
   const readText = options.readText ?? ((p: string) => readFile(p, 'utf8'));
 
   let text: string | null;
@@ -57,16 +100,17 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   }
 
   if (text !== null) {
+    if (options.checkOwnership ?? fixedPath) {
+      if (platform === 'win32') await checkWindowsPolicyTrust(os, path);
+      else checkPosixPolicyTrust(path, platform);
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch (error) {
       throw new ConfigError(`The policy file ${path} is not valid JSON: ${(error as Error).message}`);
     }
-    const where = `The policy file ${path}`;
-    const policy = validate(raw, where);
-    if (options.packaged) refusePlainHttp(policy, where);
-    return { policy, source: { kind: 'policy', path } };
+    return { policy: checked(raw, `The policy file ${path}`, options.packaged), source: { kind: 'policy', path } };
   }
   if (options.packaged) {
     throw new ConfigError(
@@ -74,6 +118,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     );
   }
   return { policy: validate(fromEnvironment(env), 'The development configuration (environment)'), source: { kind: 'environment' } };
+}
+
+function checked(raw: unknown, where: string, packaged: boolean): Policy {
+  const policy = validate(raw, where);
+  if (packaged) refusePlainHttp(policy, where);
+  return policy;
 }
 
 /** The policy schema allows http on loopback for development; an installed console must not (a local process could answer). */
@@ -92,6 +142,8 @@ function fromEnvironment(env: Record<string, string | undefined>): Partial<Polic
   out.apiAudience = env.CIMS_API_AUDIENCE ?? 'urn:cims:api';
   if (env.CIMS_SCOPE) out.scope = env.CIMS_SCOPE;
   if (env.CIMS_INACTIVITY_MINUTES) out.inactivityTimeoutMinutes = Number(env.CIMS_INACTIVITY_MINUTES);
+  // Checked by Policy like any other value: a misspelt binding stops the start.
+  if (env.CIMS_TOKEN_BINDING) out.tokenBinding = env.CIMS_TOKEN_BINDING as Policy['tokenBinding'];
   // PEM text (one or more blocks), not a path: the API's CIMS_AUDIT_PUBLIC_KEYS names a file.
   if (env.CIMS_AUDIT_PUBLIC_KEYS_PEM) out.auditPublicKeys = splitPemBlocks(env.CIMS_AUDIT_PUBLIC_KEYS_PEM);
   return out;
