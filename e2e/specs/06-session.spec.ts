@@ -30,14 +30,16 @@ test('after the inactivity timeout the console locks; a half-typed edit survives
 
 test('a restart restores the session from the keychain; sign-out removes it and a restart asks to sign in', async ({ openConsole, stack }) => {
   const service = `CIMS Console e2e restart ${process.pid}`;
+  // Surviving a restart is the rotation binding's; with DPoP (the default) a restart signs in again (16-dpop.spec.ts).
+  const rotation = { keychainService: service, tokenBinding: 'rotation' } as const;
   try {
-    const first = await openConsole({ keychainService: service });
+    const first = await openConsole(rotation);
     await first.signIn(stack.account('alice'));
     expect((await keytar.findCredentials(service)).length).toBeGreaterThan(0);
     await first.close();
 
     // Restart: the stored refresh token signs Alice in without the browser.
-    const second = await openConsole({ keychainService: service });
+    const second = await openConsole(rotation);
     await second.waitForStatus('signedIn');
     await expect(second.page.getByRole('heading', { name: /portfolio/i })).toBeVisible();
 
@@ -47,7 +49,7 @@ test('a restart restores the session from the keychain; sign-out removes it and 
     expect(await keytar.findCredentials(service)).toEqual([]);
     await second.close();
 
-    const third = await openConsole({ keychainService: service });
+    const third = await openConsole(rotation);
     await expect(third.page.getByRole('button', { name: /sign in/i }).first()).toBeVisible();
     await third.waitForStatus('signedOut');
   } finally {

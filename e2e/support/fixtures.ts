@@ -67,6 +67,8 @@ export interface ConsoleOptions {
   /** Keychain service name: two consoles with the same one share a stored session, like a restart. */
   keychainService?: string;
   inactivityTimeoutMinutes?: number;
+  /** The policy's tokenBinding; default dpop (the policy's own default). */
+  tokenBinding?: 'dpop' | 'rotation';
 }
 
 export interface ConsoleApp {
@@ -260,6 +262,7 @@ async function launchInChromium(
     apiAudience: stack.info.audience,
     scope: stack.info.scope,
     ...(options.inactivityTimeoutMinutes ? { inactivityTimeoutMinutes: options.inactivityTimeoutMinutes } : {}),
+    ...(options.tokenBinding ? { tokenBinding: options.tokenBinding } : {}),
     auditPublicKeys: [stack.auditPublicKey],
   });
   const opened: string[] = [];
@@ -317,6 +320,7 @@ async function launchElectronApp(
       CIMS_API_AUDIENCE: stack.info.audience,
       CIMS_SCOPE: stack.info.scope,
       ...(options.inactivityTimeoutMinutes ? { CIMS_INACTIVITY_MINUTES: String(options.inactivityTimeoutMinutes) } : {}),
+      ...(options.tokenBinding ? { CIMS_TOKEN_BINDING: options.tokenBinding } : {}),
       CIMS_AUDIT_PUBLIC_KEYS_PEM: stack.auditPublicKey,
       CIMS_KEYCHAIN_SERVICE: keychainService,
       CIMS_USER_DATA_DIR: join(workDir, 'profile'),

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface Relay {
   url: string;
+  /** Hands every byte the console sends through the relay to `listener` (what an eavesdropper on the path would see); returns the way to stop. */
+  tap(listener: (chunk: Buffer) => void): () => void;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -14,6 +16,7 @@ export interface Relay {
 export async function startRelay(target: string): Promise<Relay> {
   const { hostname, port: targetPort } = new URL(target);
   const sockets = new Set<Socket>();
+  const taps = new Set<(chunk: Buffer) => void>();
   let server: Server | null = null;
   let port = 0;
 
@@ -26,6 +29,7 @@ export async function startRelay(target: string): Promise<Relay> {
           s.on('close', () => sockets.delete(s));
           s.on('error', () => s.destroy());
         }
+        client.on('data', (chunk: Buffer) => taps.forEach((listener) => listener(chunk)));
         client.pipe(upstream).pipe(client);
       });
       server.once('error', reject);
@@ -44,5 +48,9 @@ export async function startRelay(target: string): Promise<Relay> {
     });
 
   await listen();
-  return { url: `http://127.0.0.1:${port}`, down, up: listen, close: down };
+  const tap = (listener: (chunk: Buffer) => void) => {
+    taps.add(listener);
+    return () => void taps.delete(listener);
+  };
+  return { url: `http://127.0.0.1:${port}`, tap, down, up: listen, close: down };
 }
