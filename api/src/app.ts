@@ -12,6 +12,7 @@ import type { AuditConfig } from './audit/trail';
 import { auditTrailPlugin } from './plugins/audit-trail';
 import { authPlugin } from './plugins/auth';
 import { openApiPlugin } from './plugins/openapi';
+import { panGuardPlugin } from './plugins/pan-guard';
 import { problemsPlugin } from './plugins/problems';
 import { securityHeadersPlugin } from './plugins/security-headers';
 import { storePlugin } from './plugins/store';
@@ -41,6 +42,8 @@ export interface BuildAppOptions {
   audience?: string;
   /** The model runner's OAuth client id (client_id/azp): only its tokens are service accounts. Unset: none are. */
   modelRunnerClientId?: string;
+  /** The customer portal's OAuth client id (client_id/azp): only its tokens carry the customer role. Unset: none do. */
+  portalClientId?: string;
   /** `false` for silence (tests), or where and how much to log. */
   logger?: false | LogOptions;
   bodyLimit?: number;
@@ -69,6 +72,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
       issuer: options.issuer,
       audience: options.audience ?? API_AUDIENCE,
       ...(options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {}),
+      ...(options.portalClientId ? { portalClientId: options.portalClientId } : {}),
     });
 
   // Logging is set where Fastify creates its logger, before any plugin runs.
@@ -107,11 +111,14 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     onCaller: (actor) => sightings.note(actor),
   });
 
+  // 7. Card numbers: refused in every body and URL, before any handler, log line or database call sees them.
+  await app.register(panGuardPlugin);
+
   await app.register(storePlugin, { store: options.store });
   await app.register(auditTrailPlugin, { store: options.store, audit: options.audit });
   await app.register(openApiPlugin, { contract: endpoints, info: { title: 'CIMS internal API', version: API_VERSION } });
 
-  // 7. Routes, from the contract in shared/http.ts.
+  // 8. Routes, from the contract in shared/http.ts.
   await app.register(systemRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
 

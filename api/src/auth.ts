@@ -15,11 +15,14 @@ import {
   type JWTPayload,
   type FlattenedJWSInput,
 } from 'jose';
-import { isStorableText, Role } from '../../shared/api';
+import { isStorableText, OrgId, Role } from '../../shared/api';
 import type { Actor } from './db/store';
 
 export const API_AUDIENCE = 'urn:cims:api';
 export const PREDICTIONS_WRITE_SCOPE = 'predictions:write';
+/** The claim of a portal token naming the one organization its customer contact belongs to. */
+export const CUSTOMER_ORG_CLAIM = 'org_id';
+const CUSTOMER_ROLE: Role = 'customer';
 const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_S = 30;
 /** RFC 9068 2.1; jose also accepts the `application/at+jwt` spelling. */
@@ -59,6 +62,8 @@ export interface TokenVerifierOptions {
   jwksMaxAgeSeconds?: number;
   /** The model runner's OAuth client id: only its tokens may carry `predictions:write`. Unset: none may. */
   modelRunnerClientId?: string;
+  /** The customer portal's OAuth client id: only its tokens may carry the `customer` role. Unset: none may. */
+  portalClientId?: string;
   /** Injected clock for tests of expiry; milliseconds. */
   now?: () => number;
 }
@@ -82,7 +87,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const cacheSize = options.cacheSize ?? 10_000;
   const maxTokenAge = options.maxTokenAgeSeconds ?? 3_600;
   const now = options.now ?? Date.now;
-  const claimsOptions: ActorOptions = options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {};
+  const claimsOptions: ActorOptions = {
+    ...(options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {}),
+    ...(options.portalClientId ? { portalClientId: options.portalClientId } : {}),
+  };
   const cache = new Map<string, CachedActor>();
   const keys = createKeyStore({
     issuer,
@@ -220,6 +228,7 @@ export function bearerToken(header: string | undefined): string {
 
 export interface ActorOptions {
   modelRunnerClientId?: string;
+  portalClientId?: string;
 }
 
 /**
@@ -240,14 +249,33 @@ export function actorFromClaims(payload: JWTPayload, options: ActorOptions = {})
   const roles = [...new Set(rawRoles.filter((r): r is Role => Role.safeParse(r).success))];
   const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
   const clients = [payload.client_id, payload.azp].filter((c) => c !== undefined);
-  const isServiceClient =
-    options.modelRunnerClientId !== undefined && clients.length > 0 && clients.every((c) => c === options.modelRunnerClientId);
+  const issuedTo = (clientId: string | undefined) => clientId !== undefined && clients.length > 0 && clients.every((c) => c === clientId);
+  const isServiceClient = issuedTo(options.modelRunnerClientId);
+  if (issuedTo(options.portalClientId)) return customerActor(payload, sub, name, roles);
+  // The customer role counts only from the portal's client: on any other token it is dropped.
+  const staffRoles = roles.filter((r) => r !== CUSTOMER_ROLE);
   const scopes = isServiceClient ? claimed : claimed.filter((scope) => !SERVICE_SCOPES.includes(scope));
   // The service client's token without its scope would pass for a person with no role: refused instead.
   if (isServiceClient && !scopes.some((scope) => SERVICE_SCOPES.includes(scope))) {
     throw new AuthError('invalid_token', 'A service client token must carry its service scope.');
   }
-  return { sub, name, roles, scopes };
+  return { sub, name, roles: staffRoles, scopes };
+}
+
+/**
+ * A portal token speaks for one customer contact and nothing more: it must carry the customer role
+ * and name its organization; any other role or scope it carries is dropped.
+ */
+function customerActor(payload: JWTPayload, sub: string, name: string, roles: Role[]): Actor {
+  if (!roles.includes(CUSTOMER_ROLE)) throw new AuthError('invalid_token', 'A portal token must carry the customer role.');
+  const org = OrgId.safeParse(payload[CUSTOMER_ORG_CLAIM]);
+  if (!org.success) throw new AuthError('invalid_token', 'A customer token must name its organization.');
+  return { sub, name, roles: [CUSTOMER_ROLE], scopes: [], org: org.data };
+}
+
+/** A customer's contact (through the portal): reaches the endpoints that name the customer role, and no other. */
+export function isCustomer(actor: Actor): boolean {
+  return actor.org !== undefined;
 }
 
 /** A service account (model job) holds `predictions:write`, which only its client keeps (above); such tokens may do nothing else. */

@@ -26,6 +26,8 @@ export interface StartApiOptions {
   audience?: string;
   /** See BuildAppOptions; from CIMS_MODEL_RUNNER_CLIENT_ID. */
   modelRunnerClientId?: string;
+  /** See BuildAppOptions; from CIMS_PORTAL_CLIENT_ID. */
+  portalClientId?: string;
   /** 0 picks a free port. Default 4801. */
   port?: number;
   /** Default 127.0.0.1. Anything but loopback requires `tls`. */
@@ -63,6 +65,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     issuer: options.issuer,
     audience: options.audience ?? API_AUDIENCE,
     ...(options.modelRunnerClientId ? { modelRunnerClientId: options.modelRunnerClientId } : {}),
+    ...(options.portalClientId ? { portalClientId: options.portalClientId } : {}),
     logger: options.logger ?? { level: 'info' },
     ...(options.tls ? { https: options.tls } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
@@ -102,6 +105,8 @@ export interface ApiEnv {
   issuer: string;
   /** CIMS_MODEL_RUNNER_CLIENT_ID: the client whose tokens may write predictions; unset, none may. */
   modelRunnerClientId: string | undefined;
+  /** CIMS_PORTAL_CLIENT_ID: the customer portal's client, the only one whose tokens may carry the customer role; unset, none may. */
+  portalClientId: string | undefined;
   port: number;
   host: string;
   /** The API's connection string (role cims_api); checked by checkDatabaseUrl. */
@@ -174,9 +179,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   const keyFile = env.TLS_KEY_FILE;
   if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('Set both TLS_CERT_FILE and TLS_KEY_FILE, or neither.');
   const modelRunnerClientId = env.CIMS_MODEL_RUNNER_CLIENT_ID?.trim() || undefined;
+  const portalClientId = env.CIMS_PORTAL_CLIENT_ID?.trim() || undefined;
+  if (portalClientId && portalClientId === modelRunnerClientId) {
+    throw new Error('CIMS_PORTAL_CLIENT_ID must differ from CIMS_MODEL_RUNNER_CLIENT_ID: a customer is never a service account.');
+  }
   return {
     issuer,
     modelRunnerClientId,
+    portalClientId,
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
@@ -208,6 +218,7 @@ async function main(): Promise<void> {
     audit: env.audit,
     issuer: env.issuer,
     ...(env.modelRunnerClientId ? { modelRunnerClientId: env.modelRunnerClientId } : {}),
+    ...(env.portalClientId ? { portalClientId: env.portalClientId } : {}),
     port: env.port,
     host: env.host,
     tls: env.tls,

@@ -11,7 +11,9 @@ BEGIN
     'changes', e.changes, 'reason', e.reason, 'requestId', e.request_id, 'clientAddress', e.client_address,
     'appVersion', e.app_version, 'prevHash', c.prev_hash, 'hash', c.hash)
     -- Only an edit that reverts another carries revertOf.
-    || CASE WHEN e.revert_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('revertOf', e.revert_of::text) END;
+    || CASE WHEN e.revert_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('revertOf', e.revert_of::text) END
+    -- Only a change from outside the console carries via ('portal': the customer's own contact).
+    || CASE WHEN e.via IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('via', e.via) END;
 END
 $$;
 

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Access } from '../../../shared/http';
-import { AuthError, bearerToken, isServiceAccount, type TokenVerifier } from '../auth';
+import { AuthError, bearerToken, isCustomer, isServiceAccount, type TokenVerifier } from '../auth';
 import type { Actor, RequestContext } from '../db/store';
 import { HttpProblem } from './problems';
 import { clientRequestId } from './security-headers';
@@ -43,7 +43,8 @@ export const authPlugin = fp<AuthPluginOptions>(
     await app.register(rateLimit, {
       max: options.rateLimit.max,
       timeWindow: options.rateLimit.timeWindowMs,
-      keyGenerator: (req) => (req.actor ? `sub:${req.actor.sub}` : `ip:${req.ip}`),
+      // A customer's budget is their organization's: its contacts share one, whoever signs in.
+      keyGenerator: (req) => (req.actor?.org ? `org:${req.actor.org}` : req.actor ? `sub:${req.actor.sub}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) =>
         Object.assign(new Error(`Rate limit exceeded, retry in ${ctx.after}`), { statusCode: ctx.statusCode }),
     });
@@ -86,6 +87,8 @@ export async function enforceHook(req: FastifyRequest, _reply: FastifyReply): Pr
 export function mayCall(actor: Actor, access: Access): boolean {
   const service = isServiceAccount(actor);
   if (access === 'public') return true;
+  // A customer's token reaches the endpoints that name the customer role and nothing else.
+  if (isCustomer(actor)) return access !== 'human' && access !== 'service' && access.includes('customer');
   if (access === 'service') return service && actor.roles.length === 0;
   if (service) return false;
   if (access === 'human') return true;

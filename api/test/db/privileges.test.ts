@@ -45,6 +45,9 @@ const API_FUNCTIONS = [
   'customer_usage',
   'portfolio_summary',
   'predictions_ingest',
+  'self_billing_replace',
+  'self_organization',
+  'self_organization_update',
   'staff_list',
   'staff_seen',
 ];

@@ -8,6 +8,7 @@ import { evidenceRoutes } from './evidence';
 import { meRoutes } from './me';
 import { portfolioRoutes } from './portfolio';
 import { predictionRoutes } from './predictions';
+import { selfRoutes } from './self';
 import { staffRoutes } from './staff';
 
 async function routes(app: FastifyInstance): Promise<void> {
@@ -17,6 +18,7 @@ async function routes(app: FastifyInstance): Promise<void> {
   await app.register(auditRoutes);
   await app.register(evidenceRoutes);
   await app.register(predictionRoutes);
+  await app.register(selfRoutes);
   await app.register(staffRoutes);
   await app.register(assignmentRoutes);
 }
