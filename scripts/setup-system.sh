@@ -92,6 +92,7 @@ pgaudit.log = 'role, ddl'
 pgaudit.log_catalog = off
 pgaudit.log_relation = on
 pgaudit.log_parameter = off
+pgaudit.log_statement_once = on
 pgaudit.role = 'cims_pgaudit'
 CONF
 )
@@ -109,7 +110,7 @@ elif [ "$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW shared_preload_libraries' pos
   echo "setup: restarting PostgreSQL to load pgaudit"
   pg_ctlcluster --skip-systemctl-redirect "$pg_version" main restart -m fast
 elif [ -n "${pg_tls_new:-}" ]; then
-  echo "setup: reloading PostgreSQL's TLS settings"
+  echo "setup: reloading PostgreSQL's settings"
   pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
 fi
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
