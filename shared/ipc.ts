@@ -5,22 +5,35 @@ import { z } from 'zod';
 import {
   AccessPage,
   AccessQuery,
+  ApprovalRules,
   ArchiveRequest,
+  AssignmentRequest,
+  AssignmentResult,
   AuditPage,
   AuditQuery,
   AuditVerifyQuery,
   AuditVerifyResult,
+  ChangeDecision,
+  ChangeRequest,
+  ChangeRequestAccepted,
+  ChangeRequestId,
+  ChangeRequestPage,
+  ChangeRequestQuery,
   CustomerCreate,
   CustomerDetail,
   CustomerFields,
   CustomerListPage,
   CustomerListQuery,
   Cursor,
+  EventId,
   Me,
   OrgId,
   PortfolioSummary,
   Prediction,
+  PredictionFeedback,
+  PredictionFeedbackReceipt,
   Reason,
+  StaffList,
   UsageDay,
 } from './api';
 import { KeyId } from './audit';
@@ -76,8 +89,16 @@ export const CustomerUpdate = z.strictObject({
   version: z.int().min(1),
   changes: CustomerFields.partial().refine((c) => Object.keys(c).length > 0, 'Change at least one field'),
   reason: Reason,
+  /** "Revert this change": the history event this edit undoes. */
+  revertOf: EventId.optional(),
 });
 export type CustomerUpdate = z.infer<typeof CustomerUpdate>;
+
+/** An edit, archive or un-archive: the new record, or the change request it waits in (the record is unchanged). */
+export const EditOutcome = z.union([CustomerDetail, ChangeRequestAccepted]);
+export type EditOutcome = z.infer<typeof EditOutcome>;
+const StatusChange = ForOrg.extend(ArchiveRequest.shape).extend({ version: z.int().min(1) });
+const ForChangeRequest = z.strictObject({ id: ChangeRequestId });
 
 export const AuditExportResult = z.strictObject({
   /** Null when the user cancelled the save dialog. */
@@ -127,14 +148,27 @@ export const channels = {
   'customers:list': { input: CustomerListQuery, output: CustomerListPage },
   'customers:get': { input: ForOrg, output: CustomerDetail },
   'customers:create': { input: CustomerCreate, output: CustomerDetail },
-  'customers:update': { input: CustomerUpdate, output: CustomerDetail },
-  'customers:archive': { input: ForOrg.extend(ArchiveRequest.shape).extend({ version: z.int().min(1) }), output: CustomerDetail },
+  'customers:update': { input: CustomerUpdate, output: EditOutcome },
+  'customers:archive': { input: StatusChange, output: EditOutcome },
+  'customers:unarchive': { input: StatusChange, output: EditOutcome },
   'customers:usage': { input: ForOrg.extend({ days: z.union([z.literal(90), z.literal(180)]) }), output: z.array(UsageDay) },
   'customers:predictions': { input: ForOrg, output: z.array(Prediction) },
+  /** A CRM's "looks wrong" on one of the record's predictions, with a reason. */
+  'customers:predictionFeedback': { input: ForOrg.extend({ feedback: PredictionFeedback }), output: PredictionFeedbackReceipt },
   'customers:audit': { input: ForOrg.extend({ cursor: Cursor.optional() }), output: AuditPage },
   /** Who viewed this record (support leads). */
   'customers:access': { input: ForOrg.extend({ cursor: Cursor.optional() }), output: AccessPage },
   'portfolio:summary': { input: Empty, output: PortfolioSummary },
+  /** Admins: the staff directory, and moving customers to another CRM. */
+  'staff:list': { input: Empty, output: StaffList },
+  'assignments:apply': { input: AssignmentRequest, output: AssignmentResult },
+  'approvals:rules': { input: Empty, output: ApprovalRules },
+  'approvals:list': { input: ChangeRequestQuery, output: ChangeRequestPage },
+  'approvals:get': { input: ForChangeRequest, output: ChangeRequest },
+  /** `version`: the request's, sent as If-Match. */
+  'approvals:approve': { input: ForChangeRequest.extend(ChangeDecision.shape).extend({ version: z.int().min(1) }), output: ChangeRequest },
+  'approvals:reject': { input: ForChangeRequest.extend(ChangeDecision.shape).extend({ version: z.int().min(1) }), output: ChangeRequest },
+  'approvals:withdraw': { input: ForChangeRequest.extend(ChangeDecision.shape), output: ChangeRequest },
   'audit:events': { input: AuditQuery, output: AuditPage },
   'audit:exportCsv': { input: AuditQuery.omit({ cursor: true, limit: true }), output: AuditExportResult },
   'audit:verify': { input: AuditVerifyQuery, output: AuditVerifyOutcome },

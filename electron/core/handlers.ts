@@ -22,7 +22,7 @@ import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } f
 import { fail, IpcFailure, MESSAGES } from './errors';
 import { EventHub } from './events';
 import { errorCode, exportFailureMessage, nullLog } from './log';
-import { Session } from './session';
+import { Session, type WorkstationEvent } from './session';
 import { apiCheckpoints, createAuditWitness, fileWitnessStore, memoryWitnessStore } from './witness';
 
 export interface SaveDialogRequest {
@@ -58,8 +58,8 @@ export interface CoreDeps {
 export interface CimsCore extends CimsBridge {
   /** Restores the session from the keychain (no browser). Call once at start. */
   start(): Promise<void>;
-  /** Hooks the shell calls: resume from sleep, window focus, user activity it sees itself. */
-  hooks: { resume(): Promise<void>; focus(): Promise<void>; activity(): void };
+  /** Hooks the shell calls: resume from sleep, window focus, user activity it sees itself, the workstation locking. */
+  hooks: { resume(): Promise<void>; focus(): Promise<void>; activity(): void; workstationLocked(reason: WorkstationEvent): void };
   /** Untyped entry for transports that carry strings (ipcMain, a page binding): validates the channel name too. */
   invokeUnknown(channel: unknown, input: unknown): Promise<IpcResult<unknown>>;
   dispose(): void;
@@ -124,19 +124,30 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     'customers:list': (query) => api.call(endpoints['customers.list'], { query }),
     'customers:get': ({ orgId }) => api.call(endpoints['customers.get'], { params: { orgId } }),
     'customers:create': (body) => api.call(endpoints['customers.create'], { body }),
-    'customers:update': ({ orgId, version, changes, reason }) =>
-      api.call(endpoints['customers.update'], { params: { orgId }, body: { changes, reason }, ifMatch: version }),
+    'customers:update': ({ orgId, version, changes, reason, revertOf }) =>
+      api.call(endpoints['customers.update'], { params: { orgId }, body: { changes, reason, ...(revertOf ? { revertOf } : {}) }, ifMatch: version }),
     'customers:archive': ({ orgId, version, reason }) =>
       api.call(endpoints['customers.archive'], { params: { orgId }, body: { reason }, ifMatch: version }),
+    'customers:unarchive': ({ orgId, version, reason }) =>
+      api.call(endpoints['customers.unarchive'], { params: { orgId }, body: { reason }, ifMatch: version }),
     'customers:usage': ({ orgId, days }) => {
       const now = clock.now();
       const query = { from: isoDay(now - (days - 1) * 86_400_000), to: isoDay(now) };
       return api.call(endpoints['customers.usage'], { params: { orgId }, query });
     },
     'customers:predictions': ({ orgId }) => api.call(endpoints['customers.predictions'], { params: { orgId } }),
+    'customers:predictionFeedback': ({ orgId, feedback }) => api.call(endpoints['customers.predictionFeedback'], { params: { orgId }, body: feedback }),
     'customers:audit': ({ orgId, cursor }) => api.call(endpoints['customers.audit'], { params: { orgId }, query: { cursor } }),
     'customers:access': ({ orgId, cursor }) => api.call(endpoints['customers.access'], { params: { orgId }, query: { cursor } }),
     'portfolio:summary': () => api.call(endpoints['portfolio.summary'], {}),
+    'staff:list': () => api.call(endpoints['staff.list'], {}),
+    'assignments:apply': (body) => api.call(endpoints['assignments.create'], { body }),
+    'approvals:rules': () => api.call(endpoints['approvalRules.get'], {}),
+    'approvals:list': (query) => api.call(endpoints['changeRequests.list'], { query }),
+    'approvals:get': ({ id }) => api.call(endpoints['changeRequests.get'], { params: { id } }),
+    'approvals:approve': ({ id, version, reason }) => api.call(endpoints['changeRequests.approve'], { params: { id }, body: { reason }, ifMatch: version }),
+    'approvals:reject': ({ id, version, reason }) => api.call(endpoints['changeRequests.reject'], { params: { id }, body: { reason }, ifMatch: version }),
+    'approvals:withdraw': ({ id, reason }) => api.call(endpoints['changeRequests.withdraw'], { params: { id }, body: { reason } }),
     'audit:events': (query) => api.call(endpoints['audit.events'], { query }),
     'audit:verify': async (query) => {
       const trail = await api.call(endpoints['audit.verify'], { query });
@@ -228,6 +239,7 @@ export function createHandlers(deps: CoreDeps): CimsCore {
       resume: () => session.wake(),
       focus: () => session.wake(),
       activity: () => session.activity(),
+      workstationLocked: (reason) => session.lockWithWorkstation(reason),
     },
     dispose() {
       clearInterval(timer);

@@ -13,11 +13,12 @@ import { useSessionAction } from '../features/session/api';
 import { SkeletonRows } from '../ui/states';
 import { ScreenErrorBoundary } from '../ui/ScreenErrorBoundary';
 import { toast } from '../ui/toast';
-import { canCreateCustomers, canEditCustomer, canReviewAudit, isCrm } from './permissions';
+import { canCreateCustomers, canEditCustomer, canReviewAudit, isAdmin, isCrm } from './permissions';
 import { loadRoute, storeRoute, type Route } from './routes';
 
 // Loaded when first opened: the list and portfolio come up without the record view, the form or the audit review.
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
+const AdminScreen = lazy(() => import('../features/admin/AdminScreen'));
 const CustomerScreen = lazy(() => import('../features/customers/record/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
 const EditCustomerScreen = lazy(() => import('../features/customers/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
 
@@ -28,6 +29,7 @@ const ACTIVITY_REPORT_MS = 5_000;
 
 function allowed(user: Me, route: Route): boolean {
   if (route.name === 'audit') return canReviewAudit(user);
+  if (route.name === 'admin') return isAdmin(user);
   if (route.name === 'portfolio' || route.name === 'new') return isCrm(user);
   return true;
 }
@@ -69,6 +71,7 @@ export function Shell({ user }: { user: Me }) {
     ...(isCrm(user) ? [{ route: { name: 'portfolio' } as Route, label: 'My portfolio' }] : []),
     { route: { name: 'customers' }, label: 'Customers' },
     ...(canReviewAudit(user) ? [{ route: { name: 'audit' } as Route, label: 'Audit review' }] : []),
+    ...(isAdmin(user) ? [{ route: { name: 'admin' } as Route, label: 'Admin' }] : []),
   ];
   const section = route.name === 'customer' || route.name === 'edit' || route.name === 'new' ? 'customers' : route.name;
 
@@ -136,20 +139,24 @@ export function Shell({ user }: { user: Me }) {
             orgId={route.orgId}
             canEdit={(c) => canEditCustomer(user, c)}
             showAccess={canReviewAudit(user)}
+            canFlagPredictions={canCreateCustomers(user)}
             onEdit={(orgId) => go({ name: 'edit', orgId })}
+            onRevert={(orgId, event, changes) => go({ name: 'edit', orgId, revert: { eventId: event.id, changes } })}
             onBack={() => go({ name: 'customers' })}
           />
         )}
         {(route.name === 'edit' || route.name === 'new') && (
           <EditCustomerScreen
-            key={route.name === 'edit' ? route.orgId : 'new'}
+            key={route.name === 'edit' ? `${route.orgId}:${route.revert?.eventId ?? ''}` : 'new'}
             orgId={route.name === 'edit' ? route.orgId : null}
+            {...(route.name === 'edit' && route.revert ? { revert: route.revert } : {})}
             draftOwner={user.sub}
             onSaved={openCustomer}
             onCancel={() => (route.name === 'edit' ? openCustomer(route.orgId) : go({ name: 'customers' }))}
           />
         )}
         {route.name === 'audit' && <AuditScreen />}
+        {route.name === 'admin' && <AdminScreen />}
         </Suspense>
         </ScreenErrorBoundary>
       </main>

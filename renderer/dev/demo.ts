@@ -79,20 +79,25 @@ export function detail(orgId: string, overrides: Partial<CustomerDetailT['custom
     Prediction.parse({
       orgId,
       kind,
-      modelName: kind === 'churn_risk' ? 'churn-gbm' : 'upsell-logit',
-      modelVersion: kind === 'churn_risk' ? '2026.11.3' : '1.4.0',
+      // As the model job (models/job.ts) publishes them: log-odds contributions with the feature's value.
+      modelName: kind === 'churn_risk' ? 'churn-logreg' : 'upsell-logreg',
+      modelVersion: '2026.11.20-9b4ed27519f4',
       score,
       topFactors:
         kind === 'churn_risk'
           ? [
-              { factor: 'Active users down 30 days', weight: 0.42 },
-              { factor: 'Support tickets open', weight: 0.21 },
-              { factor: 'Renewal within 60 days', weight: 0.12 },
-              { factor: 'Feature adoption', weight: -0.18 },
+              { factor: 'active_users_trend_4w', weight: 1.21, value: -0.32 },
+              { factor: 'seat_utilization', weight: 0.64, value: 0.38 },
+              { factor: 'tenure_years', weight: -0.35, value: 3.4 },
+              { factor: 'seat_price', weight: 0.12, value: 71 },
+              { factor: 'log_seats', weight: 0.03, value: 4.6 },
+              { factor: 'sessions_per_active_user', weight: -0.01, value: 2.1 },
             ]
           : [
-              { factor: 'Seats near limit', weight: 0.35 },
-              { factor: 'Usage growth', weight: 0.2 },
+              { factor: 'seat_utilization', weight: -0.52, value: 0.38 },
+              { factor: 'tenure_years', weight: -0.3, value: 3.4 },
+              { factor: 'seat_price', weight: -0.11, value: 71 },
+              { factor: 'active_users_trend_4w', weight: 0.02, value: -0.32 },
             ],
       scoredAt: new Date(now.getTime() - ageDays * 86_400_000).toISOString(),
     });

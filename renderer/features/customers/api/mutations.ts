@@ -1,25 +1,44 @@
 // Writes to a customer record. Create and update answer alike (the record as it
 // now is), so they share one shape: the answer becomes the cached detail, and
 // every list and detail that could show the record refetches by prefix, the
-// audit subtree too, since every write leaves an event.
+// audit subtree too, since every write leaves an event. An edit, archive or
+// un-archive that waits for approval answers with its change request instead:
+// the record is unchanged, and the change requests refetch.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { CustomerCreate, CustomerDetail } from '../../../../shared/api';
-import type { CustomerUpdate } from '../../../../shared/ipc';
+import type { CustomerCreate, CustomerDetail, PredictionFeedback } from '../../../../shared/api';
+import type { CustomerUpdate, EditOutcome } from '../../../../shared/ipc';
 import { call } from '../../../bridge/client';
 import { queryRoots } from '../../../bridge/queryKeys';
 import { customerQueries } from './queries';
 
-function useCustomerWrite<Input>(write: (input: Input) => Promise<CustomerDetail>) {
+function useCustomerWrite<Input, Output extends EditOutcome>(write: (input: Input) => Promise<Output>) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: write,
-    onSuccess: (detail) => {
-      qc.setQueryData(customerQueries.detail(detail.customer.orgId).queryKey, detail);
+    onSuccess: (outcome) => {
+      if ('customer' in outcome) qc.setQueryData(customerQueries.detail(outcome.customer.orgId).queryKey, outcome);
       void qc.invalidateQueries({ queryKey: customerQueries.all });
       void qc.invalidateQueries({ queryKey: queryRoots.audit });
+      void qc.invalidateQueries({ queryKey: queryRoots.approvals });
     },
   });
 }
 
+export type StatusChange = { orgId: string; version: number; reason: string };
+
 export const useUpdateCustomer = () => useCustomerWrite((input: CustomerUpdate) => call('customers:update', input));
-export const useCreateCustomer = () => useCustomerWrite((input: CustomerCreate) => call('customers:create', input));
+export const useCreateCustomer = () => useCustomerWrite((input: CustomerCreate): Promise<CustomerDetail> => call('customers:create', input));
+export const useArchiveCustomer = () => useCustomerWrite((input: StatusChange) => call('customers:archive', input));
+export const useUnarchiveCustomer = () => useCustomerWrite((input: StatusChange) => call('customers:unarchive', input));
+
+/** "Looks wrong" on a prediction: the record is unchanged, its history gains the event. */
+export function usePredictionFeedback(orgId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (feedback: PredictionFeedback) => call('customers:predictionFeedback', { orgId, feedback }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: [...customerQueries.details(), orgId, 'audit'] });
+      void qc.invalidateQueries({ queryKey: queryRoots.audit });
+    },
+  });
+}

@@ -1,7 +1,7 @@
 import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useState, type ReactNode } from 'react';
-import type { Customer, CustomerDetail } from '../../../../shared/api';
+import type { AuditEvent, Customer, CustomerDetail, FieldChange } from '../../../../shared/api';
 import { customerQueries } from '../api/queries';
 import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney, isRenewingSoon } from '../../../ui/format';
 import { ErrorState, QueryStates } from '../../../ui/states';
@@ -17,11 +17,15 @@ export interface CustomerScreenProps {
   canEdit: (customer: Customer) => boolean;
   /** Whether to show who viewed the record (support leads; the API decides for real). */
   showAccess?: boolean;
+  /** Whether to offer "Looks wrong?" on predictions (CRMs; the API decides for real). */
+  canFlagPredictions?: boolean;
   onEdit: (orgId: string) => void;
+  /** "Revert this change" on a history row: the edit form, filled with that event's before-values. */
+  onRevert?: (orgId: string, event: AuditEvent, changes: FieldChange[]) => void;
   onBack: () => void;
 }
 
-export function CustomerScreen({ orgId, canEdit, showAccess = false, onEdit, onBack }: CustomerScreenProps) {
+export function CustomerScreen({ orgId, canEdit, showAccess = false, canFlagPredictions = false, onEdit, onRevert, onBack }: CustomerScreenProps) {
   const detail = useQuery(customerQueries.detail(orgId));
   return (
     <section className="screen scroll" aria-labelledby="customer-title">
@@ -53,7 +57,16 @@ export function CustomerScreen({ orgId, canEdit, showAccess = false, onEdit, onB
         )}
       </Group>
       <QueryStates query={detail} loadingLabel="Loading customer" loadingRows={10} errorTitle="Could not load this customer" inset={false}>
-        {(data) => <CustomerBody detail={data} showAccess={showAccess} />}
+        {(data) => (
+          <CustomerBody
+            detail={data}
+            showAccess={showAccess}
+            canFlagPredictions={canFlagPredictions}
+            {...(onRevert && canEdit(data.customer) && data.customer.status === 'active'
+              ? { onRevert: (e: AuditEvent, changes: FieldChange[]) => onRevert(orgId, e, changes) }
+              : {})}
+          />
+        )}
       </QueryStates>
     </section>
   );
@@ -79,7 +92,17 @@ function Row({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-function CustomerBody({ detail, showAccess }: { detail: CustomerDetail; showAccess: boolean }) {
+function CustomerBody({
+  detail,
+  showAccess,
+  canFlagPredictions,
+  onRevert,
+}: {
+  detail: CustomerDetail;
+  showAccess: boolean;
+  canFlagPredictions: boolean;
+  onRevert?: (event: AuditEvent, changes: FieldChange[]) => void;
+}) {
   const c = detail.customer;
   const days = daysUntil(c.renewalDate);
   const [usageDays, setUsageDays] = useState<90 | 180>(90);
@@ -155,11 +178,11 @@ function CustomerBody({ detail, showAccess }: { detail: CustomerDetail; showAcce
           <Usage orgId={c.orgId} days={usageDays} />
         </Card>
         <Card title="Predictions">
-          <Predictions predictions={detail.predictions} />
+          <Predictions predictions={detail.predictions} orgId={c.orgId} canFlag={canFlagPredictions} />
         </Card>
       </div>
       <Card title="History of this record">
-        <RecordHistory orgId={c.orgId} />
+        <RecordHistory orgId={c.orgId} {...(onRevert ? { onRevert } : {})} />
       </Card>
       {showAccess && (
         <Card title="Who viewed this record">
