@@ -62,8 +62,9 @@ describe('1,000 concurrent conflicting edits', () => {
             method: 'PATCH',
             token: tokens[c],
             ifMatch: known,
-            // A value no other edit (nor the seed's 120) sets: every success is a real change.
-            body: { changes: { userCount: 10_000 + k * PER_CLIENT + n }, reason },
+            // A value no other edit (nor the seed) sets: every success is a real change. A contact field,
+            // which no approval rule names, so each success applies at once (migration 008).
+            body: { changes: { contactName: `Writer ${k}-${n}` }, reason },
           });
           edits.push({ customer: c, reason, answer });
           if (answer.status === 200) known = versionOf(answer.body);

@@ -91,10 +91,19 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
   };
 }
 
-export async function createTestDatabase(opts: { sealIntervalMs?: number; poolSize?: number } = {}): Promise<TestDatabase> {
+/**
+ * `approvalRules`: 'seeded' keeps the rules migration 008 seeds (contract value, currency, number of
+ * users, archive and un-archive need a second person); 'none' (the default) empties the rules table
+ * as its owner may, so tests of editing in general see every edit apply at once. Tests of four eyes,
+ * the authorization matrix and the fuzzer ask for 'seeded'.
+ */
+export async function createTestDatabase(
+  opts: { sealIntervalMs?: number; poolSize?: number; approvalRules?: 'seeded' | 'none' } = {},
+): Promise<TestDatabase> {
   const { name, adminUrl, apiUrl, drop: dropDatabase } = await createScratchDatabase('cims_test');
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
+  if ((opts.approvalRules ?? 'none') === 'none') await admin.query('DELETE FROM core.approval_rules');
   const store = await openStore({ databaseUrl: apiUrl, sealIntervalMs: opts.sealIntervalMs ?? 0, poolSize: opts.poolSize ?? 4 });
   const audit = createTestAudit();
   const trail = new AuditTrail(store.audit, audit.config);
@@ -118,6 +127,12 @@ export async function createTestDatabase(opts: { sealIntervalMs?: number; poolSi
       await dropDatabase();
     },
   };
+}
+
+/** The record an edit, archive or un-archive applied; throws when it became a change request instead. */
+export function applied<T extends object>(outcome: T): Exclude<T, { changeRequest: unknown }> {
+  if ('changeRequest' in outcome) throw new Error('the change waits for approval: it was not applied');
+  return outcome as Exclude<T, { changeRequest: unknown }>;
 }
 
 /** The demo people and the model runner, as the API would pass them to the store. */

@@ -143,8 +143,9 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real API (run under scripts/w
       expect(evidence.ok && evidence.data.rows).toBe(bundle.length - 2);
 
       expect(await core.invoke('audit:verify', {})).toMatchObject({ ok: true, data: { trail: { ok: true }, witness: { status: 'not_configured' } } });
+      // Archiving waits for a second person (the approval rules of migration 008): a request, the record unchanged.
       const archived = await core.invoke('customers:archive', { orgId: 'ORG-900001', version: 2, reason: 'Contract ended' });
-      expect(archived).toMatchObject({ ok: true, data: { customer: { status: 'archived', version: 3 } } });
+      expect(archived).toMatchObject({ ok: true, data: { changeRequest: { orgId: 'ORG-900001', kind: 'archive', status: 'pending', maker: { sub: 'bob' } } } });
       await core.invoke('session:signOut', {});
     } finally {
       core.dispose();

@@ -5,4 +5,8 @@ export const queryRoots = {
   session: ['session'],
   customers: ['customers'],
   audit: ['audit'],
+  /** Change requests and approval rules (four eyes). */
+  approvals: ['approvals'],
+  /** The staff directory (admins). */
+  staff: ['staff'],
 } as const;

@@ -90,25 +90,91 @@ $$;
 SET LOCAL ROLE cims_owner;
 
 -- The one way an audit event is written: by the api.* function that makes the
--- change, in the change's own transaction.
+-- change, in the change's own transaction. It also announces the change on
+-- channel cims_changes (pg_notify is delivered at commit, and dropped with a
+-- rolled-back subtransaction), so every kind of change is announced. Anyone who
+-- may connect may LISTEN, so the payload is the event id, the entity and its new
+-- version only: no names, no values (the API looks the rest up, api.live_events).
 CREATE FUNCTION core.write_event(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
   p_action text, p_entity_type text, p_entity_id text, p_changes jsonb, p_reason text,
   -- The caller's own x-request-id (validated by the API); p_request_id is always the API's.
   p_client_request_id text DEFAULT NULL,
   -- The event this change reverts ("Revert this change"), checked by the caller.
-  p_revert_of bigint DEFAULT NULL
+  p_revert_of bigint DEFAULT NULL,
+  -- What the event says beyond its changes (a change request's id, maker and checker).
+  p_detail jsonb DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, audit, pg_temp AS $$
 DECLARE
   new_id bigint;
 BEGIN
   INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
-                            request_id, client_address, app_version, client_request_id, revert_of)
+                            request_id, client_address, app_version, client_request_id, revert_of, detail)
   VALUES (p_sub, p_name, p_roles, p_action, p_entity_type, p_entity_id, p_changes, p_reason,
-          p_request_id, p_client_address, p_app_version, p_client_request_id, p_revert_of)
+          p_request_id, p_client_address, p_app_version, p_client_request_id, p_revert_of, p_detail)
   RETURNING id INTO new_id;
+  PERFORM pg_notify('cims_changes', json_build_object(
+    'id', new_id::text, 'type', p_entity_type, 'entity', p_entity_id,
+    'version', CASE p_entity_type WHEN 'customer' THEN (SELECT c.version FROM core.customers c WHERE c.org_id = p_entity_id) END)::text);
   RETURN new_id;
+END
+$$;
+
+-- Who may hear of an event on the change stream, and what it says (GET /v1/events).
+-- One object per event: the entity, its version now, who acted, the names of the
+-- fields it changed (never their values), the change request it concerns, and
+-- `owners`, the CRMs it concerns: a customer's owner, its previous owner when it
+-- was reassigned, a change request's maker. The API forwards an event to a CRM
+-- named there, and to support leads and admins. (detail is read through to_jsonb
+-- so that this definition does not depend on which migrations added columns.)
+CREATE FUNCTION core.live_event_json(e audit.events) RETURNS json
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT json_build_object(
+    'id', e.id::text, 'action', e.action, 'type', e.entity_type, 'entity', e.entity_id,
+    'version', c.version,
+    'actorSub', e.actor_sub, 'actorName', e.actor_name,
+    'fields', coalesce((SELECT json_agg(ch ->> 'field') FROM jsonb_array_elements(e.changes) ch WHERE ch ? 'field'), '[]'::json),
+    'changeRequest', to_jsonb(e) -> 'detail' ->> 'changeRequestId',
+    'owners', (
+      SELECT coalesce(json_agg(DISTINCT o), '[]'::json)
+        FROM (SELECT c.owner_sub AS o
+              UNION ALL SELECT ch ->> 'before' FROM jsonb_array_elements(e.changes) ch
+               WHERE ch ->> 'field' = 'ownerSub' AND jsonb_typeof(ch -> 'before') = 'string'
+              UNION ALL SELECT to_jsonb(e) -> 'detail' -> 'maker' ->> 'sub') s
+       WHERE o IS NOT NULL))
+    FROM (SELECT 1) one LEFT JOIN core.customers c ON e.entity_type = 'customer' AND c.org_id = e.entity_id
+$$;
+
+-- The events named by ids heard on cims_changes (one call per batch of notifications, not per listener).
+CREATE FUNCTION api.live_events(p_ids bigint[]) RETURNS json
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+  SELECT coalesce(json_agg(core.live_event_json(e) ORDER BY e.id), '[]'::json)
+    FROM audit.events e WHERE e.id = ANY (p_ids)
+$$;
+
+-- Resuming a stream after event p_after (Last-Event-ID): the events written from
+-- 30 s before it on, but p_after itself. Ids are taken at insert, not at commit,
+-- so an event with a lower id may commit after p_after; the window catches those
+-- and the client ignores what it has seen. null when p_after is unknown, older
+-- than an hour, or more than p_limit events are due: the client then refreshes
+-- everything instead.
+CREATE FUNCTION api.live_events_after(p_after bigint, p_limit integer) RETURNS json
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  since timestamptz;
+  due json;
+BEGIN
+  SELECT e.occurred_at - interval '30 seconds' INTO since FROM audit.events e WHERE e.id = p_after;
+  IF since IS NULL OR since < now() - interval '1 hour' THEN
+    RETURN NULL;
+  END IF;
+  SELECT json_agg(core.live_event_json(x) ORDER BY x.id) INTO due
+    FROM (SELECT * FROM audit.events e WHERE e.occurred_at >= since AND e.id <> p_after ORDER BY e.id LIMIT p_limit + 1) x;
+  IF coalesce(json_array_length(due), 0) > p_limit THEN
+    RETURN NULL;
+  END IF;
+  RETURN coalesce(due, '[]'::json);
 END
 $$;
 

@@ -12,6 +12,8 @@ BEGIN
     'appVersion', e.app_version, 'prevHash', c.prev_hash, 'hash', c.hash)
     -- Only an edit that reverts another carries revertOf.
     || CASE WHEN e.revert_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('revertOf', e.revert_of::text) END
+    -- Only a change request's steps and the change it applied carry detail.
+    || CASE WHEN e.detail IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('detail', e.detail) END
     -- Only a change from outside the console carries via ('portal': the customer's own contact).
     || CASE WHEN e.via IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('via', e.via) END;
 END

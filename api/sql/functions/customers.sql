@@ -368,6 +368,11 @@ BEGIN
                               'customer.read', old.org_id, '{"via": "update"}', p_client_request_id);
     RETURN core.customer_detail(old);
   END IF;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(diff) d WHERE d ->> 'field' = ANY (core.rule_fields())) THEN
+    -- A field an approval rule names: the whole edit waits for a second person (change_requests.sql).
+    RETURN jsonb_build_object('changeRequest', core.change_request_create(p_sub, p_name, p_roles, p_request_id, p_client_address,
+                                                                          p_app_version, old, 'edit', diff, reason, p_client_request_id));
+  END IF;
   UPDATE core.customers SET
     org_name = n.org_name, contact_name = n.contact_name, contact_email = n.contact_email,
     contact_phone = n.contact_phone, user_count = n.user_count, contract_value_cents = n.contract_value_cents,
@@ -389,7 +394,8 @@ $$;
 --
 -- p_edits: a JSON array of {sub, name, roles, scopes, requestId, clientAddress,
 -- appVersion, orgId, expectedVersion, changes, reason[, revertOf]}. Returns an array in the
--- same order: {"detail": <customer detail>} for an applied edit, or
+-- same order: {"detail": <customer detail>} for an applied edit, {"changeRequest": ...}
+-- for one that waits for approval, or
 -- {"code": <SQLSTATE>, "message": ..., "constraint": ...} for one that failed.
 CREATE FUNCTION api.customer_update_many(p_edits jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
@@ -406,11 +412,13 @@ BEGIN
   -- cycle; edits of one customer keep their order of arrival.
   FOR e IN SELECT x.i, x.r FROM jsonb_array_elements(p_edits) WITH ORDINALITY AS x(r, i) ORDER BY x.r ->> 'orgId', x.i LOOP
     BEGIN
-      outcome := jsonb_build_object('detail', core.customer_update(
+      outcome := core.customer_update(
         e.r ->> 'sub', e.r ->> 'name', core.jsonb_text_array(e.r -> 'roles'), core.jsonb_text_array(e.r -> 'scopes'),
         e.r ->> 'requestId', e.r ->> 'clientAddress', e.r ->> 'appVersion',
         e.r ->> 'orgId', (e.r ->> 'expectedVersion')::integer, e.r -> 'changes', e.r ->> 'reason', e.r ->> 'clientRequestId',
-        (e.r ->> 'revertOf')::bigint));
+        (e.r ->> 'revertOf')::bigint);
+      -- {"changeRequest": ...} when the edit waits for approval, else the new record.
+      IF NOT outcome ? 'changeRequest' THEN outcome := jsonb_build_object('detail', outcome); END IF;
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT, err_constraint = CONSTRAINT_NAME;
       outcome := jsonb_build_object('code', err_state, 'message', err_message, 'constraint', nullif(err_constraint, ''));
@@ -421,33 +429,70 @@ BEGIN
 END
 $$;
 
+-- Archive (p_action 'archive') or un-archive ('unarchive'): a CRM a customer they
+-- own, a support lead any. While an approval rule names the action it becomes a
+-- change request (change_requests.sql), returned as {"changeRequest": ...};
+-- otherwise it applies at once. Not in schema api: see the two functions below.
+CREATE FUNCTION core.customer_set_status(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text,
+  p_org_id text, p_expected_version integer, p_reason text, p_client_request_id text, p_action text
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  reason text;
+  old core.customers;
+  n core.customers;
+  target text := CASE p_action WHEN 'archive' THEN 'archived' ELSE 'active' END;
+  diff jsonb;
+BEGIN
+  reason := core.check_editor(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead'], p_action || ' customers',
+                              p_request_id, p_client_address, p_app_version, p_reason);
+  old := core.lock_customer(p_org_id);
+  IF NOT ('support_lead' = ANY (p_roles)) AND old.owner_sub <> p_sub THEN
+    RAISE EXCEPTION 'customer % is assigned to another relationship manager', p_org_id USING ERRCODE = 'CF403';
+  END IF;
+  PERFORM core.check_version(old, p_expected_version);
+  IF old.status = target THEN
+    -- Nothing changes, so no audit event; the record is shown, so an access event.
+    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+                              'customer.read', old.org_id, jsonb_build_object('via', p_action), p_client_request_id);
+    RETURN core.customer_detail(old);
+  END IF;
+  diff := jsonb_build_array(jsonb_build_object('field', 'status', 'before', old.status, 'after', target));
+  IF core.action_needs_approval(p_action) THEN
+    RETURN jsonb_build_object('changeRequest', core.change_request_create(p_sub, p_name, p_roles, p_request_id, p_client_address,
+                                                                          p_app_version, old, p_action, diff, reason, p_client_request_id));
+  END IF;
+  UPDATE core.customers SET status = target, version = old.version + 1, updated_at = now()
+   WHERE org_id = old.org_id RETURNING * INTO n;
+  PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
+    'customer.' || p_action, 'customer', n.org_id, diff, reason, p_client_request_id);
+  RETURN core.customer_detail(n);
+END
+$$;
+
 CREATE FUNCTION api.customer_archive(
   p_sub text, p_name text, p_roles text[], p_scopes text[],
   p_request_id text, p_client_address text, p_app_version text,
   p_org_id text, p_expected_version integer, p_reason text, p_client_request_id text DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
-DECLARE
-  reason text;
-  old core.customers;
-  n core.customers;
 BEGIN
-  reason := core.check_editor(p_sub, p_name, p_roles, p_scopes, ARRAY['support_lead'], 'archive customers',
-                              p_request_id, p_client_address, p_app_version, p_reason);
-  old := core.lock_customer(p_org_id);
-  PERFORM core.check_version(old, p_expected_version);
-  IF old.status = 'archived' THEN
-    -- Already archived: nothing changes, so no audit event; the record is shown, so an access event.
-    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                              'customer.read', old.org_id, '{"via": "archive"}', p_client_request_id);
-    RETURN core.customer_detail(old);
-  END IF;
-  UPDATE core.customers SET status = 'archived', version = old.version + 1, updated_at = now()
-   WHERE org_id = old.org_id RETURNING * INTO n;
-  PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    'customer.archive', 'customer', n.org_id,
-    jsonb_build_array(jsonb_build_object('field', 'status', 'before', old.status, 'after', n.status)), reason, p_client_request_id);
-  RETURN core.customer_detail(n);
+  RETURN core.customer_set_status(p_sub, p_name, p_roles, p_scopes, p_request_id, p_client_address, p_app_version,
+                                  p_org_id, p_expected_version, p_reason, p_client_request_id, 'archive');
+END
+$$;
+
+CREATE FUNCTION api.customer_unarchive(
+  p_sub text, p_name text, p_roles text[], p_scopes text[],
+  p_request_id text, p_client_address text, p_app_version text,
+  p_org_id text, p_expected_version integer, p_reason text, p_client_request_id text DEFAULT NULL
+) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+BEGIN
+  RETURN core.customer_set_status(p_sub, p_name, p_roles, p_scopes, p_request_id, p_client_address, p_app_version,
+                                  p_org_id, p_expected_version, p_reason, p_client_request_id, 'unarchive');
 END
 $$;
 

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
-import { successStatus, type Endpoint } from '../../../shared/http';
+import { isSuccessStatus, type Endpoint } from '../../../shared/http';
 import { PROBLEM_CONTENT_TYPE } from './problems';
 
 type JsonSchema = Record<string, unknown>;
@@ -50,10 +50,9 @@ function operation(endpoint: Endpoint, path: string): JsonSchema {
   ];
   if (parameters.length) op.parameters = parameters;
   if (endpoint.body) op.requestBody = { required: true, content: { 'application/json': { schema: toJson(endpoint.body, 'input') } } };
-  const success = successStatus(endpoint);
   const responses: JsonSchema = {};
   for (const [status, schema] of Object.entries(endpoint.responses)) {
-    const isError = Number(status) !== success;
+    const isError = !isSuccessStatus(endpoint, Number(status));
     const contentType = isError ? PROBLEM_CONTENT_TYPE : (endpoint.produces ?? 'application/json');
     responses[status] = {
       description: isError ? 'Problem details (RFC 9457)' : 'Success',

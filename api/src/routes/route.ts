@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { z } from 'zod';
-import { successStatus, type Endpoint, type SuccessSchema } from '../../../shared/http';
+import { isSuccessStatus, successStatus, type Endpoint, type SuccessSchema } from '../../../shared/http';
 import { HttpProblem } from '../plugins/problems';
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -48,7 +48,8 @@ export function route<E extends Endpoint>(app: FastifyInstance, endpoint: E, han
         ...(endpoint.ifMatch ? { version: expectedVersion(req.headers['if-match']) } : {}),
       } as RouteInput<E>;
       const output = await handler(input, req, reply);
-      reply.code(status);
+      // A handler may answer with another success its endpoint declares (202: waits for approval).
+      if (!isSuccessStatus(endpoint, reply.statusCode)) reply.code(status);
       return output;
     },
   });

@@ -8,6 +8,7 @@ import { StoreError } from '../../src/db/store';
 import {
   accessEventsFor,
   actors,
+  applied,
   auditEventCount,
   auditEventsFor,
   createTestDatabase,
@@ -72,7 +73,7 @@ describe('update', () => {
   });
 
   it('the owning CRM updates with the current version: version + 1, one event with before/after of changed fields only', async () => {
-    const detail = await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000201', 1, { userCount: 150, currency: 'EUR', contactName: 'Sam Poe' }, 'Headcount grew');
+    const detail = applied(await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000201', 1, { userCount: 150, currency: 'EUR', contactName: 'Sam Poe' }, 'Headcount grew'));
     expect(detail.customer.version).toBe(2);
     expect(detail.customer.userCount).toBe(150);
     const events = await auditEventsFor(t.admin, 'ORG-000201');
@@ -85,7 +86,7 @@ describe('update', () => {
   });
 
   it('a patch that changes nothing changes nothing and records nothing', async () => {
-    const detail = await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000201', 2, { userCount: 150 }, 'Same again');
+    const detail = applied(await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000201', 2, { userCount: 150 }, 'Same again'));
     expect(detail.customer.version).toBe(2);
     expect(await auditEventsFor(t.admin, 'ORG-000201')).toHaveLength(1);
   });
@@ -123,7 +124,7 @@ describe('update', () => {
       edit(actors.alice, 'ORG-000203', 2, { userCount: -5 }), // refused by the table's check
       edit(actors.alice, 'ORG-000203', 2, { contactName: 'Robin Vale' }),
     ]);
-    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.customer.version : r.reason))).toEqual([
+    expect(settled.map((r) => (r.status === 'fulfilled' ? applied(r.value).customer.version : r.reason))).toEqual([
       2,
       2,
       storeError('conflict'),
@@ -178,11 +179,12 @@ describe('update', () => {
 });
 
 describe('archive', () => {
-  it('support leads archive (one event), CRMs cannot; archived customers leave the default search and refuse edits', async () => {
+  it('support leads archive (one event), another CRM cannot; archived customers leave the default search and refuse edits', async () => {
     await seedCustomer(t.admin, { orgId: 'ORG-000301', ownerSub: 'alice', orgName: 'Zebra Archive Co' });
-    await expect(t.store.archiveCustomer(actors.alice, testContext(), 'ORG-000301', 1, 'Closing')).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.archiveCustomer(actors.carol, testContext(), 'ORG-000301', 1, 'Closing')).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.archiveCustomer(actors.erin, testContext(), 'ORG-000301', 1, 'Closing')).rejects.toEqual(storeError('forbidden'));
     await expect(t.store.archiveCustomer(actors.bob, testContext(), 'ORG-000301', 7, 'Closing')).rejects.toEqual(storeError('conflict'));
-    const d = await t.store.archiveCustomer(actors.bob, testContext(), 'ORG-000301', 1, 'Customer left');
+    const d = applied(await t.store.archiveCustomer(actors.bob, testContext(), 'ORG-000301', 1, 'Customer left'));
     expect(d.customer).toMatchObject({ status: 'archived', version: 2 });
     const events = await auditEventsFor(t.admin, 'ORG-000301');
     expect(events.map((e) => e.action)).toEqual(['customer.archive']);

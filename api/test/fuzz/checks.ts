@@ -1,7 +1,7 @@
 // What the fuzzer checks on every response, as functions of the response alone.
 import type { LightMyRequestResponse } from 'fastify';
 import { Problem } from '../../../shared/api';
-import { successStatus, type Endpoint } from '../../../shared/http';
+import { isSuccessStatus, successStatus, type Endpoint } from '../../../shared/http';
 
 /** The billing e-mail the fuzzer seeds; processor tokens are seeded as tok_<hex> (testing/db.ts). */
 export const BILLING_EMAIL = 'billing-secret@example.com';
@@ -40,7 +40,7 @@ export function contractViolation(e: Endpoint, res: LightMyRequestResponse): { w
   } catch {
     return { why: `a ${status} whose body is not JSON`, json: null };
   }
-  if (status !== successStatus(e)) {
+  if (!isSuccessStatus(e, status)) {
     if (!type.startsWith('application/problem+json')) return { why: `a ${status} of type ${type}, not problem+json`, json };
     const p = Problem.safeParse(json);
     if (!p.success || p.data.status !== status) return { why: `a ${status} whose problem does not match`, json };

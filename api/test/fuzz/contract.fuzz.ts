@@ -22,7 +22,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { Cursor, OrgId } from '../../../shared/api';
+import { ChangeRequestId, Cursor, OrgId } from '../../../shared/api';
 import { endpoints, pathFor, type Endpoint } from '../../../shared/http';
 import { seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
 import { CONSOLE_CLIENT_ID, startHarness, type Harness, type Principal } from '../http/harness';
@@ -98,6 +98,8 @@ interface FuzzRequest {
 
 const cursorOf = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const hints: Hints = new Map<never, fc.Arbitrary<unknown>>([
+  // Change requests are numbered from 1 as the run's edits, archives and un-archives make them.
+  [ChangeRequestId as never, fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 30 }).map(String) }, { weight: 1, arbitrary: fc.stringMatching(/^[1-9][0-9]{0,18}$/) })],
   [OrgId as never, fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ORGS) }, { weight: 1, arbitrary: fc.constant('ORG-999999') }, { weight: 2, arbitrary: fc.stringMatching(/^ORG-[0-9]{6}$/) })],
   // Cursors in the shapes the API hands out (and a few that are not), so paging paths run too.
   [
@@ -179,7 +181,8 @@ let hostileTokens: string[] = [];
 
 beforeAll(async () => {
   // The rate limit answers 429 long before 100,000 requests; here the handlers are under test.
-  h = await startHarness({ rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 } }, { poolSize: CONCURRENCY });
+  // With the approval rules a deployment starts with, so edits, archives and decisions of change requests are fuzzed too.
+  h = await startHarness({ rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 } }, { poolSize: CONCURRENCY, approvalRules: 'seeded' });
   for (const [i, orgId] of ORGS.entries()) {
     const owner = i < 6 ? { ownerSub: 'alice', ownerName: 'Alice Adams' } : { ownerSub: 'carol', ownerName: 'Carol Chen' };
     await seedCustomer(h.db.admin, { orgId, ...owner, status: i === 9 ? 'archived' : 'active', latestChurnRisk: i / 10 });
@@ -196,11 +199,12 @@ afterAll(() => h?.close());
 const FINGERPRINT = `SELECT (SELECT count(*) || ':' || coalesce(sum(version), 0) || ':' || coalesce(max(updated_at)::text, '') FROM core.customers) AS customers,
                             (SELECT count(*) FROM core.predictions) AS predictions,
                             (SELECT count(*) FROM core.billing_methods) AS billing,
+                            (SELECT count(*) || ':' || coalesce(sum(version), 0) FROM core.change_requests) AS requests,
                             (SELECT count(*) FROM audit.events)::int AS events`;
 async function fingerprint(): Promise<Fingerprint> {
-  const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; events: number }>(FINGERPRINT);
+  const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; requests: string; events: number }>(FINGERPRINT);
   const r = rows[0]!;
-  return { data: `${r.customers}|${r.predictions}|${r.billing}`, events: r.events };
+  return { data: `${r.customers}|${r.predictions}|${r.billing}|${r.requests}`, events: r.events };
 }
 
 /** Tokens live 5 minutes, a run longer: every caller's are signed again each minute. */

@@ -4,7 +4,7 @@
 // 2. a little audit history made through the API as the demo users: the real
 //    editing path. Predictions come from the model job (models/run.ts), which the
 //    stack runs on this data and which publishes through `PUT /v1/predictions`.
-import type { CustomerListPage, CustomerDetail } from '../../../shared/api';
+import type { ChangeRequestPage, CustomerListPage, CustomerDetail } from '../../../shared/api';
 import type { SqlRunner } from '../../../api/src/db/migrate';
 import { apiCall, signInAs } from './api-client';
 import { DEMO_ACCOUNTS, type DemoAccount } from './demo-accounts';
@@ -94,10 +94,18 @@ export async function makeAuditHistory(o: ThroughApiOptions): Promise<number> {
   const carol = await signInAs(o.issuer, o.demoSeeder, 'carol', accountOf(accounts, 'carol').password);
   if (await editOwnCustomer(o, carol, 0, (d) => ({ renewalDate: addDays(d.customer.renewalDate, 30) }), 'Renewal moved by 30 days, agreed with procurement')) events++;
   const bob = await signInAs(o.issuer, o.demoSeeder, 'bob', accountOf(accounts, 'bob').password);
+  // Alice's seat change waited for approval (a rule names the number of users): bob approves it.
+  const waiting = await apiCall<ChangeRequestPage>(o.apiUrl, bob, 'GET', '/v1/change-requests?status=pending&limit=50');
+  const seats = waiting.body.items.find((r) => r.maker.sub === 'alice' && r.changes.some((c) => c.field === 'userCount'));
+  if (seats) {
+    await apiCall(o.apiUrl, bob, 'POST', `/v1/change-requests/${seats.id}/approve`, { reason: 'Order form for the 25 seats checked' }, { headers: { 'if-match': `"${seats.version}"` } });
+    events++;
+  }
   const list = await apiCall<CustomerListPage>(o.apiUrl, bob, 'GET', '/v1/customers?sort=name&limit=3');
   const last = list.body.items.at(-1);
   if (last && list.body.items.length > 1) {
     const detail = await apiCall<CustomerDetail>(o.apiUrl, bob, 'GET', `/v1/customers/${last.orgId}`);
+    // Archiving needs a second person: this stays a pending request in the Approvals queue.
     await apiCall(o.apiUrl, bob, 'POST', `/v1/customers/${last.orgId}/archive`, { reason: 'Duplicate record of a merged account' }, { headers: { 'if-match': detail.etag ?? `"${detail.body.customer.version}"` } });
     events++;
   }

@@ -33,10 +33,11 @@ describe('PGlite', () => {
       customer: { orgId: 'ORG-001001', ...customerFields({ orgName: 'Embedded Works' }) },
       reason: 'Demo customer',
     });
-    await store.updateCustomer(actors.alice, testContext(), 'ORG-001001', created.customer.version, { userCount: 7 }, 'Fewer seats');
-    await expect(store.updateCustomer(actors.carol, testContext(), 'ORG-001001', 2, { userCount: 8 }, 'Not mine')).rejects.toMatchObject({ kind: 'forbidden' });
+    // A contact field: no approval rule names it, so the edit applies at once.
+    await store.updateCustomer(actors.alice, testContext(), 'ORG-001001', created.customer.version, { contactName: 'Kim Embed' }, 'New contact');
+    await expect(store.updateCustomer(actors.carol, testContext(), 'ORG-001001', 2, { contactName: 'Not Mine' }, 'Not mine')).rejects.toMatchObject({ kind: 'forbidden' });
     const read = await store.getCustomer(actors.bob, testContext(), 'ORG-001001');
-    expect(CustomerDetail.parse(read).customer).toMatchObject({ orgName: 'Embedded Works', userCount: 7, version: 2 });
+    expect(CustomerDetail.parse(read).customer).toMatchObject({ orgName: 'Embedded Works', contactName: 'Kim Embed', version: 2 });
     const found = await store.searchCustomers(actors.alice, testContext(), CustomerListQuery.parse({ q: 'embedded' }));
     expect(found.items.map((c) => c.orgId)).toEqual(['ORG-001001']);
     expect(await trail.verify(actors.bob)).toMatchObject({ ok: true, checked: 2, unsealed: 0, accessChecked: 2, accessUnsealed: 0, checkpoint: { seq: 1 } });

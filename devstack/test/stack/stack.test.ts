@@ -109,7 +109,10 @@ describe('npm run stack', () => {
     const audit = await api<AuditPage>(ready.api, tokens.access_token!, '/v1/audit/events?limit=100');
     const actions = new Set(audit.items.map((e) => `${e.actorSub} ${e.action}`));
     expect(actions).toContain('alice customer.update');
-    expect(actions).toContain('bob customer.archive');
+    // Four eyes: bob approved alice's seats (the applied change is his event) and asked for an archive.
+    expect(actions).toContain('bob customer.update');
+    expect(actions).toContain('alice change.requested');
+    expect(actions).toContain('bob change.requested');
     expect([...actions].some((a) => a.endsWith('predictions.ingest'))).toBe(true);
   });
 

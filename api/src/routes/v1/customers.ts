@@ -2,9 +2,10 @@
 // usage, predictions, audit trail and access log. Handlers only translate HTTP
 // to store calls; the database functions authorize again and write the audit
 // and access events.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { etagFor } from '../../../../shared/api';
 import { endpoints, pathFor, USAGE_DEFAULT_DAYS } from '../../../../shared/http';
+import type { EditOutcome } from '../../db/store';
 import { actorOf, requestContext } from '../../plugins/auth';
 import { HttpProblem } from '../../plugins/problems';
 import { route } from '../route';
@@ -32,16 +33,17 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
   });
 
   route(app, endpoints['customers.update'], async ({ params, body, version }, req, reply) => {
-    const detail = await store.updateCustomer(actorOf(req), requestContext(req), params.orgId, version, body.changes, body.reason, body.revertOf);
-    reply.header('etag', etagFor(detail.customer.version));
-    return detail;
+    const outcome = await store.updateCustomer(actorOf(req), requestContext(req), params.orgId, version, body.changes, body.reason, body.revertOf);
+    return answerEdit(outcome, reply);
   });
 
   route(app, endpoints['customers.archive'], async ({ params, body, version }, req, reply) => {
-    const detail = await store.archiveCustomer(actorOf(req), requestContext(req), params.orgId, version, body.reason);
-    reply.header('etag', etagFor(detail.customer.version));
-    return detail;
+    return answerEdit(await store.archiveCustomer(actorOf(req), requestContext(req), params.orgId, version, body.reason), reply);
   });
+
+  route(app, endpoints['customers.unarchive'], async ({ params, body, version }, req, reply) =>
+    answerEdit(await store.unarchiveCustomer(actorOf(req), requestContext(req), params.orgId, version, body.reason), reply),
+  );
 
   route(app, endpoints['customers.usage'], async ({ params, query }, req) => {
     const { from, to } = usageRange(query.from, query.to);
@@ -57,6 +59,13 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
   route(app, endpoints['customers.access'], async ({ params, query }, req) =>
     store.customerAccess(actorOf(req), params.orgId, query.cursor, query.limit),
   );
+}
+
+/** The new record with its ETag, or 202 with the change request it waits in (the customer is unchanged). */
+function answerEdit<T extends EditOutcome>(outcome: T, reply: FastifyReply): T {
+  if ('changeRequest' in outcome) reply.code(202).header('location', pathFor(endpoints['changeRequests.get'], { id: outcome.changeRequest.id }));
+  else reply.header('etag', etagFor(outcome.customer.version));
+  return outcome;
 }
 
 function usageRange(from: string | undefined, to: string | undefined): { from: string; to: string } {

@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { assignmentRoutes } from './assignments';
 import { auditRoutes } from './audit';
+import { changeRequestRoutes } from './change-requests';
 import { customerRoutes } from './customers';
 import { evidenceRoutes } from './evidence';
+import { eventRoutes } from './events';
 import { meRoutes } from './me';
 import { portfolioRoutes } from './portfolio';
 import { predictionRoutes } from './predictions';
@@ -17,6 +19,8 @@ async function routes(app: FastifyInstance): Promise<void> {
   await app.register(portfolioRoutes);
   await app.register(auditRoutes);
   await app.register(evidenceRoutes);
+  await app.register(changeRequestRoutes);
+  await app.register(eventRoutes);
   await app.register(predictionRoutes);
   await app.register(selfRoutes);
   await app.register(staffRoutes);
@@ -24,4 +28,4 @@ async function routes(app: FastifyInstance): Promise<void> {
 }
 
 // Encapsulated like any route plugin; fastify-plugin only declares what it needs.
-export const v1Routes = fp(routes, { name: 'cims-v1', fastify: '5.x', encapsulate: true, dependencies: ['cims-store', 'cims-auth', 'cims-openapi'] });
+export const v1Routes = fp(routes, { name: 'cims-v1', fastify: '5.x', encapsulate: true, dependencies: ['cims-store', 'cims-auth', 'cims-openapi', 'cims-live'] });

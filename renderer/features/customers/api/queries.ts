@@ -53,6 +53,20 @@ export const customerQueries = {
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.nextCursor,
     }),
+  /** Which fields and actions need a second person (the approval rules); they change rarely. */
+  approvalRules: () =>
+    queryOptions({
+      queryKey: [...queryRoots.approvals, 'rules'] as const,
+      queryFn: () => call('approvals:rules', {}),
+      staleTime: 10 * 60_000,
+    }),
+  /** The record's newest change requests, for its banner; under the approvals root, so every step refreshes it. */
+  changeRequests: (orgId: OrgId) =>
+    queryOptions({
+      queryKey: [...queryRoots.approvals, 'record', orgId] as const,
+      queryFn: () => call('approvals:list', { orgId, limit: 5 }),
+      staleTime: 0,
+    }),
   /** Who viewed the record (support leads); never cached as fresh: each open of the record adds to it. */
   access: (orgId: OrgId) =>
     infiniteQueryOptions({

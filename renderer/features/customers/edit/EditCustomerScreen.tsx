@@ -25,6 +25,7 @@ import {
   type FormValues,
 } from './form';
 import { ReviewDialog } from './ReviewDialog';
+import { revertDescriptions, revertedFields, revertReason, RevertNotice, type RevertRequest } from './revert';
 
 export interface EditCustomerScreenProps {
   /** null: a new customer. */
@@ -33,12 +34,15 @@ export interface EditCustomerScreenProps {
   draftOwner: string;
   onSaved: (orgId: string) => void;
   onCancel: () => void;
+  /** "Revert this change": start from the record with this history event's before-values. */
+  revert?: RevertRequest;
 }
 
-export function EditCustomerScreen({ orgId, draftOwner, onSaved, onCancel }: EditCustomerScreenProps) {
+export function EditCustomerScreen({ orgId, draftOwner, onSaved, onCancel, revert }: EditCustomerScreenProps) {
   const key = orgId ?? 'new';
-  // Read once: the form owns the draft from here on.
-  const [draft] = useState(() => loadDraft(draftOwner, key));
+  // Read once: the form owns the draft from here on. A revert starts from the record instead.
+  const [draft] = useState(() => (revert ? null : loadDraft(draftOwner, key)));
+  const [replacedDraft] = useState(() => revert !== undefined && loadDraft(draftOwner, key) !== null);
   const detail = useQuery({ ...customerQueries.detail(orgId ?? 'ORG-000000'), enabled: orgId !== null && !draft });
 
   let body;
@@ -49,7 +53,18 @@ export function EditCustomerScreen({ orgId, draftOwner, onSaved, onCancel }: Edi
   } else if (detail.isError) {
     body = <ErrorState title="Could not load this customer" error={detail.error} onRetry={() => void detail.refetch()} />;
   } else {
-    body = <CustomerForm key={key} orgId={orgId} draftOwner={draftOwner} draft={null} detail={detail.data} onSaved={onSaved} onCancel={onCancel} />;
+    body = (
+      <CustomerForm
+        key={key}
+        orgId={orgId}
+        draftOwner={draftOwner}
+        draft={null}
+        detail={detail.data}
+        onSaved={onSaved}
+        onCancel={onCancel}
+        {...(revert ? { revert: { ...revert, replacedDraft } } : {})}
+      />
+    );
   }
   return (
     <section className="screen scroll" aria-labelledby="edit-title">
@@ -83,9 +98,10 @@ interface CustomerFormProps {
   detail: CustomerDetail | null;
   onSaved: (orgId: string) => void;
   onCancel: () => void;
+  revert?: RevertRequest & { replacedDraft: boolean };
 }
 
-function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: CustomerFormProps) {
+function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, revert }: CustomerFormProps) {
   const isNew = orgId === null;
   const key = orgId ?? 'new';
   const qc = useQueryClient();
@@ -103,7 +119,13 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
   const form = useForm<FormValues, unknown, FormOutput>({
     resolver: zodResolver(isNew ? NewFormSchema : EditFormSchema),
     mode: 'onChange',
-    defaultValues: draft ? { ...EMPTY_VALUES, ...draft.values } : base ? toFormValues(base, orgId ?? '') : EMPTY_VALUES,
+    defaultValues: draft
+      ? { ...EMPTY_VALUES, ...draft.values }
+      : base && revert
+        ? toFormValues(revertedFields(base, revert), orgId ?? '', revertReason(revert))
+        : base
+          ? toFormValues(base, orgId ?? '')
+          : EMPTY_VALUES,
   });
   const { register, formState } = form;
   const errors = formState.errors;
@@ -127,11 +149,23 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
       const saved =
         isNew || baseVersion === null
           ? await create.mutateAsync({ customer: { ...pending.fields, orgId: pending.orgId }, reason: pending.reason })
-          : await update.mutateAsync({ orgId: key, version: baseVersion, changes: pending.changes, reason: pending.reason });
+          : await update.mutateAsync({
+              orgId: key,
+              version: baseVersion,
+              changes: pending.changes,
+              reason: pending.reason,
+              ...(revert ? { revertOf: revert.eventId } : {}),
+            });
       deleteDraft(draftOwner, key);
       setReviewOpen(false);
-      toast('success', 'Saved', `${saved.customer.orgName} was saved.`);
-      onSaved(saved.customer.orgId);
+      if ('changeRequest' in saved) {
+        const r = saved.changeRequest;
+        toast('success', 'Sent for approval', `${r.orgName}: ${r.changes.length === 1 ? 'the change waits' : `all ${r.changes.length} changes wait`} for a support lead. The record stays as it was until then.`);
+        onSaved(r.orgId);
+      } else {
+        toast('success', 'Saved', `${saved.customer.orgName} was saved.`);
+        onSaved(saved.customer.orgId);
+      }
     } catch (e) {
       setReviewOpen(false);
       await explainFailure(e as BridgeError, pending);
@@ -141,7 +175,10 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
   const explainFailure = async (e: BridgeError, attempt: Pending) => {
     const code = errorCode(e);
     toast('error', 'Not saved', describeError(e));
-    if (code === 'conflict' && !isNew) {
+    if (code === 'conflict' && e.status === 409 && !isNew) {
+      // Not someone's edit: a change of this record already waits for approval.
+      setProblem({ kind: 'other', title: 'A change of this customer already waits for approval', message: `${e.message} Your draft is kept.` });
+    } else if (code === 'conflict' && !isNew) {
       try {
         const current = await qc.fetchQuery({ ...customerQueries.detail(key), staleTime: 0 });
         const theirs = base ? diffFields(base, pickFields(current.customer)) : {};
@@ -186,8 +223,17 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
   };
 
   const saving = update.isPending || create.isPending;
+  const reverted = revert && base ? revertDescriptions(base, revert) : {};
   const field = (name: keyof FormValues, label: string, extra: Record<string, unknown> = {}) => (
-    <TextInput size="sm" label={label} withAsterisk error={errors[name]?.message} {...register(name)} {...extra} />
+    <TextInput
+      size="sm"
+      label={label}
+      withAsterisk
+      error={errors[name]?.message}
+      {...(reverted[name] ? { description: reverted[name], 'data-reverted': reverted[name].startsWith('Conflict') ? 'conflict' : 'yes' } : {})}
+      {...register(name)}
+      {...extra}
+    />
   );
 
   return (
@@ -203,6 +249,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel }: C
             </Group>
           </Alert>
         )}
+        {revert && base && <RevertNotice current={base} revert={revert} replacedDraft={revert.replacedDraft} />}
         {problem && <ProblemView problem={problem} base={base} onReapply={reapply} onRetry={() => setReviewOpen(true)} canRetry={pending !== null} />}
         <Paper withBorder p="md" radius="sm">
           <div className="form-grid">
