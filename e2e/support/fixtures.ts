@@ -32,7 +32,10 @@ import { serveRenderer } from './renderer-server';
 import { signInOnPage } from '../../testing/sign-in';
 import { startStack, type RunningStack, type StackInfo } from '../../testing/stack';
 
-export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// As testing/db.ts: TLS with the server's certificate checked against the CA scripts/setup-system.sh makes.
+export const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  `postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.PGSSLROOTCERT ?? '/etc/ssl/cims-pg-test/ca.crt')}`;
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
