@@ -110,6 +110,18 @@ const allShots: Shot[] = [
   },
   { name: 'customer', session: signedIn(ALICE), route: { name: 'customer', orgId: 'ORG-000001' } },
   {
+    // The prediction panel: factors in words, model version, and a CRM's 'Looks wrong?' being written.
+    name: 'customer-prediction-feedback',
+    session: signedIn(ALICE),
+    route: { name: 'customer', orgId: 'ORG-000001' },
+    act: async (p) => {
+      const churn = p.getByRole('region', { name: 'Churn risk' });
+      await churn.getByRole('button', { name: 'This churn risk looks wrong' }).click();
+      await churn.getByRole('textbox').fill('They signed a three-year renewal last week; usage dipped during their migration.');
+      await p.getByRole('region', { name: 'Upsell propensity' }).scrollIntoViewIfNeeded();
+    },
+  },
+  {
     name: 'edit',
     session: signedIn(ALICE),
     route: { name: 'edit', orgId: 'ORG-000001' },

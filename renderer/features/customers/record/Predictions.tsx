@@ -31,8 +31,19 @@ const FACTOR_WORDS: Record<string, (v: number) => string> = {
   sessions_per_active_user: (v) => `${v.toFixed(1)} sessions a day per active user`,
 };
 
+/** The model's features by name; any other factor is shown by its own name. */
+const FACTOR_NAMES: Record<string, string> = {
+  active_users_trend_4w: 'Active users, 4-week trend',
+  seat_utilization: 'Seats in use',
+  tenure_years: 'Time as a customer',
+  seat_price: 'Price per seat',
+  log_seats: 'Number of seats',
+  sessions_per_active_user: 'Sessions per active user',
+};
+const factorName = (factor: string) => FACTOR_NAMES[factor] ?? factorLabel(factor);
+
 export function factorSentence(kind: PredictionKind, factor: string, weight: number, value: number | undefined): string {
-  const what = value !== undefined && FACTOR_WORDS[factor] ? FACTOR_WORDS[factor](value) : factorLabel(factor);
+  const what = value !== undefined && FACTOR_WORDS[factor] ? FACTOR_WORDS[factor](value) : factorName(factor);
   const effect = Math.abs(weight) < 0.05 ? 'barely moves' : weight > 0 ? 'raises' : 'lowers';
   return `${what}: ${effect} the ${KIND_LABELS[kind].toLowerCase()}.`;
 }
@@ -81,7 +92,7 @@ function PredictionView({ p, orgId, canFlag }: { p: Prediction; orgId: string; c
           {p.topFactors.map((f) => (
             <li key={f.factor}>
               <span className="factor-name" title={factorSentence(p.kind, f.factor, f.weight, f.value)}>
-                {factorLabel(f.factor)}
+                {factorName(f.factor)}
               </span>
               <span className="factor-track" aria-hidden="true">
                 <span
