@@ -71,11 +71,18 @@ export interface TokenVerifierOptions {
 export interface TokenVerifier {
   /** Verifies a raw bearer token and returns who it speaks for. Throws AuthError or IssuerUnavailableError. */
   verify(token: string): Promise<Actor>;
+  /** The same, with the key the token is bound to (DPoP, RFC 9449 6.1: `cnf.jkt`), or null for a bearer token. */
+  verifyBound(token: string): Promise<VerifiedToken>;
   readonly cacheEntries: number;
 }
 
-interface CachedActor {
+export interface VerifiedToken {
   actor: Actor;
+  /** The JWK SHA-256 thumbprint of the key the token is bound to; null when it is not bound. */
+  jkt: string | null;
+}
+
+interface CachedActor extends VerifiedToken {
   expiresAtMs: number;
   /** The key that signed it: the entry dies when the JWKS no longer has it. */
   kid: string;
@@ -111,49 +118,53 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return set.local(header, token);
   };
 
+  const verifyBound = async (token: string): Promise<VerifiedToken> => {
+    const hash = createHash('sha256').update(token).digest('base64url');
+    const hit = cache.get(hash);
+    if (hit) {
+      // The key set is refreshed here when due, which may drop this entry.
+      const set = await keys.current().catch(() => null);
+      if (now() < hit.expiresAtMs && set?.kids.has(hit.kid) && cache.has(hash)) return { actor: hit.actor, jkt: hit.jkt };
+      cache.delete(hash);
+    }
+
+    let payload: JWTPayload;
+    let kid: string;
+    try {
+      const verified = await jwtVerify(token, getKey, {
+        issuer,
+        audience,
+        algorithms: ALGORITHMS,
+        typ: ACCESS_TOKEN_TYP,
+        maxTokenAge,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['exp', 'sub', 'iat'],
+        currentDate: new Date(now()),
+      });
+      payload = verified.payload;
+      kid = verified.protectedHeader.kid as string;
+    } catch (err) {
+      throw classify(err);
+    }
+
+    const actor = actorFromClaims(payload, claimsOptions);
+    const jkt = boundKey(payload);
+    // Cached until the token's own expiry (without the tolerance), never longer.
+    const expiresAtMs = (payload.exp as number) * 1000;
+    if (cache.size >= cacheSize) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    cache.set(hash, { actor, jkt, expiresAtMs, kid });
+    return { actor, jkt };
+  };
+
   return {
     get cacheEntries() {
       return cache.size;
     },
-    async verify(token) {
-      const hash = createHash('sha256').update(token).digest('base64url');
-      const hit = cache.get(hash);
-      if (hit) {
-        // The key set is refreshed here when due, which may drop this entry.
-        const set = await keys.current().catch(() => null);
-        if (now() < hit.expiresAtMs && set?.kids.has(hit.kid) && cache.has(hash)) return hit.actor;
-        cache.delete(hash);
-      }
-
-      let payload: JWTPayload;
-      let kid: string;
-      try {
-        const verified = await jwtVerify(token, getKey, {
-          issuer,
-          audience,
-          algorithms: ALGORITHMS,
-          typ: ACCESS_TOKEN_TYP,
-          maxTokenAge,
-          clockTolerance: CLOCK_TOLERANCE_S,
-          requiredClaims: ['exp', 'sub', 'iat'],
-          currentDate: new Date(now()),
-        });
-        payload = verified.payload;
-        kid = verified.protectedHeader.kid as string;
-      } catch (err) {
-        throw classify(err);
-      }
-
-      const actor = actorFromClaims(payload, claimsOptions);
-      // Cached until the token's own expiry (without the tolerance), never longer.
-      const expiresAtMs = (payload.exp as number) * 1000;
-      if (cache.size >= cacheSize) {
-        const oldest = cache.keys().next();
-        if (!oldest.done) cache.delete(oldest.value);
-      }
-      cache.set(hash, { actor, expiresAtMs, kid });
-      return actor;
-    },
+    verify: async (token) => (await verifyBound(token)).actor,
+    verifyBound,
   };
 }
 
@@ -220,10 +231,30 @@ function createKeyStore(o: KeyStoreOptions) {
 
 /** Extracts the bearer token from an Authorization header, or explains why there is none. */
 export function bearerToken(header: string | undefined): string {
+  const credentials = accessCredentials(header);
+  if (credentials.scheme !== 'Bearer') throw new AuthError('invalid_token', 'The Authorization header must be "Bearer <token>".');
+  return credentials.token;
+}
+
+export type AuthScheme = 'Bearer' | 'DPoP';
+
+/** The access token and how it was presented: `Bearer <token>` (RFC 6750) or `DPoP <token>` (RFC 9449 7.1). */
+export function accessCredentials(header: string | undefined): { scheme: AuthScheme; token: string } {
   if (!header) throw new AuthError('missing_token', 'A bearer token is required.');
-  const match = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(header);
-  if (!match?.[1]) throw new AuthError('invalid_token', 'The Authorization header must be "Bearer <token>".');
-  return match[1];
+  const match = /^(Bearer|DPoP) +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(header);
+  if (!match?.[1] || !match[2]) throw new AuthError('invalid_token', 'The Authorization header must be "Bearer <token>" or "DPoP <token>".');
+  return { scheme: match[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2] };
+}
+
+/** RFC 9449 6.1: the `jkt` member of the `cnf` claim. A `cnf` without a usable one is a token this API cannot check. */
+function boundKey(payload: JWTPayload): string | null {
+  const cnf = payload.cnf;
+  if (cnf === undefined) return null;
+  const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) ? (cnf as Record<string, unknown>).jkt : undefined;
+  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+    throw new AuthError('invalid_token', 'The token is bound to a key in a way this API does not support.');
+  }
+  return jkt;
 }
 
 export interface ActorOptions {

@@ -42,8 +42,8 @@ export class DpopCacheFullError extends Error {
 }
 
 export interface DpopOptions {
-  /** IT's policy: people must present DPoP-bound tokens (service paths are exempt, see plugins/auth.ts). */
-  required?: boolean;
+  /** IT's policy: people must present DPoP-bound tokens (service paths are exempt, see plugins/auth.ts). A function is asked per request. */
+  required?: boolean | (() => boolean);
   /** Ask every proof for a nonce from this API (use_dpop_nonce). */
   requireNonce?: boolean;
   /** Secret for stateless nonces; every process behind one load balancer needs the same one. Default: random per process. */
@@ -98,7 +98,9 @@ export function createDpopVerifier(options: DpopOptions = {}): DpopVerifier {
   };
 
   return {
-    required: options.required ?? false,
+    get required() {
+      return typeof options.required === 'function' ? options.required() : (options.required ?? false);
+    },
     requireNonce,
     get replayEntries() {
       return replay.size;

@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { CHANNEL_NAMES, type Channel, type CimsBridge } from '../../shared/ipc';
 import type { SecretStore } from '../core/deps';
 import { startShell } from './main';
-import { app, dialog, recorded, resetStandIn, shell, type Frame, type IpcEvent } from './test/electron-stand-in';
+import { ChunkedSecret, refreshTokenAccount } from '../core/secret-store';
+import { app, dialog, net, powerMonitor, recorded, resetStandIn, shell, type Frame, type IpcEvent } from './test/electron-stand-in';
 
 vi.mock('electron', () => import('./test/electron-stand-in'));
 // Taken before any test runs: what importing main.ts did by itself.
@@ -290,5 +291,58 @@ describe('before the window', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('locking with the workstation', () => {
+  const ISSUER = GOOD_POLICY.issuer;
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  /** The provider, answered inside net.fetch (the stand-in's network): discovery and the refresh grant a restart makes. */
+  const provider = async (input: string | URL | Request): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    if (url.pathname === '/.well-known/openid-configuration') {
+      return json({ issuer: ISSUER, authorization_endpoint: `${ISSUER}/auth`, token_endpoint: `${ISSUER}/token`, jwks_uri: `${ISSUER}/jwks`, response_types_supported: ['code'] });
+    }
+    if (url.pathname === '/token') {
+      const access = `${b64({ alg: 'none' })}.${b64({ sub: 'alice', name: 'Alice', roles: ['crm'] })}.sig`;
+      return json({ access_token: access, token_type: 'Bearer', expires_in: 300 });
+    }
+    return new Response('not found', { status: 404 });
+  };
+
+  /** The shell started over a keychain holding a saved sign-in (rotation binding, so the restart restores it). */
+  async function signedInShell(policy: Record<string, unknown>) {
+    resetStandIn({ isPackaged: false, paths: { logs: join(dir, 'logs'), userData: join(dir, 'userData'), downloads: join(dir, 'downloads') } });
+    writeFileSync(policyFile(), JSON.stringify({ ...GOOD_POLICY, tokenBinding: 'rotation', ...policy }));
+    const entries = new Map<string, string>();
+    const secrets: SecretStore = {
+      get: async (account) => entries.get(account) ?? null,
+      set: async (account, value) => void entries.set(account, value),
+      delete: async (account) => entries.delete(account),
+    };
+    await new ChunkedSecret(secrets, refreshTokenAccount(GOOD_POLICY.issuer, GOOD_POLICY.clientId)).write(`rt-${'x'.repeat(40)}`);
+    vi.mocked(net.fetch).mockImplementation(provider as unknown as typeof net.fetch);
+    await startShell({ preload: join(dir, 'app', 'preload.cjs'), rendererRoot: renderer, policyPath: policyFile(), secrets });
+    const window = recorded.windows[0]!;
+    const status = async () => {
+      const answer = (await recorded.ipcHandlers.get('session:get')!({ senderFrame: window.webContents.mainFrame }, {})) as { data: { status: string } };
+      return answer.data.status;
+    };
+    expect(await status()).toBe('signedIn');
+    return status;
+  }
+
+  it.each(['lock-screen', 'suspend', 'user-did-resign-active'])('locks the console when Electron reports %s', async (event) => {
+    const status = await signedInShell({});
+    powerMonitor.emit(event);
+    expect(await status()).toBe('locked');
+  });
+
+  it('stays signed in when the policy turns it off', async () => {
+    const status = await signedInShell({ lockOnScreenLock: false });
+    powerMonitor.emit('lock-screen');
+    powerMonitor.emit('suspend');
+    expect(await status()).toBe('signedIn');
   });
 });

@@ -119,6 +119,10 @@ async function main(options: ShellOptions, secrets: SecretStore): Promise<void> 
 
   powerMonitor.on('resume', () => void core.hooks.resume());
   powerMonitor.on('unlock-screen', () => void core.hooks.resume());
+  // The console locks with the workstation (policy lockOnScreenLock): screen lock, sleep, another user taking the seat (macOS fast user switching).
+  powerMonitor.on('lock-screen', () => core.hooks.workstationLocked('lock-screen'));
+  powerMonitor.on('suspend', () => core.hooks.workstationLocked('suspend'));
+  powerMonitor.on('user-did-resign-active', () => core.hooks.workstationLocked('user-switch'));
 
   window = new BrowserWindow({
     width: 1280,

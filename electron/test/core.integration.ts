@@ -16,7 +16,7 @@ import type { SessionState } from '../../shared/ipc';
 import type { Clock, SecretStore } from '../core/deps';
 import { createHandlers, type CimsCore } from '../core/handlers';
 import { createRotatingLog } from '../core/log';
-import { ChunkedSecret, keytarSecretStore } from '../core/secret-store';
+import { ChunkedSecret, keytarSecretStore, refreshTokenAccount } from '../core/secret-store';
 import { ALICE, BOB, launchChromium, signInInBrowser, startIdp, startResourceServer, waitFor, type TestAccount } from './harness';
 
 const KEYCHAIN_READY = Boolean(process.env.CIMS_KEYRING_READY);
@@ -29,7 +29,9 @@ let browser: Browser;
 let policy: Policy;
 let logDir: string;
 const cores: CimsCore[] = [];
-const vault = () => new ChunkedSecret(keytarSecretStore(SERVICE), 'refresh-token');
+// The refresh token's keychain account is named by the policy's issuer and client id.
+const account = () => refreshTokenAccount(policy.issuer, policy.clientId);
+const vault = () => new ChunkedSecret(keytarSecretStore(SERVICE), account());
 
 class ManualClock implements Clock {
   private offset = 0;
@@ -107,7 +109,8 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
     api = await startResourceServer(idp.issuer, AUDIENCE);
     browser = await launchChromium();
     logDir = mkdtempSync(join(tmpdir(), 'cims-core-log-'));
-    policy = Policy.parse({ issuer: idp.issuer, clientId: 'cims-console', apiBaseUrl: api.url, apiAudience: AUDIENCE });
+    // The keychain's saved sign-in across restarts is the rotation binding; DPoP's flows are in dpop.integration.ts.
+    policy = Policy.parse({ issuer: idp.issuer, clientId: 'cims-console', apiBaseUrl: api.url, apiAudience: AUDIENCE, tokenBinding: 'rotation' });
   }, 60_000);
 
   afterAll(async () => {
@@ -146,7 +149,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       const refreshToken = await vault().read();
       expect(refreshToken).toBeTruthy();
       // The keychain's main entry is the manifest, not the token.
-      expect(await keytar.getPassword(SERVICE, 'refresh-token')).not.toContain(refreshToken!);
+      expect(await keytar.getPassword(SERVICE, account())).not.toContain(refreshToken!);
 
       const verified = await core.invoke('audit:verify', {});
       expect(verified).toMatchObject({ ok: true, data: { trail: { ok: true }, witness: { status: 'not_configured' } } });
@@ -214,7 +217,7 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       const pending = core.invoke('audit:verify', {});
       const signedOut = await waitFor(core, 'signedOut');
       expect(signedOut.message).toMatch(/session has ended/i);
-      expect(await keytar.getPassword(SERVICE, 'refresh-token')).toBeNull();
+      expect(await keytar.getPassword(SERVICE, account())).toBeNull();
       expect(api.seen.length).toBe(seenBefore);
 
       await core.invoke('session:signIn', {});
@@ -267,8 +270,8 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
       const refreshToken = (await vault().read())!;
       const result = await core.invoke('session:signOut', {});
       expect(result).toMatchObject({ ok: true, data: { status: 'signedOut', user: null } });
-      expect(await keytar.getPassword(SERVICE, 'refresh-token')).toBeNull();
-      expect(await keytar.getPassword(SERVICE, 'refresh-token.0')).toBeNull();
+      expect(await keytar.getPassword(SERVICE, account())).toBeNull();
+      expect(await keytar.getPassword(SERVICE, `${account()}.0`)).toBeNull();
       expect(await refreshStatus(refreshToken)).toMatchObject({ status: 400, error: 'invalid_grant' });
       const { end_session_endpoint } = await discovery();
       expect(opened.at(-1)!.startsWith(end_session_endpoint)).toBe(true);
@@ -422,13 +425,13 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
     });
 
     it('cleans up a damaged entry in the real keychain and asks to sign in again', async () => {
-      await keytar.setPassword(SERVICE, 'refresh-token', '{"v":1,"chunks":2,"sha256":"00"}');
-      await keytar.setPassword(SERVICE, 'refresh-token.0', 'half-a-token');
+      await keytar.setPassword(SERVICE, account(), '{"v":1,"chunks":2,"sha256":"00"}');
+      await keytar.setPassword(SERVICE, `${account()}.0`, 'half-a-token');
       const { core } = makeCore();
       await core.start();
       expect(await core.invoke('session:get', {})).toMatchObject({ ok: true, data: { status: 'signedOut', message: expect.stringMatching(/keychain/) } });
-      expect(await keytar.getPassword(SERVICE, 'refresh-token')).toBeNull();
-      expect(await keytar.getPassword(SERVICE, 'refresh-token.0')).toBeNull();
+      expect(await keytar.getPassword(SERVICE, account())).toBeNull();
+      expect(await keytar.getPassword(SERVICE, `${account()}.0`)).toBeNull();
     });
   });
 });

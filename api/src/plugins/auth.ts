@@ -8,7 +8,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Access } from '../../../shared/http';
-import { AuthError, bearerToken, isCustomer, isServiceAccount, type TokenVerifier } from '../auth';
+import { accessCredentials, AuthError, isCustomer, isServiceAccount, type AuthScheme, type TokenVerifier } from '../auth';
+import { createDpopVerifier, DpopError, type DpopVerifier } from '../dpop';
 import type { Actor, RequestContext } from '../db/store';
 import { HttpProblem } from './problems';
 import { clientRequestId } from './security-headers';
@@ -27,6 +28,8 @@ declare module 'fastify' {
 
 export interface AuthPluginOptions {
   verifier: TokenVerifier;
+  /** DPoP proofs (RFC 9449); bound tokens are always checked, `required` refuses people's bearer tokens. */
+  dpop?: DpopVerifier;
   rateLimit: { max: number; timeWindowMs: number };
   /** Told of every caller with a valid token once the response is sent (the staff directory); must not throw. */
   onCaller?: (actor: Actor) => void;
@@ -39,7 +42,7 @@ export interface AuthPluginOptions {
  */
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, options) => {
-    app.addHook('onRequest', identifyHook(options.verifier));
+    app.addHook('onRequest', identifyHook(options.verifier, options.dpop ?? createDpopVerifier()));
     await app.register(rateLimit, {
       max: options.rateLimit.max,
       timeWindow: options.rateLimit.timeWindowMs,
@@ -63,15 +66,41 @@ function accessOf(req: FastifyRequest): Access {
   return req.url.startsWith('/v1/') ? 'human' : 'public';
 }
 
-export function identifyHook(verifier: TokenVerifier) {
+export function identifyHook(verifier: TokenVerifier, dpop: DpopVerifier) {
   return async function identify(req: FastifyRequest): Promise<void> {
     if (accessOf(req) === 'public') return;
     try {
-      req.actor = await verifier.verify(bearerToken(req.headers.authorization));
+      const { scheme, token } = accessCredentials(req.headers.authorization);
+      const { actor, jkt } = await verifier.verifyBound(token);
+      await checkBinding(req, dpop, scheme, token, jkt, actor);
+      req.actor = actor;
     } catch (err) {
       req.authFailure = err as Error;
     }
   };
+}
+
+/**
+ * A bound token only as `DPoP <token>` with a valid proof (a bound token sent as a bearer token is
+ * refused, RFC 9449 7.2); an unbound one only as `Bearer`. With `required`, a person's bearer token is
+ * refused too. Exempt: service paths, whose tokens are issued to confidential clients on servers and
+ * never sit on a workstation: the model runner (client credentials) and the customer portal's back end.
+ */
+async function checkBinding(req: FastifyRequest, dpop: DpopVerifier, scheme: AuthScheme, token: string, jkt: string | null, actor: Actor) {
+  if (jkt === null) {
+    if (scheme === 'DPoP') throw new DpopError('invalid_token', 'The access token is not DPoP-bound; send it as a bearer token.');
+    if (dpop.required && !isServiceAccount(actor) && !isCustomer(actor)) {
+      throw new DpopError('invalid_token', 'This API requires DPoP-bound access tokens. Sign in again with a current console.');
+    }
+    return;
+  }
+  if (scheme !== 'DPoP') throw new DpopError('invalid_token', 'The access token is DPoP-bound; send it with the DPoP scheme and a proof.');
+  await dpop.verify({ proof: req.headers.dpop, method: req.method, url: requestUrl(req), accessToken: token, jkt });
+}
+
+/** The URL the client sent the request to, as its proof's htu names it (behind a proxy: trustProxy's X-Forwarded-Proto and -Host). */
+function requestUrl(req: FastifyRequest): string {
+  return `${req.protocol}://${req.host}${req.url}`;
 }
 
 export async function enforceHook(req: FastifyRequest, _reply: FastifyReply): Promise<void> {

@@ -6,6 +6,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
 import type { Problem } from '../../../shared/api';
 import { AuthError, IssuerUnavailableError } from '../auth';
+import { DPOP_ALGORITHMS, DpopCacheFullError, DpopError } from '../dpop';
 import { StoreError, type StoreErrorKind } from '../db/store';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -69,6 +70,18 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
         ? 'Bearer realm="cims"'
         : `Bearer realm="cims", error="invalid_token", error_description="${err.message}"`;
     return sendProblem(reply, build(req, 401, 'unauthorized', err.message), { 'www-authenticate': header });
+  }
+  if (err instanceof DpopError) {
+    // RFC 9449 7.1: the DPoP scheme's challenge; a nonce the client must use rides in DPoP-Nonce.
+    const header = `DPoP algs="${DPOP_ALGORITHMS.join(' ')}", error="${err.code}", error_description="${err.message}"`;
+    return sendProblem(reply, build(req, 401, 'unauthorized', err.message), {
+      'www-authenticate': header,
+      ...(err.nonce ? { 'dpop-nonce': err.nonce } : {}),
+    });
+  }
+  if (err instanceof DpopCacheFullError) {
+    req.log.error('DPoP replay cache full; refusing new proofs until entries expire');
+    return sendProblem(reply, build(req, 503, 'busy', 'The API is busy. Try again shortly.'), { 'retry-after': '5' });
   }
   if (err instanceof IssuerUnavailableError) {
     req.log.error({ err }, 'token verification unavailable');

@@ -2,7 +2,8 @@
 // demo stack. It stands in for IT's provider (Keycloak, Entra ID, Okta) and is
 // configured the way a careful enterprise setup would be: one first-party
 // native client with PKCE and loopback redirects, JWT access tokens for the API
-// audience (RFC 8707), rotating refresh tokens, revocation and end-session, and
+// audience (RFC 8707), DPoP-bound tokens when the console sends proofs (RFC 9449),
+// rotating refresh tokens, revocation and end-session, and
 // a confidential client-credentials client for the model runner. One addition no
 // real provider has: a password grant for the demo seeder client only, from
 // loopback only, so the stack's seeder gets demo users' tokens without driving
@@ -12,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Provider, { errors, interactionPolicy, type Account, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
-import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
+import { DEMO_ACCOUNTS, DEMO_CUSTOMER_ACCOUNTS } from '../seed/demo-accounts';
 import { PAGE_HEADERS, escapeHtml, loginPage, messagePage, page } from './pages';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { loadOrCreateSecrets } from './secrets';
@@ -34,6 +35,9 @@ export const DEMO_SEEDER_CLIENT_ID = 'cims-demo-seeder';
 /** The resource owner password grant (RFC 6749 4.3), registered for the demo seeder client alone. */
 export const DEMO_PASSWORD_GRANT = 'password';
 export const STATE_FILE = 'idp-state.json';
+/** The demo customer portal: a confidential web client whose back end does the code flow; its users are customers' contacts. */
+export const PORTAL_CLIENT_ID = 'cims-portal';
+export const PORTAL_SCOPE = `openid profile ${API_SCOPE}`;
 
 export interface IdpAccount {
   username: string;
@@ -43,6 +47,8 @@ export interface IdpAccount {
   password?: string;
   /** Or an existing hash from `hashPassword`. */
   passwordHash?: string;
+  /** A customer's contact: the one organization their tokens name (`org_id`, api/src/auth.ts). */
+  orgId?: string;
 }
 
 export interface IdentityProviderOptions {
@@ -51,7 +57,7 @@ export interface IdentityProviderOptions {
   host?: string;
   /** Keeps the signing keys, cookie keys and the model runner's secret (created on first start, mode 0600). */
   dataDir: string;
-  /** Defaults to the demo accounts (alice, carol, bob, erin). */
+  /** Defaults to the demo accounts (alice, carol, bob, erin) and the demo customers' contacts (dana, lee, sam). */
   accounts?: readonly IdpAccount[];
   apiAudience?: string;
   /**
@@ -65,6 +71,8 @@ export interface IdentityProviderOptions {
   log?: (line: string) => void;
   /** Failed-password lockout per account (defaults: 10 failures in 15 minutes lock it for 15 minutes; 10,000 accounts tracked). */
   lockout?: LockoutOptions;
+  /** Registers the customer portal as a confidential client with this redirect URI (its base URL is the post-logout redirect). */
+  portal?: { redirectUri: string; baseUrl: string };
 }
 
 export interface IdentityProvider {
@@ -77,6 +85,8 @@ export interface IdentityProvider {
   modelRunner: { clientId: string; clientSecret: string; scope: string };
   /** The demo seeder's client: `password` grant for the provider's accounts, API scope only. */
   demoSeeder: { clientId: string; clientSecret: string };
+  /** The customer portal's client, when it was registered. */
+  portal?: { clientId: string; clientSecret: string; scope: string };
   /** Accounts the lockout tracks now; never more than its bound. */
   readonly lockoutEntries: number;
   close(): Promise<void>;
@@ -99,9 +109,12 @@ interface StoredAccount {
   name: string;
   roles: string[];
   passwordHash: string;
+  orgId?: string;
 }
 
 const LOGIN_BODY_LIMIT = 8 * 1024;
+/** What the login page says the person is signing in to. */
+const CLIENT_NAMES: Record<string, string> = { [CONSOLE_CLIENT_ID]: 'CIMS Console', [PORTAL_CLIENT_ID]: 'the customer portal' };
 
 export function issuerFor(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -163,14 +176,15 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const secrets = loadOrCreateSecrets(options.dataDir);
   // Derived, not stored: the secrets file keeps its format, and the seeder's secret is as private as the model runner's.
   const demoSeederSecret = createHmac('sha256', secrets.modelRunnerSecret).update(DEMO_SEEDER_CLIENT_ID).digest('base64url');
+  const portalSecret = createHmac('sha256', secrets.modelRunnerSecret).update(PORTAL_CLIENT_ID).digest('base64url');
   const state = createStateStore(options.persistSessions ? join(options.dataDir, STATE_FILE) : undefined, log);
 
   const accounts = new Map<string, StoredAccount>();
-  const configured: readonly IdpAccount[] = options.accounts ?? DEMO_ACCOUNTS;
+  const configured: readonly IdpAccount[] = options.accounts ?? [...DEMO_ACCOUNTS, ...DEMO_CUSTOMER_ACCOUNTS];
   for (const a of configured) {
     const passwordHash = a.passwordHash ?? (a.password !== undefined ? await hashPassword(a.password) : undefined);
     if (!passwordHash) throw new Error(`Account ${a.username} has neither password nor passwordHash`);
-    accounts.set(a.username.toLowerCase(), { username: a.username, name: a.name, roles: [...a.roles], passwordHash });
+    accounts.set(a.username.toLowerCase(), { username: a.username, name: a.name, roles: [...a.roles], passwordHash, ...(a.orgId ? { orgId: a.orgId } : {}) });
   }
   const lockout = createLockout(options.lockout);
 
@@ -200,7 +214,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const existing = grantId ? await provider.Grant.find(grantId) : undefined;
     // A revoked grant (e.g. after refresh token reuse) is replaced by a fresh one at the next sign-in.
     const grant = existing ?? new provider.Grant({ clientId, accountId });
-    grant.addOIDCScope('openid profile offline_access');
+    // The portal gets no refresh token: its back end signs the customer in again when the token ends.
+    grant.addOIDCScope(clientId === PORTAL_CLIENT_ID ? 'openid profile' : 'openid profile offline_access');
     grant.addResourceScope(apiAudience, API_SCOPE);
     await grant.save();
     return grant;
@@ -211,7 +226,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const { client, session, result } = ctx.oidc;
     if (!client || !session) return undefined;
     const grantId = result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-    if (client.clientId === CONSOLE_CLIENT_ID && session.accountId) {
+    if ((client.clientId === CONSOLE_CLIENT_ID || client.clientId === PORTAL_CLIENT_ID) && session.accountId) {
       return firstPartyGrant(ctx.oidc.provider, client.clientId, session.accountId, grantId);
     }
     return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
@@ -260,6 +275,23 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
         response_types: [],
         redirect_uris: [],
       },
+      ...(options.portal
+        ? [
+            {
+              client_id: PORTAL_CLIENT_ID,
+              client_name: 'Customer portal',
+              client_secret: portalSecret,
+              application_type: 'web' as const,
+              token_endpoint_auth_method: 'client_secret_basic' as const,
+              grant_types: ['authorization_code'],
+              response_types: ['code' as const],
+              redirect_uris: [options.portal.redirectUri],
+              post_logout_redirect_uris: [options.portal.baseUrl],
+              scope: 'openid profile',
+              id_token_signed_response_alg: 'RS256' as const,
+            },
+          ]
+        : []),
       {
         client_id: DEMO_SEEDER_CLIENT_ID,
         client_name: 'CIMS demo seeder',
@@ -281,6 +313,10 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
+      // DPoP (RFC 9449): a token request with a proof gets an access token bound to its key (`cnf.jkt` in
+      // the JWT) and, for the console (a public client), a refresh token only that key can use. Proofs
+      // are single-use here too; the console also binds the code with `dpop_jkt`.
+      dPoP: { enabled: true, allowReplay: false },
       introspection: { enabled: false },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
@@ -311,7 +347,9 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
             if (other !== undefined) throw new errors.InvalidScope('requested scope is not allowed', other);
             return resourceServer(PREDICTIONS_WRITE_SCOPE);
           }
-          if (client.clientId === CONSOLE_CLIENT_ID || client.clientId === DEMO_SEEDER_CLIENT_ID) return resourceServer(API_SCOPE);
+          if (client.clientId === CONSOLE_CLIENT_ID || client.clientId === DEMO_SEEDER_CLIENT_ID || client.clientId === PORTAL_CLIENT_ID) {
+            return resourceServer(API_SCOPE);
+          }
           throw new errors.InvalidTarget();
         },
       },
@@ -320,7 +358,9 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       // Client-credentials tokens carry no roles: a service account has its scope only.
       if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
       const account = accounts.get(token.accountId.toLowerCase());
-      return account ? { name: account.name, roles: account.roles } : undefined;
+      if (!account) return undefined;
+      // A customer's contact names their one organization; the API accepts that only from the portal's client.
+      return { name: account.name, roles: account.roles, ...(account.orgId ? { org_id: account.orgId } : {}) };
     },
     // offline_access is dropped from the request unless prompt=consent; the first-party console gets refresh tokens anyway.
     issueRefreshToken: (_ctx, client) => client.clientId === CONSOLE_CLIENT_ID && client.grantTypeAllowed('refresh_token'),
@@ -390,12 +430,12 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const clientId = String(details.params.client_id ?? '');
     const base = `/interaction/${encodeURIComponent(uid)}`;
     const render = (status: number, username?: string, error?: string) =>
-      send(res, status, loginPage({ action: `${base}/login`, abortAction: `${base}/abort`, clientName: clientId === CONSOLE_CLIENT_ID ? 'CIMS Console' : clientId, username, error }));
+      send(res, status, loginPage({ action: `${base}/login`, abortAction: `${base}/abort`, clientName: CLIENT_NAMES[clientId] ?? clientId, username, error }));
 
     if (action === '/abort' && req.method === 'GET') {
       return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
     }
-    if (details.prompt.name === 'consent' && clientId === CONSOLE_CLIENT_ID && details.session?.accountId) {
+    if (details.prompt.name === 'consent' && (clientId === CONSOLE_CLIENT_ID || clientId === PORTAL_CLIENT_ID) && details.session?.accountId) {
       // Reached only when the console asks for prompt=consent: approved without a screen, as above.
       const grant = await firstPartyGrant(provider, clientId, details.session.accountId, details.grantId);
       return provider.interactionFinished(req, res, { consent: { grantId: grant.jti } }, { mergeWithLastSubmission: true });
@@ -456,6 +496,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     consoleScope: CONSOLE_SCOPE,
     modelRunner: { clientId: MODEL_RUNNER_CLIENT_ID, clientSecret: secrets.modelRunnerSecret, scope: PREDICTIONS_WRITE_SCOPE },
     demoSeeder: { clientId: DEMO_SEEDER_CLIENT_ID, clientSecret: demoSeederSecret },
+    ...(options.portal ? { portal: { clientId: PORTAL_CLIENT_ID, clientSecret: portalSecret, scope: PORTAL_SCOPE } } : {}),
     get lockoutEntries() {
       return lockout.size;
     },

@@ -8,6 +8,7 @@
 // Ports: CIMS_IDP_PORT (4800), CIMS_API_PORT (4801). DATABASE_URL: PostgreSQL as
 // its migrator instead of the embedded database (CIMS_API_DATABASE_URL: the
 // API's cims_api connection, default: the same URL with user cims_api).
+// The API refuses people's bearer tokens (requireDpop) unless CIMS_REQUIRE_DPOP=0.
 // When ready it prints one line `CIMS stack ready {json}` to stdout; progress
 // and notes go to stderr.
 import { dirname, join, resolve } from 'node:path';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     apiPort: portFromEnv('CIMS_API_PORT'),
     databaseUrl: process.env.DATABASE_URL || undefined,
     apiDatabaseUrl: process.env.CIMS_API_DATABASE_URL || undefined,
+    requireDpop: process.env.CIMS_REQUIRE_DPOP !== '0',
     log: note,
     progress: createProgress(process.stderr),
     signal: starting.signal,
