@@ -102,6 +102,19 @@ if [ "$(cat "$pg_settings" 2>/dev/null)" != "$pg_wanted" ]; then
   pg_tls_new=1
 fi
 
+# The API's role over TCP only with TLS, as production's hostssl-only pg_hba.conf has it (first
+# match wins, so before the trust line); the test cluster trusts loopback otherwise.
+pg_hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
+hba_line="hostnossl all cims_api 127.0.0.1/32 reject"
+if ! $SUDO grep -qxF "$hba_line" "$pg_hba"; then
+  echo "setup: refusing cims_api connections without TLS in $pg_hba"
+  tmp=$(mktemp)
+  $SUDO awk -v l="$hba_line" '!done && /^host/ { print l; done = 1 } { print } END { if (!done) print l }' "$pg_hba" >"$tmp"
+  $SUDO install -m 640 -o postgres -g postgres "$tmp" "$pg_hba"
+  rm -f "$tmp"
+  pg_tls_new=1
+fi
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "setup: starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start

@@ -170,6 +170,13 @@ describe('the test cluster over TLS', () => {
     expect(api.rows.every((r) => r.ssl)).toBe(true);
   });
 
+  it('the server itself refuses the API role over TCP without TLS (pg_hba.conf, as in production)', async () => {
+    const plain = new URL(t.apiUrl);
+    plain.search = '?sslmode=disable';
+    const client = new pg.Client({ connectionString: plain.toString() });
+    await expect(client.connect()).rejects.toThrow(/pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "cims_api".*no encryption/);
+  });
+
   it('verify-full refuses a server whose certificate another CA signed', async () => {
     const otherCa = join(dir, 'other-ca.crt');
     const made = spawnSync(
