@@ -28,6 +28,21 @@ function defaultKeytar(): Keytar {
   return createRequire(import.meta.url)('keytar') as Keytar;
 }
 
+/**
+ * The keychain account of the refresh token for one provider and client: both are in the name, so a
+ * policy that points the console at another identity provider never reads (and never sends that
+ * provider) a token the first one issued.
+ */
+export function refreshTokenAccount(issuer: string, clientId: string): string {
+  return `refresh-token ${clientId} ${issuer}`;
+}
+
+/**
+ * Where earlier versions kept the refresh token, whatever the provider. Nothing says which provider
+ * issued it, so it is deleted unread rather than migrated: the user signs in once more.
+ */
+export const LEGACY_REFRESH_ACCOUNT = 'refresh-token';
+
 /** Characters per chunk: at most 2,000 bytes even if the OS stores the text as UTF-16, under Windows' 2,560. */
 export const CHUNK_CHARS = 1000;
 const MAX_CHUNKS = 64;

@@ -13,7 +13,7 @@ import { Policy } from '../../shared/config';
 import type { SessionState } from '../../shared/ipc';
 import type { Clock, LogFields, LogSink, SecretStore } from './deps';
 import { EventHub } from './events';
-import { ChunkedSecret } from './secret-store';
+import { ChunkedSecret, LEGACY_REFRESH_ACCOUNT, refreshTokenAccount } from './secret-store';
 import { EXPIRY_SKEW_MS, PROVIDER_UNREACHABLE_MESSAGE, Session, SIGN_IN_AFTER_RESTART_MESSAGE } from './session';
 
 const ISSUER = 'http://127.0.0.1:9/idp';
@@ -219,9 +219,43 @@ function makeSession(
 
 async function savedSignIn(provider: Provider, secrets: SecretStore, sub: string): Promise<string> {
   const token = provider.seedRefreshToken(sub);
-  await new ChunkedSecret(secrets, 'refresh-token').write(token);
+  await new ChunkedSecret(secrets, refreshTokenAccount(ISSUER, CLIENT_ID)).write(token);
   return token;
 }
+
+describe('keychain entries named by provider', () => {
+  it('a policy naming another provider or client never reads, nor sends anywhere, the first one\'s refresh token', async () => {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const { store, entries } = keychain();
+    const saved = await savedSignIn(provider, store, 'alice');
+    expect(entries.get(`${refreshTokenAccount(ISSUER, CLIENT_ID)}.0`)).toBe(saved);
+    for (const other of [{ issuer: 'http://127.0.0.1:9/other-idp' }, { clientId: 'another-console' }]) {
+      const requests: string[] = [];
+      const watching = { ...provider, fetch: (input: string | URL | Request, init?: RequestInit) => (requests.push(String(init?.body ?? '')), provider.fetch(input, init)) };
+      const { session } = makeSession(watching, store, clock, new MemoryLog(), undefined, Policy.parse({ ...base, tokenBinding: 'rotation', ...other }));
+      expect(await session.restore()).toMatchObject({ status: 'signedOut', user: null });
+      expect(requests.filter((body) => body.includes(saved))).toEqual([]);
+    }
+    // The first provider's sign-in is still there for a policy that names it again.
+    const { session } = makeSession(provider, store, clock, new MemoryLog());
+    expect((await session.restore()).status).toBe('signedIn');
+  });
+
+  it('an entry from before the names (whose provider nobody knows) is deleted unread', async () => {
+    const clock = new ManualClock();
+    const provider = await standInProvider(clock);
+    const { store, entries } = keychain();
+    const old = provider.seedRefreshToken('alice');
+    await new ChunkedSecret(store, LEGACY_REFRESH_ACCOUNT).write(old);
+    const requests: string[] = [];
+    const watching = { ...provider, fetch: (input: string | URL | Request, init?: RequestInit) => (requests.push(String(init?.body ?? '')), provider.fetch(input, init)) };
+    const { session } = makeSession(watching, store, clock, new MemoryLog());
+    expect(await session.restore()).toMatchObject({ status: 'signedOut' });
+    expect(requests.filter((body) => body.includes(old))).toEqual([]);
+    expect([...entries.keys()]).toEqual([]);
+  });
+});
 
 describe('a lock the keychain refuses to record', () => {
   it('keeps the console locked, logs it, and a restart comes back signed out instead of skipping the lock', async () => {

@@ -21,7 +21,7 @@ import type { EventHub } from './events';
 import { DpopKey } from './dpop';
 import { LoopbackError, startLoopbackListener, type LoopbackListener } from './loopback';
 import { OidcClient, ProviderUnreachableError, type AuthorizationRequest, type TokenSet } from './oidc';
-import { ChunkedSecret, KeychainUnreadableError } from './secret-store';
+import { ChunkedSecret, KeychainUnreadableError, LEGACY_REFRESH_ACCOUNT, refreshTokenAccount } from './secret-store';
 
 /** What the OS told the shell (Electron powerMonitor: lock-screen, suspend, user-did-resign-active / session switch). */
 export type WorkstationEvent = 'lock-screen' | 'suspend' | 'user-switch';
@@ -36,7 +36,6 @@ export const PROVIDER_UNREACHABLE_MESSAGE =
   'The identity provider cannot be reached, so your sign-in cannot be renewed. Your work is kept; it is sent once the provider is back.';
 /** At start with `tokenBinding: dpop`: the saved sign-in was bound to a key that ended with the last run. */
 export const SIGN_IN_AFTER_RESTART_MESSAGE = 'Your sign-in is bound to this run of the console for your security, so sign in again after a restart.';
-const REFRESH_ACCOUNT = 'refresh-token';
 const LOCK_ACCOUNT = 'session-locked';
 
 export interface SessionDeps {
@@ -98,7 +97,7 @@ export class Session {
       audience: deps.policy.apiAudience,
       fetch: deps.fetch,
     });
-    this.vault = new ChunkedSecret(deps.secrets, REFRESH_ACCOUNT);
+    this.vault = new ChunkedSecret(deps.secrets, refreshTokenAccount(deps.policy.issuer, deps.policy.clientId));
     this.lockAfterMs = deps.policy.inactivityTimeoutMinutes * 60_000;
     this.lastActivity = deps.clock.now();
     this.state = { status: 'signedOut', issuer: deps.policy.issuer, user: null, message: null, signInUrl: null, signInDeadline: null };
@@ -122,6 +121,8 @@ export class Session {
   async restore(): Promise<SessionStateT> {
     let refreshToken: string | null;
     let lockedMarker: string | null = null;
+    // An entry from before tokens were named by provider: whose it is cannot be known, so it goes unread.
+    await new ChunkedSecret(this.deps.secrets, LEGACY_REFRESH_ACCOUNT).clear().catch(() => undefined);
     try {
       refreshToken = await this.vault.read();
       if (refreshToken) lockedMarker = await this.deps.secrets.get(LOCK_ACCOUNT);
