@@ -109,7 +109,8 @@ describe.skipIf(!KEYCHAIN_READY)('core against the real OpenID provider, keychai
     api = await startResourceServer(idp.issuer, AUDIENCE);
     browser = await launchChromium();
     logDir = mkdtempSync(join(tmpdir(), 'cims-core-log-'));
-    policy = Policy.parse({ issuer: idp.issuer, clientId: 'cims-console', apiBaseUrl: api.url, apiAudience: AUDIENCE });
+    // The keychain's saved sign-in across restarts is the rotation binding; DPoP's flows are in dpop.integration.ts.
+    policy = Policy.parse({ issuer: idp.issuer, clientId: 'cims-console', apiBaseUrl: api.url, apiAudience: AUDIENCE, tokenBinding: 'rotation' });
   }, 60_000);
 
   afterAll(async () => {
