@@ -10,11 +10,14 @@ import type { Store } from './db/store';
 import { OneLinePerRequest, loggerOptions, type LogOptions } from './logging';
 import type { AuditConfig } from './audit/trail';
 import { auditTrailPlugin } from './plugins/audit-trail';
+import { createDpopVerifier, type DpopOptions, type DpopVerifier } from './dpop';
 import { authPlugin } from './plugins/auth';
 import { openApiPlugin } from './plugins/openapi';
 import { panGuardPlugin } from './plugins/pan-guard';
 import { problemsPlugin } from './plugins/problems';
 import { securityHeadersPlugin } from './plugins/security-headers';
+import type { ChangeSource } from './live/listener';
+import { livePlugin } from './live/plugin';
 import { storePlugin } from './plugins/store';
 import { systemRoutes } from './routes/system';
 import { v1Routes } from './routes/v1';
@@ -44,6 +47,10 @@ export interface BuildAppOptions {
   modelRunnerClientId?: string;
   /** The customer portal's OAuth client id (client_id/azp): only its tokens carry the customer role. Unset: none do. */
   portalClientId?: string;
+  /** The process's one LISTEN connection for the change stream (live/listener.ts); without it GET /v1/events only heartbeats. */
+  changes?: ChangeSource | null;
+  /** Change stream tuning (tests, benchmarks). */
+  live?: { heartbeatMs?: number; maxStreamsPerSubject?: number; maxStreamMs?: number };
   /** `false` for silence (tests), or where and how much to log. */
   logger?: false | LogOptions;
   bodyLimit?: number;
@@ -52,6 +59,8 @@ export interface BuildAppOptions {
   trustProxy?: boolean | string | string[];
   /** Provide a verifier to share its token cache between app instances; otherwise one is created. */
   verifier?: TokenVerifier;
+  /** DPoP (RFC 9449): `required` (IT's requireDpop) refuses people's bearer tokens; proofs of bound tokens are always checked. */
+  dpop?: DpopOptions | DpopVerifier;
   /** Extra Fastify HTTPS options, used by the server entry point. */
   https?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -107,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   app.addHook('onClose', () => sightings.close());
   await app.register(authPlugin, {
     verifier,
+    dpop: options.dpop && 'verify' in options.dpop ? options.dpop : createDpopVerifier(options.dpop),
     rateLimit: { max: options.rateLimit?.max ?? 600, timeWindowMs: options.rateLimit?.timeWindowMs ?? 60_000 },
     onCaller: (actor) => sightings.note(actor),
   });
@@ -115,6 +125,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   await app.register(panGuardPlugin);
 
   await app.register(storePlugin, { store: options.store });
+  await app.register(livePlugin, { source: options.changes ?? null, ...options.live });
   await app.register(auditTrailPlugin, { store: options.store, audit: options.audit });
   await app.register(openApiPlugin, { contract: endpoints, info: { title: 'CIMS internal API', version: API_VERSION } });
 

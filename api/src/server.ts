@@ -10,6 +10,7 @@ import { DirectorySink } from './audit/sink';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, type AuditConfig } from './audit/trail';
 import { checkDatabaseUrl } from './db/connection';
 import { openStore } from './db/pg-store';
+import { pgChangeSource, type ChangeSource } from './live/listener';
 import type { Store } from './db/store';
 import type { LogOptions } from './logging';
 
@@ -36,6 +37,10 @@ export interface StartApiOptions {
   logger?: false | LogOptions;
   rateLimit?: BuildAppOptions['rateLimit'];
   trustProxy?: BuildAppOptions['trustProxy'];
+  /** DPoP (see BuildAppOptions); from CIMS_REQUIRE_DPOP and CIMS_DPOP_NONCE. */
+  dpop?: BuildAppOptions['dpop'];
+  /** The change stream's one LISTEN connection (closed with the app). */
+  changes?: ChangeSource | null;
 }
 
 export interface RunningApi {
@@ -70,6 +75,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     ...(options.tls ? { https: options.tls } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.dpop ? { dpop: options.dpop } : {}),
+    ...(options.changes ? { changes: options.changes } : {}),
   });
   try {
     await app.listen({ port: options.port ?? DEFAULT_API_PORT, host });
@@ -107,12 +114,19 @@ export interface ApiEnv {
   modelRunnerClientId: string | undefined;
   /** CIMS_PORTAL_CLIENT_ID: the customer portal's client, the only one whose tokens may carry the customer role; unset, none may. */
   portalClientId: string | undefined;
+  /** CIMS_REQUIRE_DPOP=1: people's bearer tokens are refused (IT's requireDpop); CIMS_DPOP_NONCE=1: proofs must carry the API's nonce. */
+  dpop: { required: boolean; requireNonce: boolean };
   port: number;
   host: string;
   /** The API's connection string (role cims_api); checked by checkDatabaseUrl. */
   databaseUrl: string;
   /** CIMS_DATABASE_POOLER=transaction: DATABASE_URL points at PgBouncer in transaction mode. */
   transactionPooler: boolean;
+  /**
+   * CIMS_LISTEN_DATABASE_URL, default DATABASE_URL: the change stream's one LISTEN connection per
+   * process. It must reach PostgreSQL directly: a pooler in transaction mode cannot hold a LISTEN.
+   */
+  listenDatabaseUrl: string;
   tls: { cert: Buffer; key: Buffer } | undefined;
   audit: AuditConfig;
 }
@@ -162,6 +176,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   if (pooler !== 'none' && pooler !== 'transaction') {
     throw new Error(`CIMS_DATABASE_POOLER is 'transaction' (PgBouncer in transaction mode between the API and PostgreSQL) or unset: ${pooler}`);
   }
+  const listenDatabaseUrl = env.CIMS_LISTEN_DATABASE_URL || databaseUrl;
+  if (pooler === 'transaction' && !env.CIMS_LISTEN_DATABASE_URL) {
+    throw new Error(
+      'CIMS_LISTEN_DATABASE_URL is required with CIMS_DATABASE_POOLER=transaction: the change stream LISTENs on a direct connection to PostgreSQL, which a pooler in transaction mode cannot hold.',
+    );
+  }
+  if (listenDatabaseUrl !== databaseUrl) checkDatabaseUrl('CIMS_LISTEN_DATABASE_URL', listenDatabaseUrl, env);
   const issuer = env.ISSUER;
   if (!issuer) throw new Error('ISSUER is required: the OpenID issuer URL whose tokens the API accepts.');
   let issuerUrl: URL;
@@ -183,14 +204,21 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
   if (portalClientId && portalClientId === modelRunnerClientId) {
     throw new Error('CIMS_PORTAL_CLIENT_ID must differ from CIMS_MODEL_RUNNER_CLIENT_ID: a customer is never a service account.');
   }
+  const flag = (name: string): boolean => {
+    const value = env[name]?.trim() ?? '';
+    if (value !== '' && value !== '0' && value !== '1') throw new Error(`${name} must be 1 or 0: ${value}`);
+    return value === '1';
+  };
   return {
     issuer,
     modelRunnerClientId,
     portalClientId,
+    dpop: { required: flag('CIMS_REQUIRE_DPOP'), requireNonce: flag('CIMS_DPOP_NONCE') },
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
     transactionPooler: pooler === 'transaction',
+    listenDatabaseUrl,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
     audit: readAuditEnv(env),
   };
@@ -219,9 +247,11 @@ async function main(): Promise<void> {
     issuer: env.issuer,
     ...(env.modelRunnerClientId ? { modelRunnerClientId: env.modelRunnerClientId } : {}),
     ...(env.portalClientId ? { portalClientId: env.portalClientId } : {}),
+    dpop: env.dpop,
     port: env.port,
     host: env.host,
     tls: env.tls,
+    changes: pgChangeSource(env.listenDatabaseUrl),
   });
   background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');
   running.app.log.info({ url: running.url, database: store.kind }, 'CIMS API listening');

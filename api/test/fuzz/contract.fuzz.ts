@@ -182,7 +182,8 @@ let hostileTokens: string[] = [];
 beforeAll(async () => {
   // The rate limit answers 429 long before 100,000 requests; here the handlers are under test.
   // With the approval rules a deployment starts with, so edits, archives and decisions of change requests are fuzzed too.
-  h = await startHarness({ rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 } }, { poolSize: CONCURRENCY, approvalRules: 'seeded' });
+  // Change streams (GET /v1/events) end at once: inject waits for the whole body.
+  h = await startHarness({ rateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 }, live: { maxStreamMs: 20 } }, { poolSize: CONCURRENCY, approvalRules: 'seeded' });
   for (const [i, orgId] of ORGS.entries()) {
     const owner = i < 6 ? { ownerSub: 'alice', ownerName: 'Alice Adams' } : { ownerSub: 'carol', ownerName: 'Carol Chen' };
     await seedCustomer(h.db.admin, { orgId, ...owner, status: i === 9 ? 'archived' : 'active', latestChurnRisk: i / 10 });

@@ -27,7 +27,8 @@ const TO_ARCHIVE = 'ORG-000002';
 const LEADS_ARCHIVE = 'ORG-000005';
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Change streams end after a moment here, so that inject (which waits for the whole body) returns.
+  h = await startHarness({ live: { maxStreamMs: 100 } });
   await seedCustomer(h.db.admin, { orgId: OWNED, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Logistics' });
   await seedCustomer(h.db.admin, { orgId: TO_ARCHIVE, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Archive' });
   await seedCustomer(h.db.admin, { orgId: LEADS_ARCHIVE, ownerSub: 'alice', ownerName: 'Alice Adams', orgName: 'Acme Second Archive' });
@@ -152,6 +153,7 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', url: '/v1/audit/evidence', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access', allowed: ['lead'] },
   { method: 'GET', url: '/v1/audit/access.csv', allowed: ['lead'] },
+  { method: 'GET', url: '/v1/events', allowed: HUMANS },
   { method: 'GET', url: '/v1/staff', allowed: ['admin'] },
   {
     method: 'POST',
