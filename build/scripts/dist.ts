@@ -2,12 +2,14 @@
 // 1. find an Electron distribution (stops here, before building anything, when there is none);
 // 2. build the renderer and the main process (the `build:renderer` / `build:electron` scripts, if present);
 // 3. write the CycloneDX SBOM next to the installers;
-// 4. run electron-builder with build/electron-builder.config.ts (fuses, signing from the environment, fuse check).
+// 4. run electron-builder with build/electron-builder.config.ts (fuses, signing from the environment, fuse check);
+// 5. write SHA256SUMS over the installers and the SBOM, next to them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findElectronDist } from '../electron-dist';
+import { CHECKSUMS_FILE, writeChecksums } from './checksums';
 import { PROJECT_DIR, defaultSbomPath, writeSbom } from './sbom';
 
 /** What the packaged app loads; electron-builder would otherwise package a broken app without complaint. */
@@ -21,7 +23,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const found = findElectronDist({ projectDir: PROJECT_DIR, env: process.env, platform: process.platform, arch: process.arch });
   if (!found.ok) {
     console.error(found.message);
@@ -49,6 +51,15 @@ function main(): void {
     ...process.env,
     ELECTRON_DIST_DIR: found.dir,
   });
+
+  const { version } = JSON.parse(readFileSync(join(PROJECT_DIR, 'package.json'), 'utf8')) as { version: string };
+  const listed = await writeChecksums(dirname(sbom), version);
+  console.log(`${CHECKSUMS_FILE} written to ${join(dirname(sbom), CHECKSUMS_FILE)} (${listed.join(', ')})`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(`npm run dist failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
