@@ -19,3 +19,15 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
 
 /** The demo CRMs the generated customers are spread over. */
 export const DEMO_OWNERS = DEMO_ACCOUNTS.filter((a) => a.roles.includes('crm'));
+
+/** A customer's contact who signs in to the demo portal; their tokens name their organization. */
+export interface DemoCustomerAccount extends DemoAccount {
+  orgId: string;
+}
+
+/** One contact for each of the first demo organizations (the generator numbers them from ORG-000001). */
+export const DEMO_CUSTOMER_ACCOUNTS: readonly DemoCustomerAccount[] = [
+  { username: 'dana', name: 'Dana Whitfield', roles: ['customer'], orgId: 'ORG-000001', password: 'dana-portal-3318' },
+  { username: 'lee', name: 'Lee Okoro', roles: ['customer'], orgId: 'ORG-000002', password: 'lee-portal-6042' },
+  { username: 'sam', name: 'Sam Brandt', roles: ['customer'], orgId: 'ORG-000003', password: 'sam-portal-2795' },
+];

@@ -5,7 +5,8 @@
 //   --seed N            generator seed (same seed, same data)
 //   --usage-customers N customers that get 180 days of usage (default: all up to 20,000)
 //   --electron          then launch the console against it (what `npm start` does)
-// Ports: CIMS_IDP_PORT (4800), CIMS_API_PORT (4801). DATABASE_URL: PostgreSQL as
+// Ports: CIMS_IDP_PORT (4800), CIMS_API_PORT (4801), CIMS_PORTAL_PORT (4803, the demo
+// customer portal). DATABASE_URL: PostgreSQL as
 // its migrator instead of the embedded database (CIMS_API_DATABASE_URL: the
 // API's cims_api connection, default: the same URL with user cims_api).
 // The API refuses people's bearer tokens (requireDpop) unless CIMS_REQUIRE_DPOP=0.
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
     usageCustomers: intOption('usage-customers', args['usage-customers'], 0, MAX_CUSTOMERS),
     idpPort: portFromEnv('CIMS_IDP_PORT'),
     apiPort: portFromEnv('CIMS_API_PORT'),
+    portalPort: portFromEnv('CIMS_PORTAL_PORT'),
     databaseUrl: process.env.DATABASE_URL || undefined,
     apiDatabaseUrl: process.env.CIMS_API_DATABASE_URL || undefined,
     requireDpop: process.env.CIMS_REQUIRE_DPOP !== '0',
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => stop('SIGHUP'));
 
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(stack.ready)}\n`);
-  note(`OpenID provider ${stack.ready.issuer}, API ${stack.ready.api} (log: ${stack.ready.apiLog}). Ctrl+C stops everything.`);
+  note(`OpenID provider ${stack.ready.issuer}, API ${stack.ready.api} (log: ${stack.ready.apiLog}), customer portal ${stack.ready.portal ?? '(off)'}. Ctrl+C stops everything.`);
 
   if (args.electron) {
     launchConsole(REPO_ROOT, stack.ready, note, () => stop('console closed'));

@@ -15,6 +15,9 @@ export const ReadyInfo = z.strictObject({
   dataDir: z.string().min(1),
   database: z.enum(['pglite', 'postgres']),
   apiLog: z.string().min(1),
+  /** The demo customer portal and its customers' contacts (one per demo organization of the first few). */
+  portal: z.url().optional(),
+  customerAccounts: z.array(z.strictObject({ username: z.string(), password: z.string(), orgId: z.string() })).optional(),
 });
 export type ReadyInfo = z.infer<typeof ReadyInfo>;
 

@@ -18,7 +18,8 @@ import { DEFAULT_API_PORT, startApi } from '../../../api/src/server';
 import { createPglite, openPgliteStore } from '../pglite';
 import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
 import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets';
-import { DEMO_ACCOUNTS } from '../seed/demo-accounts';
+import { DEMO_ACCOUNTS, DEMO_CUSTOMER_ACCOUNTS } from '../seed/demo-accounts';
+import { DEFAULT_PORTAL_PORT, startPortal } from '../portal/portal';
 import { isEmpty } from '../seed/load';
 import { silentProgress, type Progress } from '../seed/progress';
 import { DEFAULT_CUSTOMERS, generatorOptions, loadBulkData, makeAuditHistory } from '../seed/seed';
@@ -55,6 +56,8 @@ export interface StackOptions {
   usageCustomers?: number;
   idpPort?: number;
   apiPort?: number;
+  /** The demo customer portal (default 4803; 0 picks a free port). */
+  portalPort?: number;
   /** PostgreSQL as its migrator (owner or superuser); absent: embedded PGlite in the data folder. */
   databaseUrl?: string;
   /** The API's own connection (role cims_api); default: databaseUrl with the user cims_api. */
@@ -207,6 +210,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const apiPort = o.apiPort ?? DEFAULT_API_PORT;
     await checkPortFree(idpPort, 'CIMS_IDP_PORT');
     await checkPortFree(apiPort, 'CIMS_API_PORT');
+    // A stack on free ports (tests) puts the portal on one too.
+    const portalPort = o.portalPort ?? (o.idpPort === 0 ? 0 : DEFAULT_PORTAL_PORT);
+    await checkPortFree(portalPort, 'CIMS_PORTAL_PORT');
 
     // 1. Database: migrations and bulk demo rows through the migrator's connection.
     const customers = o.customers ?? DEFAULT_CUSTOMERS;
@@ -248,7 +254,10 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
 
     o.signal?.throwIfAborted();
     // 2. The OpenID provider, 3. the API (in-process, as cims_api).
-    const idp = await startIdentityProvider({ port: idpPort, dataDir, log, persistSessions: true });
+    // The portal listens first: the provider registers its redirect URI, which names its port.
+    const portal = await startPortal({ port: portalPort, log });
+    closers.push(() => portal.close());
+    const idp = await startIdentityProvider({ port: idpPort, dataDir, log, persistSessions: true, portal: { redirectUri: portal.redirectUri, baseUrl: portal.url } });
     closers.push(() => idp.close());
     let store;
     try {
@@ -270,6 +279,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         issuer: idp.issuer,
         audience: idp.apiAudience,
         modelRunnerClientId: idp.modelRunner.clientId,
+        ...(idp.portal ? { portalClientId: idp.portal.clientId } : {}),
         port: apiPort,
         logger: { level: 'info', sink: apiLog },
         // The demo seed's users get bearer tokens from the demo-only password grant; DPoP is required once it is done, before the stack is ready.
@@ -281,6 +291,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       throw err;
     }
     closers.push(() => api.close());
+    if (idp.portal) portal.connect({ issuer: idp.issuer, ...idp.portal, audience: idp.apiAudience, apiUrl: api.url });
 
     // 4. Predictions and audit history through the API, once per fresh database.
     if (state?.bulkLoaded && !state.apiSeeded) {
@@ -302,6 +313,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       audience: idp.apiAudience,
       scope: idp.consoleScope,
       demoAccounts: DEMO_ACCOUNTS.map((a) => ({ username: a.username, password: a.password, roles: [...a.roles] })),
+      portal: portal.url,
+      customerAccounts: DEMO_CUSTOMER_ACCOUNTS.map((a) => ({ username: a.username, password: a.password, orgId: a.orgId })),
       dataDir,
       database: o.databaseUrl ? 'postgres' : 'pglite',
       apiLog: apiLogPath,
