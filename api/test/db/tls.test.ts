@@ -107,6 +107,19 @@ describe('where connection strings are read', () => {
     expect(readEnv({ ...pooled, CIMS_DATABASE_POOLER: 'transaction' }).transactionPooler).toBe(true);
   });
 
+  it('readEnv checks the change stream listener URL the same way, and wants it beside a transaction pooler', () => {
+    const env = { ISSUER: 'https://idp.example.com', ...audit.env, DATABASE_URL: 'postgres://cims_api@pgbouncer.internal:6432/cims?sslmode=verify-full' };
+    expect(() => readEnv({ ...env, CIMS_LISTEN_DATABASE_URL: 'postgres://cims_api:hunter2@db.internal/cims?sslmode=require' })).toThrow(
+      /^Refusing CIMS_LISTEN_DATABASE_URL to db\.internal: sslmode=require does not verify/,
+    );
+    expect(() => readEnv({ ...env, CIMS_DATABASE_POOLER: 'transaction' })).toThrow(/CIMS_LISTEN_DATABASE_URL is required with CIMS_DATABASE_POOLER=transaction/);
+    const direct = 'postgres://cims_api@db.internal:5432/cims?sslmode=verify-full';
+    expect(readEnv({ ...env, CIMS_DATABASE_POOLER: 'transaction', CIMS_LISTEN_DATABASE_URL: direct })).toMatchObject({
+      transactionPooler: true,
+      listenDatabaseUrl: direct,
+    });
+  });
+
   it('openStore and migrate refuse before opening any connection', async () => {
     await expect(openStore({ databaseUrl: 'postgres://cims_api@db.internal/cims' })).rejects.toThrow(/Refusing the API database URL to db\.internal/);
     await expect(migrate('postgres://postgres@db.internal/cims?sslmode=no-verify')).rejects.toThrow(/Refusing the migrator database URL to db\.internal/);

@@ -194,6 +194,31 @@ describe('PgBouncer in transaction mode', () => {
   });
 });
 
+describe('a session of its own', () => {
+  /** Whether a NOTIFY from another session reaches a client that LISTENed over `url`. */
+  async function hears(url: string): Promise<boolean> {
+    const channel = `cims_probe_${Math.random().toString(16).slice(2, 10)}`;
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    try {
+      let heard = false;
+      listener.on('notification', (n) => (heard ||= n.channel === channel));
+      await listener.query(`LISTEN ${channel}`);
+      await h.db.admin.query('SELECT pg_notify($1, $2)', [channel, 'ping']);
+      const until = Date.now() + 1_500;
+      while (!heard && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      return heard;
+    } finally {
+      await listener.end();
+    }
+  }
+
+  it('LISTEN through PgBouncer in transaction mode hears nothing; directly it does, hence CIMS_LISTEN_DATABASE_URL', async () => {
+    expect(await hears(bouncer.url('cims_api', h.db.name))).toBe(false);
+    expect(await hears(h.db.apiUrl)).toBe(true);
+  });
+});
+
 describe('the API through PgBouncer (CIMS_DATABASE_POOLER=transaction)', () => {
   let app: App;
   let store: PgStore;
