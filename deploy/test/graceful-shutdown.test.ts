@@ -19,7 +19,7 @@ let image: Image;
 let issuer: TestIssuer;
 let audit: TestAudit;
 let admin: pg.Client;
-const dbName = `cims_drain_${process.pid}_${Date.now().toString(36)}`;
+const dbName = `cims_drain_${process.pid}_${Date.now()}`;
 
 beforeAll(async () => {
   [image, issuer] = await Promise.all([layOutImage(), startTestIssuer()]);
@@ -30,6 +30,10 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: urlFor(ADMIN_URL, dbName) });
   await admin.connect();
   await seedCustomer(admin, { orgId: ORG, ownerSub: 'alice', ownerName: 'Alice Adams' });
+  // cims_api's 2 s lock timeout (and 5 s statement timeout) would cut the held edit short on a slow
+  // machine; in this scratch database only, it may wait longer. Identifiers: a fixed prefix and digits.
+  await admin.query(`ALTER ROLE cims_api IN DATABASE ${dbName} SET lock_timeout = '30s'`);
+  await admin.query(`ALTER ROLE cims_api IN DATABASE ${dbName} SET statement_timeout = '30s'`);
 }, 240_000);
 afterAll(async () => {
   await admin?.end().catch(() => undefined);
@@ -62,7 +66,7 @@ it('on SIGTERM finishes the edit in flight, refuses new work, and exits 0', asyn
   expect(read.status).toBe(200);
   const etag = read.headers.get('etag')!;
 
-  // Hold the row: the edit's batch waits on the lock (cims_api's lock timeout is 2 s, so this is brief).
+  // Hold the row: the edit's batch waits on the lock until the superuser commits.
   await admin.query('BEGIN');
   await admin.query('SELECT 1 FROM core.customers WHERE org_id = $1 FOR UPDATE', [ORG]);
   const edit = fetch(`${base}/v1/customers/${ORG}`, {
