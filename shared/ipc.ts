@@ -38,6 +38,7 @@ import {
 } from './api';
 import { KeyId } from './audit';
 import { EvidenceQuery } from './evidence';
+import { LiveChange } from './live';
 
 export const SessionStatus = z.enum(['signedOut', 'signingIn', 'signedIn', 'locked']);
 export type SessionStatus = z.infer<typeof SessionStatus>;
@@ -199,6 +200,12 @@ export const events = {
   /** Records written so far, and bytes (received by the main process). */
   'audit:exportProgress': z.strictObject({ rows: z.int().min(0), done: z.boolean(), bytes: z.int().min(0).optional() }),
   'api:connectivity': z.strictObject({ reachable: z.boolean() }),
+  /** Someone's change the signed-in user may read (the change stream, shared/live.ts): ids, version, who, field names. */
+  'live:change': LiveChange,
+  /** Changes may have been missed (a gap the API could not replay): refetch what is shown. */
+  'live:reset': z.strictObject({}),
+  /** The change stream: `live` while connected, `paused` while it reconnects, `off` while signed out or locked. */
+  'live:status': z.strictObject({ state: z.enum(['live', 'paused', 'off']) }),
 } as const;
 export type EventName = keyof typeof events;
 export const EVENT_NAMES = Object.keys(events) as EventName[];

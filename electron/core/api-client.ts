@@ -33,6 +33,10 @@ interface ApiRequest {
   body?: unknown;
   ifMatch?: string;
   accept: string;
+  /** Extra request headers (the change stream's Last-Event-ID). */
+  headers?: Readonly<Record<string, string>>;
+  /** Ends a long request (the change stream) from this side. */
+  signal?: AbortSignal;
 }
 
 export interface ApiClientDeps {
@@ -137,6 +141,25 @@ export class ApiClient {
     return rows;
   }
 
+  /**
+   * Opens a streamed endpoint (the change stream) through the same path as every call: token,
+   * DPoP proof, one refresh on 401, problems as IpcFailures. Resolves with the 2xx response
+   * whose body the caller reads; `signal` ends it.
+   */
+  async open<E extends Endpoint & { produces: NonNullable<Endpoint['produces']> }>(
+    endpoint: E,
+    input: CallInput<E>,
+    options: { headers?: Readonly<Record<string, string>>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const request = { ...this.build(endpoint, input, endpoint.produces), ...options };
+    const response = await this.send(request);
+    if (response.status !== successStatus(endpoint) || !response.body) {
+      await response.body?.cancel();
+      throw fail('internal', MESSAGES.badResponse, { status: response.status });
+    }
+    return response;
+  }
+
   private build(endpoint: Endpoint, input: CallInput<Endpoint>, accept: string): ApiRequest {
     const { params, query, body, ifMatch } = input as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; ifMatch?: number };
     return {
@@ -195,7 +218,7 @@ export class ApiClient {
   private async attempt(request: ApiRequest, token: string): Promise<Response> {
     const url = new URL(request.path.replace(/^\//, ''), this.deps.baseUrl.endsWith('/') ? this.deps.baseUrl : `${this.deps.baseUrl}/`);
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const headers: Record<string, string> = { Accept: request.accept };
+    const headers: Record<string, string> = { ...request.headers, Accept: request.accept };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     if (request.ifMatch) headers['If-Match'] = request.ifMatch;
     if (this.deps.appVersion) headers['x-cims-app-version'] = this.deps.appVersion;
@@ -213,6 +236,7 @@ export class ApiClient {
         method,
         headers,
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
         redirect: 'error',
       });
     };
@@ -228,6 +252,8 @@ export class ApiClient {
       this.connectivity(true);
       return response;
     } catch {
+      // Ended from this side (sign-out, lock): not a sign that the API is away.
+      if (request.signal?.aborted) throw fail('unavailable', MESSAGES.unavailable);
       this.connectivity(false);
       this.deps.log.write('warn', 'api.unreachable', { method: request.endpoint.method, route: request.endpoint.path });
       throw fail('unavailable', MESSAGES.unavailable);

@@ -21,6 +21,7 @@ import { ApiClient } from './api-client';
 import { systemClock, type Clock, type Fetch, type LogSink, type SecretStore } from './deps';
 import { fail, IpcFailure, MESSAGES } from './errors';
 import { EventHub } from './events';
+import { LiveStream } from './live';
 import { errorCode, exportFailureMessage, nullLog } from './log';
 import { Session, type WorkstationEvent } from './session';
 import { apiCheckpoints, createAuditWitness, fileWitnessStore, memoryWitnessStore } from './witness';
@@ -88,6 +89,8 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     ...(deps.onSignedIn ? { onSignedIn: deps.onSignedIn } : {}),
   });
   const api = new ApiClient({ baseUrl: deps.policy.apiBaseUrl, fetch: deps.fetch, tokens: session, hub, log, clock, ...(deps.appVersion ? { appVersion: deps.appVersion } : {}) });
+  // One change stream per session: follows session:changed (open while signed in), pushes live:* events.
+  const live = new LiveStream({ api, hub, log }, session.getState());
 
   /** A download (CSV unless said otherwise) to a file the user picks, with progress as audit:exportProgress. */
   async function exportCsv(
@@ -243,6 +246,7 @@ export function createHandlers(deps: CoreDeps): CimsCore {
     },
     dispose() {
       clearInterval(timer);
+      live.dispose();
       session.dispose();
     },
   };
