@@ -50,6 +50,7 @@ export function AuditEventTable({ events, label, acrossCustomers = false }: Audi
               ) : (
                 e.actorName
               )}
+              {e.via === 'portal' && <div className="dim">Customer, via the portal</div>}
             </Table.Td>
             <Table.Td>{ACTION_LABELS[e.action]}</Table.Td>
             {acrossCustomers && <Table.Td className="mono">{e.entityId}</Table.Td>}

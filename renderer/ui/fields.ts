@@ -28,7 +28,10 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
 
 const isEditable = (f: string): f is EditableField => (EDITABLE_FIELDS as readonly string[]).includes(f);
 
-export const fieldLabel = (field: string): string => (isEditable(field) ? FIELD_LABELS[field] : field);
+/** Fields of history rows that are not customer fields: the card a customer replaced through the portal. */
+const OTHER_FIELD_LABELS: Readonly<Record<string, string>> = { billingMethod: 'Card on file' };
+
+export const fieldLabel = (field: string): string => (isEditable(field) ? FIELD_LABELS[field] : (OTHER_FIELD_LABELS[field] ?? field));
 
 /** A field's value as text; contract value is stored in cents and shown in units. */
 export function fieldValueText(field: string, value: string | number | boolean | null): string {
