@@ -2,15 +2,21 @@
 // kept in sessionStorage, per signed-in user, so signing in again returns to where
 // that user was and the next person starts on their own start screen.
 import { z } from 'zod';
-import { OrgId } from '../../shared/api';
+import { EventId, FieldChange, OrgId } from '../../shared/api';
+
+/** "Revert this change": the history event whose before-values the edit form starts from. */
+export const RevertOf = z.object({ eventId: EventId, changes: z.array(FieldChange).max(20) });
+export type RevertOf = z.infer<typeof RevertOf>;
 
 export const Route = z.discriminatedUnion('name', [
   z.object({ name: z.literal('portfolio') }),
   z.object({ name: z.literal('customers') }),
   z.object({ name: z.literal('customer'), orgId: OrgId }),
-  z.object({ name: z.literal('edit'), orgId: OrgId }),
+  z.object({ name: z.literal('edit'), orgId: OrgId, revert: RevertOf.optional() }),
   z.object({ name: z.literal('new') }),
   z.object({ name: z.literal('audit') }),
+  z.object({ name: z.literal('approvals') }),
+  z.object({ name: z.literal('admin') }),
 ]);
 export type Route = z.infer<typeof Route>;
 

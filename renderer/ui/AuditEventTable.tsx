@@ -1,6 +1,7 @@
 // Audit events as a table, written once for the audit review and a record's own
 // history. The review adds who the actor was (roles), the customer and the address.
-import { Table } from '@mantine/core';
+import { Table, VisuallyHidden } from '@mantine/core';
+import type { ReactNode } from 'react';
 import type { AuditEvent } from '../../shared/api';
 import { AuditChanges } from './AuditChanges';
 import { ACTION_LABELS } from './fields';
@@ -11,11 +12,13 @@ export interface AuditEventTableProps {
   label: string;
   /** The review across customers: roles, customer and client address too, with a sticky header. */
   acrossCustomers?: boolean;
+  /** A last column of actions for each event (a record's history: "Revert this change"). */
+  rowAction?: (event: AuditEvent) => ReactNode;
 }
 
 const NONE = <span className="dim">—</span>;
 
-export function AuditEventTable({ events, label, acrossCustomers = false }: AuditEventTableProps) {
+export function AuditEventTable({ events, label, acrossCustomers = false, rowAction }: AuditEventTableProps) {
   return (
     <Table
       striped
@@ -35,6 +38,11 @@ export function AuditEventTable({ events, label, acrossCustomers = false }: Audi
           <Table.Th>What changed</Table.Th>
           <Table.Th w={acrossCustomers ? 200 : undefined}>Why</Table.Th>
           {acrossCustomers && <Table.Th w={110}>From</Table.Th>}
+          {rowAction && (
+            <Table.Th w={150}>
+              <VisuallyHidden>Actions</VisuallyHidden>
+            </Table.Th>
+          )}
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
@@ -51,14 +59,27 @@ export function AuditEventTable({ events, label, acrossCustomers = false }: Audi
                 e.actorName
               )}
               {e.via === 'portal' && <div className="dim">Customer, via the portal</div>}
+              {e.detail?.checker && !e.action.startsWith('change.') && (
+                <div className="dim">
+                  asked by {e.detail.maker.name}, approved by {e.detail.checker.name}
+                </div>
+              )}
             </Table.Td>
-            <Table.Td>{ACTION_LABELS[e.action]}</Table.Td>
+            <Table.Td>
+              {ACTION_LABELS[e.action]}
+              <div className="dim">
+                #{e.id}
+                {e.revertOf && ` · reverts #${e.revertOf}`}
+                {e.detail && ` · change request #${e.detail.changeRequestId}`}
+              </div>
+            </Table.Td>
             {acrossCustomers && <Table.Td className="mono">{e.entityId}</Table.Td>}
             <Table.Td>
               <AuditChanges changes={e.changes} />
             </Table.Td>
             <Table.Td>{e.reason ?? NONE}</Table.Td>
             {acrossCustomers && <Table.Td className="mono">{e.clientAddress ?? '—'}</Table.Td>}
+            {rowAction && <Table.Td>{rowAction(e)}</Table.Td>}
           </Table.Tr>
         ))}
       </Table.Tbody>
