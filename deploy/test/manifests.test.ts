@@ -192,6 +192,8 @@ describe.each(OVERLAYS)('deploy/k8s/overlays/%s', (overlay) => {
     const hpa = one(objects, 'HorizontalPodAutoscaler').spec as { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number };
     expect(hpa.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'cims-api' });
     expect(hpa.minReplicas).toBeLessThanOrEqual(hpa.maxReplicas);
+    // The autoscaler owns the count: a replicas field in the Deployment would reset it at every apply.
+    expect(api.spec).not.toHaveProperty('replicas');
     const pdb = one(objects, 'PodDisruptionBudget').spec as { minAvailable?: number; maxUnavailable?: number; selector: { matchLabels: Record<string, string> } };
     expect(pdb.selector.matchLabels).toEqual((api.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels);
     if (overlay === 'production') {
