@@ -53,7 +53,8 @@ describe('the Windows registry', () => {
   });
 
   it('gives the policy fields: strings, DWORD numbers and booleans, lists from numbered subkey values, one-line PEM keys', async () => {
-    const os = standIn({ [REG_EXE]: ok(regOutput(GOOD_VALUES, { allowedExternalHosts: ['intranet.example.com', 'wiki.example.com'], auditPublicKeys: [oneLinePem] })) });
+    // A German Windows names the unset default value "(Standard)": it is not a field.
+    const os = standIn({ [REG_EXE]: ok(regOutput(['(Standard)    REG_SZ    ', ...GOOD_VALUES], { allowedExternalHosts: ['intranet.example.com', 'wiki.example.com'], auditPublicKeys: [oneLinePem] })) });
     const raw = await readRegistryPolicy(os);
     expect(os.calls[0]).toEqual([REG_EXE, 'query', POLICY_REGISTRY_KEY, '/s', '/reg:64']);
     expect(raw).toEqual({

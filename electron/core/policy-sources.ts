@@ -55,6 +55,9 @@ export function policyFieldKinds(): Record<string, FieldKind> {
   );
 }
 
+// The key's unnamed default value, which reg.exe prints in the system's language ("(Default)", "(Standard)", ...).
+const isDefaultValue = (v: { name: string }) => /^\(.*\)$/.test(v.name);
+
 interface RegValue {
   name: string;
   type: string;
@@ -116,7 +119,7 @@ export async function readRegistryPolicy(os: PolicyOs, key = POLICY_REGISTRY_KEY
   const kinds = policyFieldKinds();
   const raw: Record<string, unknown> = {};
   for (const value of keys.get('') ?? []) {
-    if (value.name === '(Default)') continue;
+    if (isDefaultValue(value)) continue;
     const kind = kinds[value.name] ?? 'string';
     raw[value.name] = kind === 'list' ? value.data : fromRegValue(kind, value);
   }
@@ -125,7 +128,7 @@ export async function readRegistryPolicy(os: PolicyOs, key = POLICY_REGISTRY_KEY
     if (!sub || sub.includes('\\')) continue;
     const name = Object.keys(kinds).find((k) => k.toLowerCase() === sub.toLowerCase()) ?? sub;
     const items = values
-      .filter((v) => v.name !== '(Default)')
+      .filter((v) => !isDefaultValue(v))
       .sort((a, b) => Number(a.name) - Number(b.name) || a.name.localeCompare(b.name))
       .map((v) => (name === 'auditPublicKeys' ? normalizePem(v.data) : v.data));
     raw[name] = items;
