@@ -71,7 +71,9 @@ describe('the Windows registry', () => {
 
   it('is missing: null, so the file is read next', async () => {
     expect(await readRegistryPolicy(standIn({ [REG_EXE]: NO_KEY }))).toBeNull();
-    await expect(readRegistryPolicy(standIn({ [REG_EXE]: { code: 5, stdout: '', stderr: 'Access is denied.' } }))).rejects.toThrow(/cannot be read: Access is denied/);
+    // In the system's language, whatever it is: exit 1 is the answer.
+    expect(await readRegistryPolicy(standIn({ [REG_EXE]: { code: 1, stdout: '', stderr: 'FEHLER: Das System konnte den angegebenen Registrierungsschlüssel bzw. Wert nicht finden.' } }))).toBeNull();
+    await expect(readRegistryPolicy(standIn({ [REG_EXE]: { code: -1, stdout: '', stderr: 'spawn C:\\Windows\\System32\\reg.exe ENOENT' } }))).rejects.toThrow(/cannot be read: spawn .*ENOENT/);
   });
 
   it('wins over the file, and a bad value is refused naming the registry key and the field', async () => {

@@ -112,7 +112,9 @@ function fromRegValue(kind: FieldKind, value: RegValue): unknown {
 export async function readRegistryPolicy(os: PolicyOs, key = POLICY_REGISTRY_KEY): Promise<Record<string, unknown> | null> {
   const result = await os.run(REG_EXE, ['query', key, '/s', '/reg:64']);
   if (result.code !== 0) {
-    if (/unable to find/i.test(result.stderr + result.stdout)) return null;
+    // Exit 1 is reg.exe's "no such key" (its message is in the system's language); every user may
+    // read HKLM\SOFTWARE\Policies, so it is not a refusal. Anything else (reg.exe missing) is an error.
+    if (result.code === 1) return null;
     throw new PolicySourceError(`The machine policy in the registry (${key}) cannot be read: ${result.stderr.trim() || `reg.exe exit ${result.code}`}`);
   }
   const keys = parseRegQuery(result.stdout, key);
