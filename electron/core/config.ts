@@ -113,8 +113,15 @@ async function load(options: LoadConfigOptions): Promise<LoadedConfig> {
     return { policy: checked(raw, `The policy file ${path}`, options.packaged), source: { kind: 'policy', path } };
   }
   if (options.packaged) {
+    const native = !(options.nativeSources ?? fixedPath)
+      ? ''
+      : platform === 'win32'
+        ? `No machine policy in the registry (${POLICY_REGISTRY_KEY}) and no`
+        : platform === 'darwin'
+          ? `No configuration profile for ${POLICY_MANAGED_DOMAIN} and no`
+          : '';
     throw new ConfigError(
-      `No policy file at ${path}. An installed CIMS Console reads its identity provider and API from it; ask IT to deploy it (see the administrator's guide).`,
+      `${native ? `${native} policy file at ${path}.` : `No policy file at ${path}.`} An installed CIMS Console reads its identity provider and API from IT's policy; ask IT to deploy it (see the administrator's guide).`,
     );
   }
   return { policy: validate(fromEnvironment(env), 'The development configuration (environment)'), source: { kind: 'environment' } };

@@ -92,6 +92,16 @@ describe('the Windows registry', () => {
     await expect(loadConfig({ platform: 'win32', os: wrongType, packaged: true })).rejects.toThrow(/field "inactivityTimeoutMinutes"/);
   });
 
+  it('without the key or the file, an installed console names both places', async () => {
+    const os = standIn({ [REG_EXE]: NO_KEY, [POWERSHELL_EXE]: ok('C:\\ProgramData\r\n') });
+    const absent = async () => {
+      throw Object.assign(new Error('absent'), { code: 'ENOENT' });
+    };
+    await expect(loadConfig({ platform: 'win32', os, packaged: true, readText: absent })).rejects.toThrow(
+      `No machine policy in the registry (${POLICY_REGISTRY_KEY}) and no policy file at C:\\ProgramData\\CIMS Console\\policy.json.`,
+    );
+  });
+
   it('without the key, the file under the ProgramData known folder is read after its permissions are checked', async () => {
     const read: string[] = [];
     const os = standIn({
