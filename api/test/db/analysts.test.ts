@@ -4,7 +4,9 @@
 // 127.0.0.1 (then any password is accepted): the test says which method the
 // server uses, and where it is trust it proves the boundary by the role's
 // attributes, memberships and grants, the stored SCRAM verifier of the printed
-// password, and that a revoked login no longer exists to log in as.
+// password, and that a revoked login no longer exists to log in as; the
+// password itself is checked against a server that asks for it in
+// analysts-password.test.ts.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
