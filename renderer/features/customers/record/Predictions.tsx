@@ -108,6 +108,11 @@ function PredictionView({ p, orgId, canFlag }: { p: Prediction; orgId: string; c
           ))}
         </ul>
       )}
+      {p.topFactors.length > 0 && (
+        <Text size="xs" c="dimmed" mt={4}>
+          Each number is the factor&apos;s pull on this score in the model&apos;s own terms (log-odds): + raises it, − lowers it.
+        </Text>
+      )}
       {canFlag && <Feedback p={p} orgId={orgId} />}
     </section>
   );
