@@ -1,24 +1,27 @@
 import { Alert, Badge, Button, Group, Menu, Text, UnstyledButton } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { Me } from '../../shared/api';
 import { call } from '../bridge/client';
 import { describeError } from '../bridge/errors';
 import { useBridgeEvent } from '../bridge/useBridgeEvent';
 import { listDrafts } from '../features/customers/edit/drafts';
+import { useLiveUpdates } from '../features/customers/api/live';
 import { CustomersScreen } from '../features/customers/list/CustomersScreen';
 import { PortfolioScreen } from '../features/customers/portfolio/PortfolioScreen';
 import { useSessionAction } from '../features/session/api';
 import { SkeletonRows } from '../ui/states';
 import { ScreenErrorBoundary } from '../ui/ScreenErrorBoundary';
 import { toast } from '../ui/toast';
-import { canCreateCustomers, canEditCustomer, canReviewAudit, isAdmin, isCrm } from './permissions';
+import { approvalQueries } from '../features/approvals/api';
+import { canApprove, canArchiveCustomer, canCreateCustomers, canEditCustomer, canReviewAudit, canSeeChangeRequests, isAdmin, isCrm } from './permissions';
 import { loadRoute, storeRoute, type Route } from './routes';
 
 // Loaded when first opened: the list and portfolio come up without the record view, the form or the audit review.
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
 const AdminScreen = lazy(() => import('../features/admin/AdminScreen'));
+const ApprovalsScreen = lazy(() => import('../features/approvals/ApprovalsScreen'));
 const CustomerScreen = lazy(() => import('../features/customers/record/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
 const EditCustomerScreen = lazy(() => import('../features/customers/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
 
@@ -30,6 +33,7 @@ const ACTIVITY_REPORT_MS = 5_000;
 function allowed(user: Me, route: Route): boolean {
   if (route.name === 'audit') return canReviewAudit(user);
   if (route.name === 'admin') return isAdmin(user);
+  if (route.name === 'approvals') return canApprove(user);
   if (route.name === 'portfolio' || route.name === 'new') return isCrm(user);
   return true;
 }
@@ -65,11 +69,13 @@ export function Shell({ user }: { user: Me }) {
   );
   useActivityReporting();
   const reachable = useConnectivity();
+  const live = useLiveUpdates(user.sub);
   const drafts = route.name === 'edit' || route.name === 'new' ? [] : listDrafts(user.sub);
 
-  const nav: { route: Route; label: string }[] = [
+  const nav: { route: Route; label: string; badge?: ReactNode }[] = [
     ...(isCrm(user) ? [{ route: { name: 'portfolio' } as Route, label: 'My portfolio' }] : []),
     { route: { name: 'customers' }, label: 'Customers' },
+    ...(canApprove(user) ? [{ route: { name: 'approvals' } as Route, label: 'Approvals', badge: <PendingCount /> }] : []),
     ...(canReviewAudit(user) ? [{ route: { name: 'audit' } as Route, label: 'Audit review' }] : []),
     ...(isAdmin(user) ? [{ route: { name: 'admin' } as Route, label: 'Admin' }] : []),
   ];
@@ -92,12 +98,21 @@ export function Shell({ user }: { user: Me }) {
                   onClick={() => go(n.route)}
                 >
                   {n.label}
+                  {n.badge}
                 </UnstyledButton>
               ))}
             </Group>
           </nav>
         </Group>
-        <UserMenu user={user} />
+        <Group gap="sm" wrap="nowrap">
+          {/* Quiet on purpose: work goes on without the stream; the console reconnects by itself. */}
+          {live === 'paused' && reachable && (
+            <Text size="xs" c="dimmed" role="status" className="live-paused">
+              Live updates paused, retrying
+            </Text>
+          )}
+          <UserMenu user={user} />
+        </Group>
       </header>
       {!reachable && (
         <Alert color="red" variant="light" radius={0} py={8} className="banner" role="alert" title="The CIMS service cannot be reached">
@@ -140,6 +155,9 @@ export function Shell({ user }: { user: Me }) {
             canEdit={(c) => canEditCustomer(user, c)}
             showAccess={canReviewAudit(user)}
             canFlagPredictions={canCreateCustomers(user)}
+            canArchive={(c) => canArchiveCustomer(user, c)}
+            me={user.sub}
+            showChangeRequests={canSeeChangeRequests(user)}
             onEdit={(orgId) => go({ name: 'edit', orgId })}
             onRevert={(orgId, event, changes) => go({ name: 'edit', orgId, revert: { eventId: event.id, changes } })}
             onBack={() => go({ name: 'customers' })}
@@ -157,10 +175,23 @@ export function Shell({ user }: { user: Me }) {
         )}
         {route.name === 'audit' && <AuditScreen />}
         {route.name === 'admin' && <AdminScreen />}
+        {route.name === 'approvals' && <ApprovalsScreen me={user.sub} onOpenCustomer={openCustomer} />}
         </Suspense>
         </ScreenErrorBoundary>
       </main>
     </div>
+  );
+}
+
+/** The number of change requests waiting, beside "Approvals"; nothing while unknown. */
+function PendingCount() {
+  const pending = useQuery(approvalQueries.pendingCount());
+  if (!pending.data || pending.data.count === 0) return null;
+  const n = pending.data.more ? `${pending.data.count}+` : String(pending.data.count);
+  return (
+    <Badge size="xs" circle={n.length < 3} ml={6} aria-label={`${n} waiting`} className="nav-count">
+      {n}
+    </Badge>
   );
 }
 

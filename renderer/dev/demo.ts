@@ -3,7 +3,9 @@
 // shape the real main process returns. Not shipped.
 import {
   AccessEvent,
+  ApprovalRules,
   AuditEvent,
+  ChangeRequest,
   CustomerDetail,
   CustomerListItem,
   HIGH_CHURN_RISK,
@@ -12,6 +14,8 @@ import {
   RENEWAL_SOON_DAYS,
   UsageDay,
   type AccessEvent as AccessEventT,
+  type ApprovalRules as ApprovalRulesT,
+  type ChangeRequest as ChangeRequestT,
   type AuditEvent as AuditEventT,
   type AuditVerifyResult as AuditVerifyResultT,
   type CustomerDetail as CustomerDetailT,
@@ -214,3 +218,34 @@ export function verifyOutcome(
     witness,
   });
 }
+
+/** A change request: by default alice's pending edit of a contract value and a phone on ORG-000002 (based on version 3, its demo version). */
+export function changeRequest(n: number, over: Partial<ChangeRequestT> = {}): ChangeRequestT {
+  const orgId = over.orgId ?? `ORG-${pad(n + 2)}`;
+  const c = detail(orgId).customer;
+  return ChangeRequest.parse({
+    id: String(40 + n),
+    orgId,
+    orgName: c.orgName,
+    kind: 'edit',
+    baseVersion: c.version,
+    changes: [
+      { field: 'contactPhone', before: c.contactPhone, after: '+49 30 5550199' },
+      { field: 'contractValueCents', before: c.contractValueCents, after: c.contractValueCents + 2_500_000 },
+    ],
+    reason: 'Renewal signed at the enterprise tier (order form 2026-114)',
+    maker: { sub: 'alice', name: 'Alice Martin' },
+    createdAt: new Date(Date.UTC(2026, 10, 21, 15, 0) - n * 3_600_000).toISOString(),
+    expiresAt: new Date(Date.UTC(2026, 11, 5, 15, 0) - n * 3_600_000).toISOString(),
+    status: 'pending',
+    checker: null,
+    checkerReason: null,
+    decidedAt: null,
+    version: 1,
+    ...over,
+  });
+}
+
+/** The approval rules migration 008 seeds. */
+export const approvalRules = (): ApprovalRulesT =>
+  ApprovalRules.parse({ fields: ['userCount', 'contractValueCents', 'currency'], actions: ['archive', 'unarchive'], requestExpiryDays: 14 });

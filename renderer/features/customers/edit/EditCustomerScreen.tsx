@@ -3,8 +3,9 @@ import { Alert, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
-import type { CustomerDetail, CustomerFields } from '../../../../shared/api';
+import type { CustomerDetail, CustomerFields, EditableField } from '../../../../shared/api';
 import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '../../../bridge/errors';
+import { fieldsText, useRecentChange, whoChanged } from '../api/live';
 import { useCreateCustomer, useUpdateCustomer } from '../api/mutations';
 import { customerQueries } from '../api/queries';
 import { FIELD_LABELS, fieldValueText } from '../../../ui/fields';
@@ -37,6 +38,9 @@ export interface EditCustomerScreenProps {
   /** "Revert this change": start from the record with this history event's before-values. */
   revert?: RevertRequest;
 }
+
+/** Beside a field an approval rule names. */
+const APPROVAL_NOTE = 'Needs a support lead’s approval: the change waits until then';
 
 export function EditCustomerScreen({ orgId, draftOwner, onSaved, onCancel, revert }: EditCustomerScreenProps) {
   const key = orgId ?? 'new';
@@ -107,6 +111,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
   const qc = useQueryClient();
   const update = useUpdateCustomer();
   const create = useCreateCustomer();
+  const rules = useQuery(customerQueries.approvalRules());
 
   // The record the edit started from: before → after is shown against it, and its version is sent as If-Match.
   const [base, setBase] = useState<CustomerFields | null>(() => draft?.base ?? (detail ? pickFields(detail.customer) : null));
@@ -115,6 +120,9 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
   const [pending, setPending] = useState<Pending | null>(null);
   const [reviewOpen, setReviewOpen] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
+  // Someone's save heard on the change stream since this edit started: saving now would be a 412.
+  const heard = useRecentChange(isNew ? null : key);
+  const overtaken = heard && baseVersion !== null && heard.change.version !== null && heard.change.version > baseVersion ? heard : null;
 
   const form = useForm<FormValues, unknown, FormOutput>({
     resolver: zodResolver(isNew ? NewFormSchema : EditFormSchema),
@@ -139,8 +147,22 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
   }, [form, draftOwner, key, base, baseVersion]);
 
   const openReview = (out: FormOutput) => {
-    setPending({ orgId: isNew ? out.orgId : key, fields: out.fields, changes: base ? diffFields(base, out.fields) : out.fields, reason: out.reason });
-    setReviewOpen(true);
+    const changes = base ? diffFields(base, out.fields) : out.fields;
+    setPending({ orgId: isNew ? out.orgId : key, fields: out.fields, changes, reason: out.reason });
+    // Known to be stale: the re-apply view first, instead of a save that would be refused.
+    if (overtaken) void showTheirs(changes);
+    else setReviewOpen(true);
+  };
+
+  /** Someone else's changes against this edit's base, with the offer to re-apply this CRM's own on top (the 412 view). */
+  const showTheirs = async (mine: Partial<CustomerFields>) => {
+    try {
+      const current = await qc.fetchQuery({ ...customerQueries.detail(key), staleTime: 0 });
+      const theirs = base ? diffFields(base, pickFields(current.customer)) : {};
+      setProblem({ kind: 'conflict', current, theirs, mine });
+    } catch (inner) {
+      setProblem({ kind: 'later', message: `Someone else changed this customer, and the current version could not be loaded: ${describeError(inner)}` });
+    }
   };
 
   const save = async () => {
@@ -224,12 +246,16 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
 
   const saving = update.isPending || create.isPending;
   const reverted = revert && base ? revertDescriptions(base, revert) : {};
+  // An existing record's fields that an approval rule names: saving a change to one sends the whole edit for approval.
+  const approvalFields = isNew ? [] : (rules.data?.fields ?? []);
+  const needsApproval = (name: keyof FormValues) => approvalFields.includes(name === 'contractValue' ? 'contractValueCents' : (name as EditableField));
   const field = (name: keyof FormValues, label: string, extra: Record<string, unknown> = {}) => (
     <TextInput
       size="sm"
       label={label}
       withAsterisk
       error={errors[name]?.message}
+      {...(needsApproval(name) ? { description: APPROVAL_NOTE, 'data-needs-approval': 'yes' } : {})}
       {...(reverted[name] ? { description: reverted[name], 'data-reverted': reverted[name].startsWith('Conflict') ? 'conflict' : 'yes' } : {})}
       {...register(name)}
       {...extra}
@@ -250,6 +276,22 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
           </Alert>
         )}
         {revert && base && <RevertNotice current={base} revert={revert} replacedDraft={revert.replacedDraft} />}
+        {overtaken && problem?.kind !== 'conflict' && (
+          <Alert
+            color="orange"
+            variant="light"
+            role="alert"
+            data-live-warning=""
+            title={`${whoChanged(overtaken)} changed ${fieldsText(overtaken.change.fields)} while you were editing`}
+          >
+            <Group justify="space-between" wrap="nowrap">
+              <Text size="sm">Saving now would be refused. See what changed and put your changes on top of it; nothing you typed is lost.</Text>
+              <Button size="xs" variant="light" onClick={() => void form.handleSubmit((out) => void showTheirs(base ? diffFields(base, out.fields) : out.fields))()}>
+                See their changes
+              </Button>
+            </Group>
+          </Alert>
+        )}
         {problem && <ProblemView problem={problem} base={base} onReapply={reapply} onRetry={() => setReviewOpen(true)} canRetry={pending !== null} />}
         <Paper withBorder p="md" radius="sm">
           <div className="form-grid">
@@ -286,6 +328,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
         before={base}
         changes={pending?.changes ?? {}}
         reason={pending?.reason ?? ''}
+        approvalFields={approvalFields}
         saving={saving}
         onSave={() => void save()}
         onClose={() => setReviewOpen(false)}

@@ -1,13 +1,16 @@
 import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { lazy, Suspense, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { AuditEvent, Customer, CustomerDetail, FieldChange } from '../../../../shared/api';
+import { fieldsText, useRecentChange, whoChanged } from '../api/live';
 import { customerQueries } from '../api/queries';
 import { daysUntil, describeDaysLeft, formatDate, formatDateTime, formatMoney, isRenewingSoon } from '../../../ui/format';
 import { ErrorState, QueryStates } from '../../../ui/states';
+import { ChangeRequestBanner } from './ChangeRequestBanner';
 import { Predictions } from './Predictions';
 import { RecordAccess } from './RecordAccess';
 import { RecordHistory } from './RecordHistory';
+import { StatusActions } from './StatusActions';
 
 const UsageChart = lazy(() => import('./UsageChart'));
 
@@ -19,14 +22,33 @@ export interface CustomerScreenProps {
   showAccess?: boolean;
   /** Whether to offer "Looks wrong?" on predictions (CRMs; the API decides for real). */
   canFlagPredictions?: boolean;
+  /** Whether to offer archive and un-archive (the owning CRM, support leads; the API decides for real). */
+  canArchive?: (customer: Customer) => boolean;
+  /** The signed-in person's subject, and whether they see change requests (CRMs, support leads): the record's banner. */
+  me?: string;
+  showChangeRequests?: boolean;
   onEdit: (orgId: string) => void;
   /** "Revert this change" on a history row: the edit form, filled with that event's before-values. */
   onRevert?: (orgId: string, event: AuditEvent, changes: FieldChange[]) => void;
   onBack: () => void;
 }
 
-export function CustomerScreen({ orgId, canEdit, showAccess = false, canFlagPredictions = false, onEdit, onRevert, onBack }: CustomerScreenProps) {
+export function CustomerScreen({
+  orgId,
+  canEdit,
+  showAccess = false,
+  canFlagPredictions = false,
+  canArchive = () => false,
+  me = '',
+  showChangeRequests = false,
+  onEdit,
+  onRevert,
+  onBack,
+}: CustomerScreenProps) {
   const detail = useQuery(customerQueries.detail(orgId));
+  const heard = useRecentChange(orgId);
+  // Someone's save heard on the change stream, once the record shows the version it made.
+  const liveNote = heard && detail.data && heard.change.version === detail.data.customer.version ? heard : null;
   return (
     <section className="screen scroll" aria-labelledby="customer-title">
       <Group justify="space-between" className="screen-head" wrap="nowrap">
@@ -50,14 +72,20 @@ export function CustomerScreen({ orgId, canEdit, showAccess = false, canFlagPred
             </>
           )}
         </Group>
-        {detail.data && canEdit(detail.data.customer) && detail.data.customer.status === 'active' && (
-          <Button size="xs" onClick={() => onEdit(orgId)}>
-            Edit customer
-          </Button>
-        )}
+        <Group gap="xs" wrap="nowrap">
+          {detail.data && canArchive(detail.data.customer) && <StatusActions customer={detail.data.customer} />}
+          {detail.data && canEdit(detail.data.customer) && detail.data.customer.status === 'active' && (
+            <Button size="xs" onClick={() => onEdit(orgId)}>
+              Edit customer
+            </Button>
+          )}
+        </Group>
       </Group>
       <QueryStates query={detail} loadingLabel="Loading customer" loadingRows={10} errorTitle="Could not load this customer" inset={false}>
         {(data) => (
+          <>
+          {liveNote && <LiveUpdateNote change={liveNote} />}
+          {showChangeRequests && <ChangeRequestBanner detail={data} me={me} canResubmit={canEdit(data.customer) || canArchive(data.customer)} />}
           <CustomerBody
             detail={data}
             showAccess={showAccess}
@@ -66,9 +94,27 @@ export function CustomerScreen({ orgId, canEdit, showAccess = false, canFlagPred
               ? { onRevert: (e: AuditEvent, changes: FieldChange[]) => onRevert(orgId, e, changes) }
               : {})}
           />
+          </>
         )}
       </QueryStates>
     </section>
+  );
+}
+
+/** "Updated by Carol Diaz just now · Contact phone": the record was refetched in place after someone's save. */
+function LiveUpdateNote({ change }: { change: NonNullable<ReturnType<typeof useRecentChange>> }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(t);
+  }, []);
+  const minutes = Math.floor((now - change.at) / 60_000);
+  const when = minutes < 1 ? 'just now' : minutes === 1 ? 'a minute ago' : `${minutes} minutes ago`;
+  return (
+    <Text size="sm" className="live-note" role="status" data-live-update="">
+      Updated by {whoChanged(change)} {when}
+      {change.change.fields.length > 0 && <span className="dim"> · {fieldsText(change.change.fields)}</span>}
+    </Text>
   );
 }
 
