@@ -78,6 +78,20 @@ if ! pg_tls_valid; then
   rm -rf "$tmp"
   pg_tls_new=1
 fi
+# A client certificate for cims_api (CN = the role), to test certificate authentication.
+if ! { [ -s "$tls_dir/cims_api.crt" ] && $SUDO test -s "$tls_dir/cims_api.key" &&
+  openssl verify -CAfile "$tls_dir/ca.crt" "$tls_dir/cims_api.crt" >/dev/null 2>&1 &&
+  openssl x509 -checkend 2592000 -noout -in "$tls_dir/cims_api.crt" >/dev/null; }; then
+  echo "setup: making a client certificate for cims_api in $tls_dir"
+  tmp=$(mktemp -d)
+  openssl req -new -nodes -newkey rsa:2048 -sha256 -subj "/CN=cims_api" -keyout "$tmp/cims_api.key" -out "$tmp/cims_api.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >"$tmp/client.ext"
+  $SUDO openssl x509 -req -sha256 -days 825 -in "$tmp/cims_api.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -extfile "$tmp/client.ext" -out "$tmp/cims_api.crt" 2>/dev/null
+  $SUDO install -m 644 -o root -g root "$tmp/cims_api.crt" "$tls_dir/"
+  $SUDO install -m 600 -o root -g root "$tmp/cims_api.key" "$tls_dir/"
+  rm -rf "$tmp"
+fi
 
 pg_settings="/etc/postgresql/$pg_version/main/conf.d/91-tls-pgaudit.conf"
 pg_wanted=$(cat <<CONF
@@ -102,18 +116,20 @@ if [ "$(cat "$pg_settings" 2>/dev/null)" != "$pg_wanted" ]; then
   pg_tls_new=1
 fi
 
-# The API's role over TCP only with TLS, as production's hostssl-only pg_hba.conf has it (first
-# match wins, so before the trust line); the test cluster trusts loopback otherwise.
+# The API's role over TCP only with TLS, as production's hostssl-only pg_hba.conf has it, and by
+# its certificate alone on database cims_cert_probe (the test of certificate authentication).
+# First match wins, so both go before the trust line; the test cluster trusts loopback otherwise.
 pg_hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
-hba_line="hostnossl all cims_api 127.0.0.1/32 reject"
-if ! $SUDO grep -qxF "$hba_line" "$pg_hba"; then
-  echo "setup: refusing cims_api connections without TLS in $pg_hba"
-  tmp=$(mktemp)
-  $SUDO awk -v l="$hba_line" '!done && /^host/ { print l; done = 1 } { print } END { if (!done) print l }' "$pg_hba" >"$tmp"
-  $SUDO install -m 640 -o postgres -g postgres "$tmp" "$pg_hba"
-  rm -f "$tmp"
-  pg_tls_new=1
-fi
+for hba_line in "hostnossl all cims_api 127.0.0.1/32 reject" "hostssl cims_cert_probe cims_api 127.0.0.1/32 cert"; do
+  if ! $SUDO grep -qxF "$hba_line" "$pg_hba"; then
+    echo "setup: adding '$hba_line' to $pg_hba"
+    tmp=$(mktemp)
+    $SUDO awk -v l="$hba_line" '!done && /^host/ { print l; done = 1 } { print } END { if (!done) print l }' "$pg_hba" >"$tmp"
+    $SUDO install -m 640 -o postgres -g postgres "$tmp" "$pg_hba"
+    rm -f "$tmp"
+    pg_tls_new=1
+  fi
+done
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "setup: starting PostgreSQL"

@@ -13,7 +13,7 @@ import { checkDatabaseUrl, InsecureDatabaseUrlError } from '../../src/db/connect
 import { migrate } from '../../src/db/migrate';
 import { openStore } from '../../src/db/pg-store';
 import { readEnv } from '../../src/server';
-import { ADMIN_URL, TEST_CA_FILE, createTestDatabase, type TestDatabase } from '../../../testing/db';
+import { ADMIN_URL, TEST_CA_FILE, createTestDatabase, onServer, urlFor, type TestDatabase } from '../../../testing/db';
 import { createTestAudit, type TestAudit } from '../../../testing/audit';
 
 const ENTRY = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
@@ -215,5 +215,81 @@ describe('the test cluster over TLS', () => {
       ssl: { ca: readFileSync(url.searchParams.get('sslrootcert') ?? TEST_CA_FILE, 'utf8'), servername: 'db.internal' },
     });
     await expect(client.connect()).rejects.toThrow(/Hostname\/IP does not match|altnames/i);
+  });
+});
+
+describe('certificate authentication for cims_api (pg_hba.conf `cert`, as production)', () => {
+  // setup-system.sh: `hostssl cims_cert_probe cims_api 127.0.0.1/32 cert` and a client certificate
+  // for CN=cims_api signed by the test CA. The database holds nothing; it only selects that rule.
+  const PROBE_DB = 'cims_cert_probe';
+  const TLS_DIR = TEST_CA_FILE.replace(/\/[^/]+$/, '');
+  let dir: string;
+
+  const urlWith = (params: Record<string, string>) => {
+    const u = new URL(urlFor(ADMIN_URL, PROBE_DB, 'cims_api'));
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    return u.toString();
+  };
+  /** A client key and certificate for `cn`, signed by the test CA or (other) by a CA of its own. */
+  function clientCert(cn: string, other = false): { sslcert: string; sslkey: string } {
+    const key = join(dir, `${cn}-${other ? 'other' : 'ca'}.key`);
+    const crt = key.replace(/\.key$/, '.crt');
+    const run = (args: string[]) => {
+      const r = spawnSync('openssl', args, { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    run(['req', '-new', '-nodes', '-newkey', 'rsa:2048', '-subj', `/CN=${cn}`, '-keyout', key, '-out', `${key}.csr`]);
+    if (other) {
+      run(['req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-days', '1', '-subj', '/CN=Not the test CA', '-keyout', join(dir, 'o-ca.key'), '-out', join(dir, 'o-ca.crt')]);
+      run(['x509', '-req', '-days', '1', '-in', `${key}.csr`, '-CA', join(dir, 'o-ca.crt'), '-CAkey', join(dir, 'o-ca.key'), '-set_serial', '7', '-out', crt]);
+    } else {
+      run(['x509', '-req', '-days', '1', '-in', `${key}.csr`, '-CA', TEST_CA_FILE, '-CAkey', join(TLS_DIR, 'ca.key'), '-set_serial', '8', '-out', crt]);
+    }
+    return { sslcert: crt, sslkey: key };
+  }
+  async function connect(url: string): Promise<{ user: string; dn: string | null }> {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const r = await c.query<{ user: string; dn: string | null }>('SELECT current_user AS user, client_dn AS dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      return r.rows[0]!;
+    } finally {
+      await c.end();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cims-cert-'));
+    // Shared by every run on this server: made once, never dropped (another run may be using it).
+    await onServer(`CREATE DATABASE ${PROBE_DB}`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04' && err.code !== '23505') throw err;
+    });
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs cims_api in by its certificate, and the store works over that URL', async () => {
+    const url = urlWith({ sslcert: join(TLS_DIR, 'cims_api.crt'), sslkey: join(TLS_DIR, 'cims_api.key') });
+    expect(await connect(url)).toEqual({ user: 'cims_api', dn: '/CN=cims_api' });
+    const store = await openStore({ databaseUrl: url, sealIntervalMs: 0, poolSize: 1 });
+    try {
+      await expect(store.ping()).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses cims_api without a client certificate', async () => {
+    await expect(connect(urlWith({}))).rejects.toThrow(/connection requires a valid client certificate/);
+  });
+
+  it('refuses a certificate of the test CA that names another role', async () => {
+    await expect(connect(urlWith(clientCert('cims_analyst')))).rejects.toThrow(/certificate authentication failed for user "cims_api"/);
+  });
+
+  it('refuses a cims_api certificate from another CA', async () => {
+    // The server ends the handshake: TLS alert 48, unknown_ca.
+    await expect(connect(urlWith(clientCert('cims_api', true)))).rejects.toThrow(/alert unknown ca/);
   });
 });
