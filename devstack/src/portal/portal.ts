@@ -55,6 +55,8 @@ interface Session {
   createdAt: number;
   pending?: { state: string; nonce: string; codeVerifier: string };
   accessToken?: string;
+  /** When the access token was obtained: a refusal right after sign-in is not answered by signing in again. */
+  signedInAt?: number;
   name?: string;
   /** One message for the next page (after a redirect). */
   flash?: { kind: 'ok' | 'error'; text: string };
@@ -144,10 +146,14 @@ export async function startPortal(options: { port?: number; host?: string; log?:
 
   /** The page after a refusal the contact cannot fix by retyping: sign in again, or a message. */
   function refused(res: ServerResponse, s: Session, status: number, detail?: string) {
-    if (status === 401) {
+    if (status === 401 && Date.now() - (s.signedInAt ?? 0) > 30_000) {
       // The 5-minute token ended: sign in again (the provider's session makes it one redirect).
       delete s.accessToken;
       return redirect(res, '/login');
+    }
+    if (status === 401) {
+      delete s.accessToken;
+      return html(res, 401, errorPage('Signed out', 'The sign-in was not accepted. Sign in again with your customer account.'));
     }
     if (status === 403) {
       return html(res, 403, errorPage('Not a customer account', 'This account cannot use the customer portal. Sign in with the account your organization was given.', signedIn(s)));
@@ -200,8 +206,14 @@ export async function startPortal(options: { port?: number; host?: string; log?:
         { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce },
         { resource: connection!.audience, redirect_uri: redirectUri },
       );
-      s.accessToken = tokens.access_token;
       const claims = tokens.claims();
+      const roles = Array.isArray(claims?.roles) ? claims.roles : [];
+      if (!roles.includes('customer')) {
+        // A staff account: the API would refuse its token here; say why instead of trying.
+        return html(res, 403, signInPage({ kind: 'error', text: 'This account is not a customer account. Sign in with the account your organization was given.' }));
+      }
+      s.accessToken = tokens.access_token;
+      s.signedInAt = Date.now();
       s.name = typeof claims?.name === 'string' ? claims.name : String(claims?.sub ?? '');
       // A new session id once signed in, so an id seen before sign-in is worth nothing after it.
       sessions.delete(s.id);
