@@ -16,7 +16,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export const RENDERER_DIR = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
+// CIMS_E2E_RENDERER_DIR: a build of one's own, so a spec run does not meet another build of the shared checkout's dist/.
+export const RENDERER_DIR = process.env.CIMS_E2E_RENDERER_DIR ?? join(import.meta.dirname, '..', '..', 'dist', 'renderer');
 
 export async function serveRenderer(csp: string): Promise<{ url: string; close(): Promise<void> }> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {

@@ -286,7 +286,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
           >
             <Group justify="space-between" wrap="nowrap">
               <Text size="sm">Saving now would be refused. See what changed and put your changes on top of it; nothing you typed is lost.</Text>
-              <Button size="xs" variant="light" onClick={() => void form.handleSubmit((out) => void showTheirs(base ? diffFields(base, out.fields) : out.fields))()}>
+              <Button size="xs" variant="light" style={{ flex: 'none' }} onClick={() => void form.handleSubmit((out) => void showTheirs(base ? diffFields(base, out.fields) : out.fields))()}>
                 See their changes
               </Button>
             </Group>
