@@ -4,6 +4,7 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
+import { listItem } from '../../dev/demo';
 import { fail, installBridge } from '../../test/standInBridge';
 import { renderApp } from '../../test/render';
 import { AdminScreen } from './AdminScreen';
@@ -47,6 +48,40 @@ describe('admin screen', () => {
     await user.click(within(review).getByRole('button', { name: 'Move customers' }));
     expect(await screen.findByText("Carol Nguyen's customers: 1 moved to Alice Martin")).toBeInTheDocument();
     expect(bridge.inputsOf('assignments:apply')).toEqual([{ fromOwner: 'carol', toOwner: 'alice', reason: 'Carol leaves' }]);
+  });
+
+  it('moves one chosen customer: found by search, listed with its current owner in the review, sent by org id', async () => {
+    const bridge = installBridge({
+      'staff:list': () => staff,
+      'customers:list': () => ({ items: [listItem(3), listItem(4)], nextCursor: null }),
+      'assignments:apply': (i) => ({
+        toOwner: { sub: 'alice', name: 'Alice Martin' },
+        moved: 'orgIds' in i ? i.orgIds.map((orgId) => ({ orgId, fromOwnerSub: 'carol', version: 2 })) : [],
+        unchanged: [],
+      }),
+    });
+    const user = userEvent.setup();
+    renderApp(<AdminScreen />);
+    await screen.findByRole('table', { name: 'Staff' });
+    await user.click(screen.getByRole('radio', { name: 'Chosen customers' }));
+    await user.type(screen.getByRole('textbox', { name: /Find customers/ }), 'Acme');
+    const found = await screen.findByRole('table', { name: 'Matching customers' });
+    const first = listItem(3);
+    await user.click(within(found).getByRole('checkbox', { name: `Choose ${first.orgName}` }));
+    expect(screen.getByText(`1 chosen: ${first.orgName}`)).toBeInTheDocument();
+    await user.click(screen.getByRole('combobox', { name: 'To relationship manager' }));
+    // Chosen customers may go to any CRM of the directory.
+    expect((await screen.findAllByRole('option')).map((o) => o.textContent)).toEqual(['Alice Martin (140 customers now)', 'Carol Nguyen (139 customers now)']);
+    await user.click(screen.getByRole('option', { name: /Alice Martin/ }));
+    await user.type(screen.getByRole('textbox', { name: /Reason/ }), 'Territory change');
+    await user.click(screen.getByRole('button', { name: 'Review the move' }));
+    const review = await screen.findByRole('dialog', { name: 'Review the move' });
+    const rows = within(within(review).getByRole('table', { name: 'Customers to move' })).getAllByRole('row');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toHaveTextContent(`${first.orgName} ${first.orgId}Carol Nguyen`);
+    await user.click(within(review).getByRole('button', { name: 'Move customers' }));
+    expect(await screen.findByText('The chosen customers: 1 moved to Alice Martin')).toBeInTheDocument();
+    expect(bridge.inputsOf('assignments:apply')).toEqual([{ orgIds: [first.orgId], toOwner: 'alice', reason: 'Territory change' }]);
   });
 
   it('says when the directory cannot be loaded, and offers to try again', async () => {

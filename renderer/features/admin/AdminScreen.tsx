@@ -170,6 +170,8 @@ function Reassign({ people, from, onFromChange }: { people: StaffMember[]; from:
       <Stack gap="sm">
         <SegmentedControl
           aria-label="What to move"
+          // Filled: the chosen segment keeps its contrast in the dark theme too.
+          color="blue"
           value={activeMode}
           onChange={(v) => setMode(v as Mode)}
           data={[
