@@ -15,6 +15,7 @@ import { generateSigningKey, readSigningKey, writeSigningKey } from '../../../ap
 import { DirectorySink } from '../../../api/src/audit/sink';
 import type { AuditConfig } from '../../../api/src/audit/trail';
 import { DEFAULT_API_PORT, startApi } from '../../../api/src/server';
+import { pgChangeSource } from '../../../api/src/live/listener';
 import { createPglite, openPgliteStore } from '../pglite';
 import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
 import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets';
@@ -284,6 +285,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         logger: { level: 'info', sink: apiLog },
         // The demo seed's users get bearer tokens from the demo-only password grant; DPoP is required once it is done, before the stack is ready.
         dpop: { required: () => requireDpop && !seeding },
+        // Live changes: the one LISTEN connection, straight to PostgreSQL (on PGlite the stream only heartbeats).
+        ...(o.databaseUrl ? { changes: pgChangeSource(o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl)) } : {}),
       });
     } catch (err) {
       await store.close();
