@@ -35,6 +35,7 @@ test('a token copied off the wire is refused without the console\'s key, while t
   const url = `${stack.relay.url}${captured.path}`;
   const replay = async (headers: Record<string, string>, to = url, method = 'GET') => {
     const res = await fetch(to, { method, headers });
+    await res.arrayBuffer(); // read to the end, so the connection does not hold the stack's shutdown
     return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '' };
   };
 
