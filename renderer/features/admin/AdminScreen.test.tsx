@@ -20,7 +20,7 @@ const staff = {
 };
 
 describe('admin screen', () => {
-  it('lists staff with counts and last sign-in; moving all of one person’s customers is reviewed, then sent once', async () => {
+  it('lists staff with counts and when last seen; moving all of one person’s customers is reviewed, then sent once', async () => {
     const bridge = installBridge({
       'staff:list': () => staff,
       'assignments:apply': () => ({ toOwner: { sub: 'alice', name: 'Alice Martin' }, moved: [{ orgId: 'ORG-000002', fromOwnerSub: 'carol', version: 4 }], unchanged: [] }),

@@ -1,6 +1,8 @@
 // Admins: the staff directory (who works with CIMS, their customers, their last
 // sign-in) and reassignment, of chosen customers or of all of one person's (a
 // CRM who leaves), always through a review step that says exactly what moves.
+// "Last seen" is the person's last request (noted at most every 5 minutes), which
+// is what the API knows of a sign-in.
 // The API and the database check again that the caller is an admin and that the
 // new owner is a CRM of the directory.
 import { Alert, Badge, Button, Checkbox, Group, Modal, Paper, SegmentedControl, Select, Stack, Table, Text, Textarea, TextInput, Title, VisuallyHidden } from '@mantine/core';
@@ -58,7 +60,7 @@ function StaffTable({ people, onMoveAll }: { people: StaffMember[]; onMoveAll: (
           <Table.Th>Roles</Table.Th>
           <Table.Th ta="right">Customers</Table.Th>
           <Table.Th ta="right">Archived</Table.Th>
-          <Table.Th>Last sign-in</Table.Th>
+          <Table.Th>Last seen</Table.Th>
           <Table.Th>First seen</Table.Th>
           <Table.Th w={190}>
             <VisuallyHidden>Actions</VisuallyHidden>
