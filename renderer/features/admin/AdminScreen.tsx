@@ -1,5 +1,5 @@
-// Admins: the staff directory (who works with CIMS, their customers, their last
-// sign-in) and reassignment, of chosen customers or of all of one person's (a
+// Admins: the staff directory (who works with CIMS, their customers, when each
+// was last seen) and reassignment, of chosen customers or of all of one person's (a
 // CRM who leaves), always through a review step that says exactly what moves.
 // "Last seen" is the person's last request (noted at most every 5 minutes), which
 // is what the API knows of a sign-in.
