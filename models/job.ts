@@ -47,8 +47,10 @@ const FEATURE_SQL = `
   c.contract_value_cents::float8 / greatest(c.user_count, 1) / 100 / 12,
   ln(greatest(s, 1)),
   coalesce(sum(u.sessions) FILTER (WHERE u.day >= m - 28), 0)::float8 / greatest(sum(u.active_users) FILTER (WHERE u.day >= m - 28), 1)`;
-// Both 4-week windows must have usage.
+// Both 4-week windows must have usage, and the usage must begin 8 weeks before the moment at the
+// latest: a decision with less history before it would be learnt from half a window.
 const HAVING = 'HAVING count(*) FILTER (WHERE u.day >= m - 28) > 0 AND count(*) FILTER (WHERE u.day < m - 28) > 0';
+const COVERED = (org: string) => `(SELECT min(f.day) FROM model_input.usage_daily f WHERE f.org_id = ${org}) <= k.m - 56`;
 
 const DECISIONS_SQL = `
   SELECT o.org_id AS "orgId", to_char(o.decided_on, 'YYYY-MM-DD') AS "decidedOn", o.outcome = 'churned' AS churned,
@@ -57,6 +59,7 @@ const DECISIONS_SQL = `
     JOIN model_input.customers c USING (org_id)
     CROSS JOIN LATERAL (SELECT o.decided_on AS m, o.seats_before AS s) k
     JOIN model_input.usage_daily u ON u.org_id = o.org_id AND u.day >= k.m - 56 AND u.day < k.m
+   WHERE ${COVERED('o.org_id')}
    GROUP BY o.org_id, o.decided_on, o.outcome, o.seats_before, o.seats_after, c.created_on, c.contract_value_cents, c.user_count, k.m, k.s
    ${HAVING}
    ORDER BY o.org_id, o.decided_on`;
@@ -67,7 +70,7 @@ const CURRENT_SQL = `
     FROM model_input.customers c
     CROSS JOIN LATERAL (SELECT moment.m, c.user_count AS s FROM moment) k
     JOIN model_input.usage_daily u ON u.org_id = c.org_id AND u.day >= k.m - 56 AND u.day < k.m
-   WHERE c.status = 'active'
+   WHERE c.status = 'active' AND ${COVERED('c.org_id')}
    GROUP BY c.org_id, c.created_on, c.contract_value_cents, c.user_count, k.m, k.s
    ${HAVING}
    ORDER BY c.org_id`;
