@@ -10,11 +10,11 @@
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Page } from '@playwright/test';
 import { channels, IpcError, type Channel, type IpcResult, type SessionState } from '../shared/ipc';
-import { accessEvent, ALICE, auditEvent, BOB, DEMO_KEY_ID, detail, ISSUER, listItem, portfolioSummary, signedIn, usage, verifyOutcome } from '../renderer/dev/demo';
+import { accessEvent, ALICE, approvalRules, auditEvent, BOB, changeRequest, DEMO_KEY_ID, detail, ISSUER, listItem, portfolioSummary, signedIn, usage, verifyOutcome } from '../renderer/dev/demo';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../testing/chromium';
 
 const dist = decodeURIComponent(new URL('../dist/renderer/', import.meta.url).pathname);
-const outDir = decodeURIComponent(new URL('../e2e/artifacts/screens/', import.meta.url).pathname);
+const outDir = process.env.SHOTS_DIR ? `${process.env.SHOTS_DIR.replace(/\/$/, '')}/` : decodeURIComponent(new URL('../e2e/artifacts/screens/', import.meta.url).pathname);
 const ORIGIN = 'http://console.local';
 
 type Handler = (channel: Channel, input: Record<string, unknown>) => unknown;
@@ -62,10 +62,27 @@ const demoHandler: Handler = (channel, input) => {
       return { items: Array.from({ length: 24 }, (_, n) => accessEvent(n)), nextCursor: 'next' };
     case 'session:activity':
       return null;
+    case 'approvals:rules':
+      return approvalRules();
+    case 'approvals:list':
+      // ORG-000002 has alice's pending change; the queue holds it, an archive of bob's own and two more.
+      if (input.orgId) return { items: input.orgId === 'ORG-000002' ? [changeRequest(0)] : [], nextCursor: null };
+      return { items: demoQueue(), nextCursor: null };
+    case 'approvals:get':
+      return demoQueue().find((r) => r.id === input.id) ?? changeRequest(0);
     default:
       throw new Error(`no demo data for ${channel}`);
   }
 };
+
+function demoQueue() {
+  return [
+    changeRequest(0),
+    changeRequest(1, { maker: { sub: 'bob', name: 'Bob Keller' }, kind: 'archive', changes: [{ field: 'status', before: 'active', after: 'archived' }], reason: 'Duplicate record of a merged account' }),
+    changeRequest(2, { changes: [{ field: 'userCount', before: 124, after: 180 }], reason: 'Customer added a team of 56 seats (signed order form)' }),
+    changeRequest(3, { maker: { sub: 'carol', name: 'Carol Nguyen' }, changes: [{ field: 'currency', before: 'EUR', after: 'CHF' }], reason: 'Billing moves to the Zurich entity' }),
+  ];
+}
 
 const signingIn: SessionState = {
   status: 'signingIn',
@@ -261,6 +278,53 @@ const allShots: Shot[] = [
       await p.getByRole('button', { name: 'Download evidence bundle' }).click();
       await p.evaluate("window.__emit('audit:exportProgress', { rows: 48210, done: false, bytes: 31457280 })");
       await p.getByText('48,210 rows written (30.0 MB)…').waitFor();
+    },
+  },
+  { name: 'approvals', session: signedIn(BOB), route: { name: 'approvals' } },
+  {
+    // Bob's own request: no decision for him, another support lead decides.
+    name: 'approvals-own-request',
+    session: signedIn(BOB),
+    route: { name: 'approvals' },
+    act: async (p) => {
+      await p.getByRole('button', { name: /#39/ }).click();
+      await p.getByText('You made this request').waitFor();
+    },
+  },
+  {
+    name: 'approvals-empty',
+    session: signedIn(BOB),
+    route: { name: 'approvals' },
+    handler: (c, i) => (c === 'approvals:list' ? { items: [], nextCursor: null } : demoHandler(c, i)),
+  },
+  { name: 'customer-pending-change', session: signedIn(ALICE), route: { name: 'customer', orgId: 'ORG-000002' } },
+  {
+    name: 'customer-stale-change',
+    session: signedIn(ALICE),
+    route: { name: 'customer', orgId: 'ORG-000002' },
+    handler: (c, i) =>
+      c === 'approvals:list' && i.orgId
+        ? { items: [changeRequest(0, { status: 'stale', version: 2, decidedAt: new Date().toISOString() })], nextCursor: null }
+        : demoHandler(c, i),
+  },
+  {
+    name: 'customer-archive-dialog',
+    session: signedIn(ALICE),
+    route: { name: 'customer', orgId: 'ORG-000001' },
+    act: async (p) => {
+      await p.getByRole('button', { name: 'Archive…' }).click();
+      await p.getByRole('textbox', { name: /Reason/ }).fill('The customer closed their account');
+    },
+  },
+  {
+    name: 'edit-needs-approval',
+    session: signedIn(ALICE),
+    route: { name: 'edit', orgId: 'ORG-000001' },
+    act: async (p) => {
+      await p.getByLabel('Users').fill('180');
+      await p.getByLabel('Contact phone').fill('+49 30 5550199');
+      await p.getByLabel('Reason for this change').fill('Customer added a team of 56 seats (signed order form)');
+      await p.getByRole('button', { name: 'Review changes' }).click();
     },
   },
   {

@@ -224,7 +224,7 @@ export function changeRequest(n: number, over: Partial<ChangeRequestT> = {}): Ch
   const orgId = over.orgId ?? `ORG-${pad(n + 2)}`;
   const c = detail(orgId).customer;
   return ChangeRequest.parse({
-    id: String(40 + n),
+    id: String(40 - n),
     orgId,
     orgName: c.orgName,
     kind: 'edit',

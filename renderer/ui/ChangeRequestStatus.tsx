@@ -3,7 +3,7 @@ import type { ChangeRequest, ChangeRequestStatus } from '../../shared/api';
 import { fieldLabel } from './fields';
 
 export const STATUS_LABELS: Record<ChangeRequestStatus, string> = {
-  pending: 'Waiting for approval',
+  pending: 'Waiting',
   approved: 'Approved',
   rejected: 'Rejected',
   withdrawn: 'Withdrawn',

@@ -29,7 +29,7 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
 const isEditable = (f: string): f is EditableField => (EDITABLE_FIELDS as readonly string[]).includes(f);
 
 /** Fields of history rows that are not customer fields: the card a customer replaced through the portal. */
-const OTHER_FIELD_LABELS: Readonly<Record<string, string>> = { billingMethod: 'Card on file' };
+const OTHER_FIELD_LABELS: Readonly<Record<string, string>> = { billingMethod: 'Card on file', status: 'Status' };
 
 export const fieldLabel = (field: string): string => (isEditable(field) ? FIELD_LABELS[field] : (OTHER_FIELD_LABELS[field] ?? field));
 

@@ -114,7 +114,7 @@ function RequestBody({ request: r, me, onOpenCustomer }: { request: ChangeReques
   const record = useQuery(approvalQueries.record(r.orgId));
   return (
     <Stack gap="sm">
-      <Group justify="space-between" wrap="nowrap">
+      <Group justify="space-between" wrap="nowrap" align="flex-start">
         <div className="minw0">
           <Title order={2} size="h4" className="truncate">
             {r.orgName} <span className="mono dim">{r.orgId}</span>
@@ -125,7 +125,7 @@ function RequestBody({ request: r, me, onOpenCustomer }: { request: ChangeReques
         </div>
         <Group gap="xs" wrap="nowrap">
           <StatusBadge status={r.status} />
-          <Button size="xs" variant="default" onClick={() => onOpenCustomer(r.orgId)}>
+          <Button size="xs" variant="default" className="no-shrink" onClick={() => onOpenCustomer(r.orgId)}>
             Open customer
           </Button>
         </Group>

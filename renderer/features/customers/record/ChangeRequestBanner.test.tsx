@@ -35,7 +35,7 @@ describe('the record with a change request', () => {
   it('shows the pending change in a banner while the record keeps its current values; the maker may withdraw', async () => {
     const bridge = installBridge({ ...base(), 'approvals:list': () => ({ items: [changeRequest(0)], nextCursor: null }) });
     renderRecord();
-    const banner = await screen.findByRole('status', { name: /A change waits for approval \(request #40\)/ });
+    const banner = await screen.findByRole('status', { name: /A change waits for approval \(request #40\)/ }, { timeout: 5000 });
     expect(within(banner).getByText('+49 30 5550199')).toBeInTheDocument();
     expect(within(banner).getByRole('button', { name: 'Withdraw request' })).toBeInTheDocument();
     expect(screen.getByRole('region', { name: 'Contact' })).toHaveTextContent(detail(ORG).customer.contactPhone);
@@ -51,7 +51,7 @@ describe('the record with a change request', () => {
     });
     const user = userEvent.setup();
     renderRecord();
-    const banner = await screen.findByRole('status', { name: /Your change request #40: stale/ });
+    const banner = await screen.findByRole('status', { name: /Your change request #40: stale/ }, { timeout: 5000 });
     await user.click(within(banner).getByRole('button', { name: 'Send again on top of the current record' }));
     await waitFor(() => expect(bridge.inputsOf('customers:update')).toHaveLength(1));
     expect(bridge.inputsOf('customers:update')[0]).toEqual({
@@ -110,7 +110,7 @@ describe('the edit form and approval rules', () => {
     const review = await screen.findByRole('dialog', { name: 'Review changes' });
     expect(within(review).getByText('This change is sent for approval')).toBeInTheDocument();
     await user.click(within(review).getByRole('button', { name: 'Send for approval' }));
-    expect(await screen.findByText('Sent for approval')).toBeInTheDocument();
+    expect(await screen.findByText(/all 2 changes wait for a support lead/)).toBeInTheDocument();
     expect(onSaved).toHaveBeenCalledWith(ORG);
     expect(bridge.inputsOf('customers:update')[0]).toMatchObject({ orgId: ORG, version: 3, changes: { contractValueCents: 9_900_000, contactPhone: '+49 30 5550199' } });
   });
