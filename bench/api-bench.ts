@@ -38,7 +38,7 @@ async function createDatabase(): Promise<ScratchDatabase> {
     await admin.query(
       `INSERT INTO core.customers (org_id, org_name, contact_name, contact_email, contact_phone, user_count,
          contract_value_cents, currency, renewal_date, owner_sub, owner_name, latest_churn_risk)
-       SELECT 'ORG-' || lpad(g::text, 6, '0'),
+       SELECT 'ORG-' || CASE WHEN g < 1000000 THEN lpad(g::text, 6, '0') ELSE g::text END,
               (ARRAY['Acme','Globex','Initech','Umbrella','Stark','Wayne','Hooli','Vandelay','Soylent','Tyrell'])[1 + g % 10]
                 || ' ' || (ARRAY['Logistics','Foods','Labs','Systems','Media','Health','Energy','Retail'])[1 + (g / 10) % 8] || ' ' || g,
               'Contact ' || g, 'contact' || g || '@customer' || (g % 997) || '.example',

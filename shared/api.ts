@@ -19,8 +19,8 @@ export const Cursor = Text.max(500);
 export const Role = z.enum(['crm', 'support_lead', 'admin', 'customer']);
 export type Role = z.infer<typeof Role>;
 
-/** Organization id, the customer's key: "ORG-000123". */
-export const OrgId = z.string().regex(/^ORG-[0-9]{6}$/, 'Organization id looks like ORG-000123');
+/** Organization id, the customer's key: "ORG-000123"; 6 to 12 digits, so not capped below a billion customers. */
+export const OrgId = z.string().regex(/^ORG-[0-9]{6,12}$/, 'Organization id looks like ORG-000123');
 export type OrgId = z.infer<typeof OrgId>;
 
 export const IsoDate = z.iso.date();

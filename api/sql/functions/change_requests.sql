@@ -190,7 +190,7 @@ BEGIN
   PERFORM core.check_reader(p_sub, p_name, p_roles, p_scopes, ARRAY['crm', 'support_lead'], 'read change requests');
   PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   IF lim NOT BETWEEN 1 AND 200 OR (p_status IS NOT NULL AND p_status NOT IN ('pending', 'approved', 'rejected', 'withdrawn', 'expired', 'stale'))
-     OR (p_org_id IS NOT NULL AND p_org_id !~ '^ORG-[0-9]{6}$') THEN
+     OR (p_org_id IS NOT NULL AND p_org_id !~ '^ORG-[0-9]{6,12}$') THEN
     RAISE EXCEPTION 'invalid change request query' USING ERRCODE = 'CV422';
   END IF;
   PERFORM core.change_requests_expire(p_request_id, p_client_address, p_app_version, p_org_id, NULL, p_client_request_id);

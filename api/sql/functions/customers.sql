@@ -148,7 +148,7 @@ BEGIN
   PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
   IF lim NOT BETWEEN 1 AND 200 OR p_sort NOT IN ('name', 'renewal', 'churnRisk') OR length(p_q) > 200
      OR p_renewal_within_days NOT BETWEEN 0 AND 3650 OR p_min_churn_risk NOT BETWEEN 0 AND 1
-     OR (p_after_id IS NOT NULL AND p_after_id !~ '^ORG-[0-9]{6}$') THEN
+     OR (p_after_id IS NOT NULL AND p_after_id !~ '^ORG-[0-9]{6,12}$') THEN
     RAISE EXCEPTION 'invalid search' USING ERRCODE = 'CV422';
   END IF;
   IF nullif(btrim(p_q), '') IS NOT NULL THEN
@@ -289,7 +289,7 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'field % is required', missing USING ERRCODE = 'CV422';
   END IF;
-  IF p_org_id IS NULL OR p_org_id !~ '^ORG-[0-9]{6}$' THEN
+  IF p_org_id IS NULL OR p_org_id !~ '^ORG-[0-9]{6,12}$' THEN
     RAISE EXCEPTION 'organization id looks like ORG-000123' USING ERRCODE = 'CV422';
   END IF;
   n := jsonb_populate_record(NULL::core.customers, cols || jsonb_build_object(

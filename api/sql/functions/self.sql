@@ -82,7 +82,7 @@ BEGIN
     RAISE EXCEPTION 'only a customer contact may use self-service' USING ERRCODE = 'CF403';
   END IF;
   PERFORM core.check_context(p_request_id, p_client_address, p_app_version);
-  IF p_org_id IS NULL OR p_org_id !~ '^ORG-[0-9]{6}$' THEN
+  IF p_org_id IS NULL OR p_org_id !~ '^ORG-[0-9]{6,12}$' THEN
     RAISE EXCEPTION 'a customer token names one organization' USING ERRCODE = 'CF403';
   END IF;
   -- An archived customer's contacts have no portal any more; nothing about it is shown.

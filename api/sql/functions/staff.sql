@@ -97,7 +97,7 @@ BEGIN
     RAISE EXCEPTION 'name either the customers or their current owner' USING ERRCODE = 'CV422';
   END IF;
   IF p_org_ids IS NOT NULL AND (cardinality(p_org_ids) NOT BETWEEN 1 AND 500
-       OR EXISTS (SELECT 1 FROM unnest(p_org_ids) o WHERE o IS NULL OR o !~ '^ORG-[0-9]{6}$')
+       OR EXISTS (SELECT 1 FROM unnest(p_org_ids) o WHERE o IS NULL OR o !~ '^ORG-[0-9]{6,12}$')
        OR (SELECT count(DISTINCT o) FROM unnest(p_org_ids) o) <> cardinality(p_org_ids)) THEN
     RAISE EXCEPTION 'list 1 to 500 different organization ids' USING ERRCODE = 'CV422';
   END IF;

@@ -102,7 +102,7 @@ const cursorOf = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64
 const hints: Hints = new Map<never, fc.Arbitrary<unknown>>([
   // Change requests are numbered from 1 as the run's edits, archives and un-archives make them.
   [ChangeRequestId as never, fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 30 }).map(String) }, { weight: 1, arbitrary: fc.stringMatching(/^[1-9][0-9]{0,18}$/) })],
-  [OrgId as never, fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ORGS) }, { weight: 1, arbitrary: fc.constant('ORG-999999') }, { weight: 2, arbitrary: fc.stringMatching(/^ORG-[0-9]{6}$/) })],
+  [OrgId as never, fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ORGS) }, { weight: 1, arbitrary: fc.constant('ORG-999999') }, { weight: 2, arbitrary: fc.stringMatching(/^ORG-[0-9]{6,12}$/) })],
   // Cursors in the shapes the API hands out (and a few that are not), so paging paths run too.
   [
     Cursor as never,

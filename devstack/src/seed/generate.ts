@@ -6,7 +6,8 @@
 import { Faker, en } from '@faker-js/faker';
 import { DEMO_OWNERS } from './demo-accounts';
 
-export const MAX_CUSTOMERS = 1_000_000;
+// Org ids have 6 to 12 digits; the demo stops at ten million, far past any load test here.
+export const MAX_CUSTOMERS = 10_000_000;
 export const USAGE_DAYS = 180;
 export const DEFAULT_SEED = 20_261_122;
 
@@ -102,8 +103,8 @@ const dayOf = (iso: string): number => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
 const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
-/** ORG-000001 … ORG-999999, then ORG-000000: exactly a million ids in the contract's format. */
-export const orgIdFor = (index: number): string => `ORG-${String((index + 1) % MAX_CUSTOMERS).padStart(6, '0')}`;
+/** ORG-000001 … ORG-999999, then ORG-1000000 and on: at least six digits, as the contract's format asks. */
+export const orgIdFor = (index: number): string => `ORG-${String(index + 1).padStart(6, '0')}`;
 
 /** Small fast PRNG (mulberry32) for per-day noise, seeded from the customer's faker stream. */
 function mulberry32(seed: number): () => number {

@@ -4,7 +4,7 @@
 // and has renewal outcomes that follow from usage, for the model job to learn.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CustomerFields, Prediction } from '../../../shared/api';
+import { CustomerFields, OrgId, Prediction } from '../../../shared/api';
 import { FEATURES } from '../../../models/job';
 import { createGenerator, orgIdFor, USAGE_DAYS, type GeneratedCustomer } from '../../src/seed/generate';
 import { predictionBatches } from '../../src/seed/api-client';
@@ -94,12 +94,15 @@ describe('demo data generator', () => {
     expect(all.some((g) => g.outcomes.some((o) => o.seatsAfter > o.seatsBefore))).toBe(true);
   });
 
-  it('has ids for exactly a million customers and refuses more', () => {
+  it('has ids in the contract format past a million customers, up to ten million', () => {
     expect(orgIdFor(0)).toBe('ORG-000001');
     expect(orgIdFor(999_998)).toBe('ORG-999999');
-    expect(orgIdFor(999_999)).toBe('ORG-000000');
-    expect(() => createGenerator({ ...options, customers: 1_000_001 })).toThrow(RangeError);
-    const last = createGenerator({ ...options, customers: 1_000_000, usageCustomers: 0 }).customerAt(999_999);
+    expect(orgIdFor(999_999)).toBe('ORG-1000000');
+    expect(orgIdFor(4_999_999)).toBe('ORG-5000000');
+    for (const i of [0, 999_998, 999_999, 4_999_999, 9_999_999]) expect(OrgId.safeParse(orgIdFor(i)).success).toBe(true);
+    expect(() => createGenerator({ ...options, customers: 10_000_001 })).toThrow(RangeError);
+    const last = createGenerator({ ...options, customers: 5_000_000, usageCustomers: 0 }).customerAt(4_999_999);
+    expect(last.customer.orgId).toBe('ORG-5000000');
     expect(last.usage).toHaveLength(0);
   });
 
