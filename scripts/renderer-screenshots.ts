@@ -133,7 +133,7 @@ const allShots: Shot[] = [
     route: { name: 'customer', orgId: 'ORG-000001' },
     act: async (p) => {
       const churn = p.getByRole('region', { name: 'Churn risk' });
-      await churn.getByRole('button', { name: 'This churn risk looks wrong' }).click();
+      await churn.getByRole('button', { name: 'Looks wrong? Churn risk' }).click();
       await churn.getByRole('textbox').fill('They signed a three-year renewal last week; usage dipped during their migration.');
       await p.getByRole('region', { name: 'Upsell propensity' }).scrollIntoViewIfNeeded();
     },

@@ -51,7 +51,7 @@ describe('the prediction panel', () => {
     const user = userEvent.setup();
     renderRecord(true);
     const churn = await screen.findByRole('region', { name: 'Churn risk' });
-    await user.click(within(churn).getByRole('button', { name: 'This churn risk looks wrong' }));
+    await user.click(within(churn).getByRole('button', { name: 'Looks wrong? Churn risk' }));
     const box = within(churn).getByRole('textbox', { name: 'What looks wrong about this churn risk?' });
     expect(box).toHaveFocus();
     expect(within(churn).getByRole('button', { name: 'Send to data scientists' })).toBeDisabled();
@@ -73,7 +73,7 @@ describe('the prediction panel', () => {
     const user = userEvent.setup();
     renderRecord(true);
     const upsell = await screen.findByRole('region', { name: 'Upsell propensity' });
-    await user.click(within(upsell).getByRole('button', { name: 'This upsell propensity looks wrong' }));
+    await user.click(within(upsell).getByRole('button', { name: 'Looks wrong? Upsell propensity' }));
     await user.click(within(upsell).getByRole('textbox'));
     await user.paste('Seats are capped by contract');
     await user.click(within(upsell).getByRole('button', { name: 'Send to data scientists' }));

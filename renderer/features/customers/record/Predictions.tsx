@@ -135,7 +135,7 @@ function Feedback({ p, orgId }: { p: Prediction; orgId: string }) {
   }
   if (!open) {
     return (
-      <Button size="compact-xs" variant="subtle" mt={6} onClick={() => setOpen(true)} aria-label={`This ${label} looks wrong`}>
+      <Button size="compact-xs" variant="subtle" mt={6} onClick={() => setOpen(true)} aria-label={`Looks wrong? ${KIND_LABELS[p.kind]}`}>
         Looks wrong?
       </Button>
     );
