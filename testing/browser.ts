@@ -2,6 +2,7 @@
 // the provider's cookies, read and POST its login form, follow the redirects
 // to a loopback listener started here (RFC 8252 7.3), then exchange the code
 // with PKCE using plain fetch. No part of the provider is mocked.
+import { dpopProof, type DpopKey } from './issuer';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -153,11 +154,13 @@ export interface TokenResponse {
   error_description?: string;
 }
 
-export async function tokenRequest(endpoint: string, params: Record<string, string>, basicAuth?: { id: string; secret: string }) {
+/** `dpopProof`: sent as the DPoP header (RFC 9449 5), so the provider binds the tokens to its key. */
+export async function tokenRequest(endpoint: string, params: Record<string, string>, basicAuth?: { id: string; secret: string }, dpopProof?: string) {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
+      ...(dpopProof ? { dpop: dpopProof } : {}),
       ...(basicAuth ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(basicAuth.id)}:${encodeURIComponent(basicAuth.secret)}`).toString('base64')}` } : {}),
     },
     body: new URLSearchParams(params).toString(),
@@ -176,7 +179,7 @@ export async function signIn(
   issuer: string,
   username: string,
   password: string,
-  opts: { clientId?: string; scope?: string; browser?: Browser } = {},
+  opts: { clientId?: string; scope?: string; browser?: Browser; dpop?: DpopKey } = {},
 ): Promise<{ tokens: TokenResponse; discovery: Discovery }> {
   const discovery = await discover(issuer);
   const loopback = await startLoopback();
@@ -206,13 +209,13 @@ export async function signIn(
     if (cb.get('iss') !== issuer) throw new Error('iss mismatch');
     const code = cb.get('code');
     if (!code) throw new Error(`no code: ${cb.get('error')} ${cb.get('error_description')}`);
-    const { body } = await tokenRequest(discovery.token_endpoint, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: loopback.redirectUri,
-      client_id: clientId,
-      code_verifier: verifier,
-    });
+    const proof = opts.dpop ? await dpopProof(opts.dpop, { htm: 'POST', htu: discovery.token_endpoint }) : undefined;
+    const { body } = await tokenRequest(
+      discovery.token_endpoint,
+      { grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri, client_id: clientId, code_verifier: verifier },
+      undefined,
+      proof,
+    );
     return { tokens: body, discovery };
   } finally {
     browser.loopbacks.splice(browser.loopbacks.indexOf(loopback), 1);

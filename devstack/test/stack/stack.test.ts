@@ -15,6 +15,7 @@ import { PortInUseError } from '../../src/idp/provider';
 import { parseReadyLine, type ReadyInfo } from '../../src/stack/ready';
 import { startStack } from '../../src/stack/stack';
 import { signIn } from '../../../testing/browser';
+import { dpopKey, dpopProof, type DpopKey } from '../../../testing/issuer';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -49,8 +50,11 @@ const exited = (child: Child) =>
     else child.once('close', (code, signal) => r({ code, signal }));
   });
 
-const api = async <T>(base: string, token: string, path: string): Promise<T> => {
-  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+/** A call as the console makes it: the stack's API requires DPoP-bound tokens of people, each call with a fresh proof. */
+const api = async <T>(base: string, token: string, path: string, key: DpopKey): Promise<T> => {
+  const url = `${base}${path}`;
+  const proof = await dpopProof(key, { htm: 'GET', htu: url.split('?')[0]!, accessToken: token });
+  const res = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: proof } });
   expect(res.status, path).toBe(200);
   return (await res.json()) as T;
 };
@@ -91,11 +95,16 @@ describe('npm run stack', () => {
 
   it('signs alice in with PKCE through the login page; the API answers /v1/me with her roles and shows her customers with predictions', async () => {
     const alice = ready.demoAccounts.find((a) => a.username === 'alice')!;
-    const { tokens } = await signIn(ready.issuer, alice.username, alice.password, { scope: ready.scope });
-    const me = await api<Me>(ready.api, tokens.access_token!, '/v1/me');
+    const key = await dpopKey();
+    const { tokens } = await signIn(ready.issuer, alice.username, alice.password, { scope: ready.scope, dpop: key });
+    // A bearer token of a person is refused: IT's requireDpop is on in the stack.
+    const bearer = await fetch(`${ready.api}/v1/me`, { headers: { authorization: `Bearer ${tokens.access_token!}` } });
+    expect([bearer.status, bearer.headers.get('www-authenticate')]).toEqual([401, expect.stringMatching(/^DPoP .*error="invalid_token"/)]);
+    await bearer.arrayBuffer();
+    const me = await api<Me>(ready.api, tokens.access_token!, '/v1/me', key);
     expect(me).toMatchObject({ sub: 'alice', roles: ['crm'] });
 
-    const mine = await api<CustomerListPage>(ready.api, tokens.access_token!, '/v1/customers?owner=me&limit=50');
+    const mine = await api<CustomerListPage>(ready.api, tokens.access_token!, '/v1/customers?owner=me&limit=50', key);
     expect(mine.items.length).toBeGreaterThan(0);
     expect(mine.items.every((c) => c.ownerSub === 'alice')).toBe(true);
     // Predictions were pushed through PUT /v1/predictions by the model runner.
@@ -104,9 +113,10 @@ describe('npm run stack', () => {
 
   it('has an audit history made through the API, visible to the support lead', async () => {
     const bob = ready.demoAccounts.find((a) => a.username === 'bob')!;
-    const { tokens } = await signIn(ready.issuer, bob.username, bob.password);
-    expect((await api<Me>(ready.api, tokens.access_token!, '/v1/me')).roles).toEqual(['support_lead']);
-    const audit = await api<AuditPage>(ready.api, tokens.access_token!, '/v1/audit/events?limit=100');
+    const key = await dpopKey();
+    const { tokens } = await signIn(ready.issuer, bob.username, bob.password, { dpop: key });
+    expect((await api<Me>(ready.api, tokens.access_token!, '/v1/me', key)).roles).toEqual(['support_lead']);
+    const audit = await api<AuditPage>(ready.api, tokens.access_token!, '/v1/audit/events?limit=100', key);
     const actions = new Set(audit.items.map((e) => `${e.actorSub} ${e.action}`));
     expect(actions).toContain('alice customer.update');
     // Four eyes: bob approved alice's seats (the applied change is his event) and asked for an archive.
