@@ -13,6 +13,7 @@ import { endpoints, pathFor, type Endpoint } from '../../shared/http';
 import { ERROR_MESSAGES } from '../../shared/messages';
 import { ApiClient, busyWaitMs, MAX_BUSY_WAIT_MS } from './api-client';
 import { systemClock, type LogFields } from './deps';
+import { DpopKey } from './dpop';
 import { IpcFailure } from './errors';
 import { EventHub } from './events';
 
@@ -273,5 +274,47 @@ describe('ApiClient when the API is busy', () => {
     expect(busyWaitMs(new Date(10_000 + 3_000).toUTCString(), 10_000)).toBe(3000);
     expect(busyWaitMs('soon', 0)).toBe(1000);
     expect(busyWaitMs(null, 0)).toBe(1000);
+  });
+});
+
+describe('ApiClient with a DPoP-bound token', () => {
+  it('sends the token under the DPoP scheme with a fresh proof per request, and repeats once with the nonce the API asks for', async () => {
+    const proofs: string[] = [];
+    let calls = 0;
+    routes.set('/test/bound', (req, res) => {
+      proofs.push(String(req.headers.dpop));
+      if (++calls === 1) {
+        res
+          .writeHead(401, { 'Content-Type': 'application/problem+json', 'WWW-Authenticate': 'DPoP algs="ES256", error="use_dpop_nonce", error_description="n"', 'DPoP-Nonce': 'nonce-1' })
+          .end(JSON.stringify({ type: 'urn:cims:problem:unauthorized', title: 'Unauthorized', status: 401, requestId: 'r' }));
+        return;
+      }
+      json(res, 200, { ok: true });
+    });
+    const key = await DpopKey.generate();
+    let tokenCalls = 0;
+    const api = new ApiClient({
+      baseUrl: base,
+      fetch: (i, init) => fetch(i, init),
+      hub: new EventHub(),
+      log: { write: () => undefined },
+      clock: systemClock,
+      tokens: {
+        accessToken: async () => {
+          tokenCalls += 1;
+          return 'bound-token';
+        },
+        proofKey: () => key,
+      },
+    });
+    expect(await api.call(get('/test/bound'), { params: { id: 'x' } })).toEqual({ ok: true });
+    // The nonce retry is not a 401 for the token: no refresh was asked for.
+    expect(tokenCalls).toBe(1);
+    expect(seen.slice(-2).map((s) => s.auth)).toEqual(['DPoP bound-token', 'DPoP bound-token']);
+    const [first, second] = proofs.map((p) => JSON.parse(Buffer.from(p.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>);
+    expect(first).toMatchObject({ htm: 'GET', htu: `${base}/test/bound` });
+    expect(first).not.toHaveProperty('nonce');
+    expect(second).toMatchObject({ htm: 'GET', htu: `${base}/test/bound`, nonce: 'nonce-1' });
+    expect(second!.jti).not.toBe(first!.jti);
   });
 });
