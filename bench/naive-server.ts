@@ -33,6 +33,17 @@ export async function startNaiveServer(databaseUrl: string, connections = 10): P
     return { items: rows.map((r: { item: unknown }) => r.item), nextCursor: null };
   });
 
+  // A customer's history as api.customer_audit reads it, without the access event.
+  app.get<{ Params: { orgId: string }; Querystring: { limit?: string } }>('/naive/customers/:orgId/history', async (req) => {
+    const { rows } = await pool.query(
+      `SELECT coalesce(jsonb_agg(core.event_json(e, c) ORDER BY e.id DESC), '[]') AS items
+         FROM (SELECT * FROM audit.events e WHERE e.entity_type = 'customer' AND e.entity_id = $1 ORDER BY e.id DESC LIMIT $2) e
+         LEFT JOIN audit.chain c ON c.event_id = e.id`,
+      [req.params.orgId, Number(req.query.limit ?? 50)],
+    );
+    return { items: (rows[0] as { items: unknown }).items, next: null };
+  });
+
   app.patch<{ Params: { orgId: string }; Body: { changes: { contactName?: string; userCount?: number } } }>(
     '/naive/customers/:orgId',
     async (req) => {
