@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { migrate } from '../../api/src/db/migrate';
 import { PgStore, type Db, type StoreTuning } from '../../api/src/db/pg-store';
+import { CHANGES_CHANNEL, ChangeNotice, type ChangeSource } from '../../api/src/live/listener';
 
 /** PGlite has a single connection: calls are serialized in arrival order. */
 class PgliteDb implements Db {
@@ -42,4 +43,30 @@ export async function pgliteStore(db: PGlite, opts: StoreTuning = {}): Promise<P
 /** A migrated store on a new PGlite in `dataDir` (in memory without it); closing the store closes PGlite. */
 export async function openPgliteStore(opts: StoreTuning & { dataDir?: string } = {}): Promise<PgStore> {
   return pgliteStore(await createPglite(opts.dataDir), opts);
+}
+
+/**
+ * The change stream's source on PGlite: its one connection LISTENs too (there is no other), so the
+ * demo stack's consoles get live updates as on PostgreSQL.
+ */
+export function pgliteChangeSource(db: PGlite): ChangeSource {
+  let stop: (() => Promise<void>) | null = null;
+  return {
+    async start(h) {
+      stop = await db.listen(CHANGES_CHANNEL, (payload) => {
+        let parsed: ReturnType<typeof ChangeNotice.safeParse> | null = null;
+        try {
+          parsed = ChangeNotice.safeParse(JSON.parse(payload));
+        } catch {
+          parsed = null;
+        }
+        if (parsed?.success) h.notice(parsed.data);
+        else h.error(new Error('a change notification of an unknown shape was ignored'));
+      });
+    },
+    async close() {
+      await stop?.().catch(() => undefined);
+      stop = null;
+    },
+  };
 }

@@ -15,8 +15,8 @@ import { generateSigningKey, readSigningKey, writeSigningKey } from '../../../ap
 import { DirectorySink } from '../../../api/src/audit/sink';
 import type { AuditConfig } from '../../../api/src/audit/trail';
 import { DEFAULT_API_PORT, startApi } from '../../../api/src/server';
-import { pgChangeSource } from '../../../api/src/live/listener';
-import { createPglite, openPgliteStore } from '../pglite';
+import { pgChangeSource, type ChangeSource } from '../../../api/src/live/listener';
+import { createPglite, pgliteChangeSource, pgliteStore } from '../pglite';
 import { DEFAULT_IDP_PORT, PortInUseError, STATE_FILE, startIdentityProvider } from '../idp/provider';
 import { DataDirError, SECRETS_FILE, loadOrCreateSecrets } from '../idp/secrets';
 import { DEMO_ACCOUNTS, DEMO_CUSTOMER_ACCOUNTS } from '../seed/demo-accounts';
@@ -261,8 +261,18 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const idp = await startIdentityProvider({ port: idpPort, dataDir, log, persistSessions: true, portal: { redirectUri: portal.redirectUri, baseUrl: portal.url } });
     closers.push(() => idp.close());
     let store;
+    let changes: ChangeSource;
     try {
-      store = o.databaseUrl ? await openStore({ databaseUrl: o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl) }) : await openPgliteStore({ dataDir: pgdata });
+      if (o.databaseUrl) {
+        const apiUrl = o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl);
+        store = await openStore({ databaseUrl: apiUrl });
+        // Live changes: the one LISTEN connection, straight to PostgreSQL.
+        changes = pgChangeSource(apiUrl);
+      } else {
+        const pglite = await createPglite(pgdata);
+        store = await pgliteStore(pglite);
+        changes = pgliteChangeSource(pglite);
+      }
     } catch (err) {
       throw new StackError(`The API cannot open the database: ${(err as Error).message}.`);
     }
@@ -285,8 +295,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         logger: { level: 'info', sink: apiLog },
         // The demo seed's users get bearer tokens from the demo-only password grant; DPoP is required once it is done, before the stack is ready.
         dpop: { required: () => requireDpop && !seeding },
-        // Live changes: the one LISTEN connection, straight to PostgreSQL (on PGlite the stream only heartbeats).
-        ...(o.databaseUrl ? { changes: pgChangeSource(o.apiDatabaseUrl ?? apiUrlFor(o.databaseUrl)) } : {}),
+        changes,
       });
     } catch (err) {
       await store.close();
