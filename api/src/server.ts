@@ -115,7 +115,8 @@ export interface ApiEnv {
   /** CIMS_PORTAL_CLIENT_ID: the customer portal's client, the only one whose tokens may carry the customer role; unset, none may. */
   portalClientId: string | undefined;
   /** CIMS_REQUIRE_DPOP=1: people's bearer tokens are refused (IT's requireDpop); CIMS_DPOP_NONCE=1: proofs must carry the API's nonce. */
-  dpop: { required: boolean; requireNonce: boolean };
+  /** CIMS_DPOP_NONCE_SECRET_FILE: 32+ bytes every API process shares, so a nonce one gave is good at the others. */
+  dpop: { required: boolean; requireNonce: boolean; nonceSecret?: Uint8Array };
   port: number;
   host: string;
   /** The API's connection string (role cims_api); checked by checkDatabaseUrl. */
@@ -213,7 +214,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ApiEnv {
     issuer,
     modelRunnerClientId,
     portalClientId,
-    dpop: { required: flag('CIMS_REQUIRE_DPOP'), requireNonce: flag('CIMS_DPOP_NONCE') },
+    dpop: { required: flag('CIMS_REQUIRE_DPOP'), requireNonce: flag('CIMS_DPOP_NONCE'), ...dpopNonceSecret(env.CIMS_DPOP_NONCE_SECRET_FILE) },
     port,
     host: env.CIMS_API_HOST || DEFAULT_API_HOST,
     databaseUrl,
@@ -276,4 +277,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`cims-api: failed to start: ${(err as Error).message}`);
     process.exit(1);
   });
+}
+
+/** The nonce secret behind a load balancer: from a file (a mounted secret), at least 32 bytes. */
+function dpopNonceSecret(file: string | undefined): { nonceSecret?: Uint8Array } {
+  if (!file) return {};
+  let secret: Buffer;
+  try {
+    secret = readFileSync(file);
+  } catch (err) {
+    throw new Error(`CIMS_DPOP_NONCE_SECRET_FILE cannot be read: ${(err as Error).message}`);
+  }
+  if (secret.length < 32) throw new Error('CIMS_DPOP_NONCE_SECRET_FILE must hold at least 32 bytes (e.g. `openssl rand 32 > dpop-nonce.key`).');
+  return { nonceSecret: secret };
 }

@@ -157,3 +157,16 @@ describe('server nonces (use_dpop_nonce)', () => {
     }
   });
 });
+
+describe('nonces behind a load balancer', () => {
+  it('one process accepts the nonce another gave when both share the secret, and not otherwise', async () => {
+    const secret = new Uint8Array(32).fill(9);
+    const a = createDpopVerifier({ requireNonce: true, nonceSecret: secret });
+    const b = createDpopVerifier({ requireNonce: true, nonceSecret: secret });
+    const c = createDpopVerifier({ requireNonce: true });
+    const token = 'the-access-token';
+    const proof = async () => dpopProof(key, { htm: 'GET', htu: ME, accessToken: token, nonce: a.nonce() });
+    await expect(b.verify({ proof: await proof(), method: 'GET', url: ME, accessToken: token, jkt: key.jkt })).resolves.toBeUndefined();
+    await expect(c.verify({ proof: await proof(), method: 'GET', url: ME, accessToken: token, jkt: key.jkt })).rejects.toMatchObject({ code: 'use_dpop_nonce' });
+  });
+});

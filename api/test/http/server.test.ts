@@ -112,6 +112,17 @@ describe('readEnv', () => {
     expect(() => readEnv(env)).toThrow(message);
   });
 
+  it('reads the DPoP settings: off by default, 1 or 0 only, a shared nonce secret of 32 bytes or more', () => {
+    expect(readEnv(base).dpop).toEqual({ required: false, requireNonce: false });
+    expect(readEnv({ ...base, CIMS_REQUIRE_DPOP: '1', CIMS_DPOP_NONCE: '1' }).dpop).toEqual({ required: true, requireNonce: true });
+    expect(() => readEnv({ ...base, CIMS_REQUIRE_DPOP: 'yes' })).toThrow(/CIMS_REQUIRE_DPOP must be 1 or 0/);
+    const secretFile = join(certDir, 'dpop-nonce.key');
+    writeFileSync(secretFile, Buffer.alloc(16, 7), { mode: 0o600 });
+    expect(() => readEnv({ ...base, CIMS_DPOP_NONCE_SECRET_FILE: secretFile })).toThrow(/at least 32 bytes/);
+    writeFileSync(secretFile, Buffer.alloc(32, 7), { mode: 0o600 });
+    expect(readEnv({ ...base, CIMS_DPOP_NONCE_SECRET_FILE: secretFile }).dpop.nonceSecret).toEqual(Buffer.alloc(32, 7));
+  });
+
   it('refuses a signing key file that holds no Ed25519 private key, and reads older public keys', () => {
     const notKey = join(certDir, 'not-a-key.pem');
     writeFileSync(notKey, 'nothing here', { mode: 0o600 });
