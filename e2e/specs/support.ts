@@ -21,7 +21,8 @@ export async function goTo(page: Page, section: 'My portfolio' | 'Customers' | '
 /** Opens a customer from the Customers screen by searching for its org id. */
 export async function openCustomer(page: Page, orgId: string): Promise<void> {
   await goTo(page, 'Customers');
-  const search = page.getByLabel('Search');
+  // The box itself: once it holds text, "Clear search" is labelled Search too.
+  const search = page.getByRole('textbox', { name: 'Search' });
   await search.fill(orgId);
   const results = page.getByRole('table', { name: 'Customers' });
   await expect(results.getByRole('row')).toHaveCount(2);
