@@ -139,7 +139,11 @@ export class LiveStream {
         if (signal.aborted) break;
         const code = error instanceof IpcFailure ? error.error.code : 'unavailable';
         // Locked or signed out meanwhile: session:changed stops or restarts the loop. Refused: not for this user.
-        if (code === 'locked' || code === 'unauthenticated' || code === 'forbidden') break;
+        // Not found: an API without the stream; the next sign-in tries again.
+        if (code === 'locked' || code === 'unauthenticated' || code === 'forbidden' || code === 'not_found') {
+          this.setState('off');
+          break;
+        }
         failures++;
         this.deps.log.write('warn', 'live.stream.lost', { code, failures });
       }

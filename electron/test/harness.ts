@@ -55,6 +55,13 @@ export async function startResourceServer(issuer: string, audience: string) {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      // The console's change stream (electron/core/live.ts) while signed in: held open and quiet, not counted in `seen`.
+      if (url.pathname === '/v1/events') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }).write(': connected\n\n');
+        const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), 5_000);
+        res.on('close', () => clearInterval(heartbeat));
+        return;
+      }
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       let claims: JWTPayload | null = null;
       let status = 200;
