@@ -18,12 +18,12 @@ const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
 /** What the API may call: schema api, in full. */
 const API_FUNCTIONS = [
   'access_events',
+  'approval_rules',
   'assignments_apply',
   'audit_access_pending',
   'audit_checkpoint',
   'audit_checkpoint_add',
   'audit_checkpoint_state',
-  'approval_rules',
   'audit_events',
   'audit_evidence',
   'audit_evidence_checkpoints',
