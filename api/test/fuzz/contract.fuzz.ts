@@ -172,7 +172,8 @@ function requestArbitrary(name: string, e: Endpoint): fc.Arbitrary<FuzzRequest> 
       url: pathFor(e, p) + (qs ? `?${qs}` : ''),
       headers,
       ...(payload !== undefined ? { payload } : {}),
-      ...(e.ifMatch ? { ifMatch: g.ifMatch, orgId: p.orgId } : {}),
+      // A change request's If-Match is its own version, kept under cr:<id> beside the customers' (a new request is at 1).
+      ...(e.ifMatch ? { ifMatch: g.ifMatch, orgId: p.orgId ?? (p.id ? `cr:${p.id}` : undefined) } : {}),
     };
   });
 }
