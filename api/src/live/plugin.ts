@@ -26,7 +26,8 @@ export interface LivePluginOptions {
 
 export const livePlugin = fp<LivePluginOptions>(
   async (app: FastifyInstance, options) => {
-    const call = app.store.audit.call;
+    // Looked up when used: a store stand-in without the audit rows (the contract test's) still builds.
+    const call = (name: string, text: string, values: unknown[]) => app.store.audit.call(name, text, values);
     const hub = new LiveHub({
       source: options.source,
       lookup: async (ids) => LiveRows.parse(await call('live_events', SQL.events, [ids])),
