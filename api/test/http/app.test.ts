@@ -13,7 +13,8 @@ const logLines: string[] = [];
 const ORG = 'ORG-000040';
 
 beforeAll(async () => {
-  h = await startHarness({ logger: { level: 'info', sink: { write: (line) => void logLines.push(line) } } });
+  // Change streams end after a moment here, so that inject (which waits for the whole body) returns.
+  h = await startHarness({ logger: { level: 'info', sink: { write: (line) => void logLines.push(line) } }, live: { maxStreamMs: 100 } });
   await seedCustomer(h.db.admin, { orgId: ORG, ownerSub: 'alice', ownerName: 'Alice Adams', contactEmail: 'sam@initrode.example' });
 });
 afterAll(() => h?.close());
@@ -116,6 +117,7 @@ const EXPECTED_ROUTES = [
   'get /v1/self/organization',
   'patch /v1/self/organization',
   'put /v1/self/billing-method',
+  'get /v1/events',
   'put /v1/predictions',
 ];
 
