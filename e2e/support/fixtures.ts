@@ -111,7 +111,9 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       let relay: Relay | null = null;
       const db = new pg.Client({ connectionString: dbUrl.toString() });
       try {
-        running = await startStack(['--customers', '300'], {
+        // CIMS_E2E_CUSTOMERS: a bigger demo for the console report (e2e/perf), usage for the first 300 only.
+        const customers = process.env.CIMS_E2E_CUSTOMERS ?? '300';
+        running = await startStack(['--customers', customers, '--usage-customers', '300'], {
           DATABASE_URL: dbUrl.toString(),
           CIMS_IDP_PORT: '0',
           CIMS_API_PORT: '0',

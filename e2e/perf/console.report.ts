@@ -1,0 +1,131 @@
+// The console's own speed, measured as a CRM uses it on the real stack (the
+// e2e harness: built renderer in Chromium, the real core, provider, API and
+// PostgreSQL). A report, not a timed test: it prints p50/p95 of each step and
+// the goals of bench/README.md beside them, and fails only when a step fails.
+//
+//   npm run build:renderer && CIMS_E2E_CUSTOMERS=20000 npm run bench:console
+import type { CDPSession, Page } from '@playwright/test';
+import { expect, test } from '../support/fixtures';
+import { customerOf, editAndReview, goTo } from '../specs/support';
+import { INITIAL_JS_GOAL_KB, measureBundle } from './console-size';
+
+const SIGN_INS = Number(process.env.CONSOLE_REPORT_SIGN_INS ?? 5);
+const REPEATS = Number(process.env.CONSOLE_REPORT_REPEATS ?? 10);
+const SCROLL_SECONDS = Number(process.env.CONSOLE_REPORT_SCROLL_SECONDS ?? 30);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+const lines: string[] = [];
+const report = (name: string, ms: number[], goal: number | null, unit = 'ms') =>
+  lines.push(
+    `${name.padEnd(56)} n=${String(ms.length).padStart(4)}  p50 ${pct(ms, 50).toFixed(0).padStart(6)} ${unit}  p95 ${pct(ms, 95).toFixed(0).padStart(6)} ${unit}` +
+      (goal === null ? '' : `  goal p95 ≤ ${goal} ${unit}: ${pct(ms, 95) <= goal ? 'met' : 'NOT met'}`),
+  );
+
+async function heapMb(cdp: CDPSession): Promise<number> {
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+  return (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN) / 1024 / 1024;
+}
+
+/** Frame intervals (requestAnimationFrame) while the page scrolls the customers table for `seconds`. */
+async function scrollFrames(page: Page, seconds: number): Promise<{ frames: number[]; rows: number }> {
+  return page.evaluate(async (ms) => {
+    const scroller = document.querySelector<HTMLElement>('[role="table"][aria-label="Customers"] .vt-body');
+    if (!scroller) throw new Error('no scrolling table');
+    let rows = 0;
+    const frames: number[] = [];
+    let last = performance.now();
+    const end = last + ms;
+    await new Promise<void>((resolve) => {
+      const tick = (now: number) => {
+        frames.push(now - last);
+        last = now;
+        // A fast wheel: 600 px a frame, always toward the end (new pages load as it nears it).
+        scroller.scrollTop += 600;
+        for (const r of scroller.querySelectorAll('[role="row"][aria-rowindex]')) rows = Math.max(rows, Number(r.getAttribute('aria-rowindex')) - 1);
+        if (now < end) requestAnimationFrame(tick);
+        else resolve();
+      };
+      requestAnimationFrame(tick);
+    });
+    return { frames: frames.slice(1), rows };
+  }, seconds * 1000);
+}
+
+test('console report', async ({ openConsole, stack }) => {
+  // Sign-in: from the provider's answer (the core holds the session) to the first portfolio row.
+  const signIn: number[] = [];
+  const clickToRow: number[] = [];
+  let kept: Awaited<ReturnType<typeof openConsole>> | null = null;
+  for (let i = 0; i < SIGN_INS; i++) {
+    const app = await openConsole();
+    const clicked = Date.now();
+    await app.signIn(stack.account('alice'));
+    const returned = Date.now();
+    await expect(app.page.getByRole('heading', { name: /portfolio/i })).toBeVisible();
+    const table = app.page.getByRole('table').or(app.page.getByRole('grid')).first();
+    await expect(table.getByRole('row').nth(1)).toBeVisible();
+    signIn.push(Date.now() - returned);
+    clickToRow.push(Date.now() - clicked);
+    if (i < SIGN_INS - 1) await app.close();
+    else kept = app;
+  }
+  const page = kept!.page;
+
+  // Opening a record: from the click on its row to its heading and id on screen.
+  const { rows } = await stack.db.query<{ org_id: string }>(
+    `SELECT org_id FROM core.customers WHERE owner_sub = 'alice' AND status = 'active' ORDER BY org_id LIMIT $1`,
+    [REPEATS],
+  );
+  /** Searches for the id, then opens its row; returns ms from the click to the record on screen. */
+  const openRecord = async (orgId: string): Promise<number> => {
+    await goTo(page, 'Customers');
+    await page.getByRole('textbox', { name: 'Search' }).fill(orgId);
+    const results = page.getByRole('table', { name: 'Customers' });
+    // The previous search's one row may still be shown: wait for this one's.
+    await expect(results.getByRole('row')).toHaveCount(2);
+    await expect(results.getByRole('row').nth(1)).toContainText(orgId);
+    const started = Date.now();
+    await results.getByRole('row').nth(1).getByRole('button').first().click();
+    await expect(page.getByText(orgId, { exact: true })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    return Date.now() - started;
+  };
+  const open: number[] = [];
+  for (const { org_id: orgId } of rows) open.push(await openRecord(orgId));
+
+  // A save: from "Save changes" in the review to the confirmation.
+  const save: number[] = [];
+  const target = await customerOf(stack, 'alice');
+  await openRecord(target.orgId);
+  for (let i = 0; i < REPEATS; i++) {
+    await editAndReview(page, { 'Contact name': `Report Contact ${i}` }, `Report save ${i}`);
+    const started = Date.now();
+    await page.getByRole('dialog', { name: 'Review changes' }).getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText('Saved', { exact: true }).first()).toBeVisible();
+    save.push(Date.now() - started);
+    await expect(page.getByRole('button', { name: 'Edit customer' })).toBeVisible();
+  }
+
+  // Scrolling the whole customer list (every customer, pages of the API loaded as it goes).
+  await goTo(page, 'Customers');
+  await page.getByRole('textbox', { name: 'Search' }).fill('');
+  await expect(page.getByRole('table', { name: 'Customers' }).getByRole('row').nth(1)).toBeVisible();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const { frames, rows: loaded } = await scrollFrames(page, SCROLL_SECONDS);
+  const heap = await heapMb(cdp);
+  const { count } = (await stack.db.query<{ count: string }>(`SELECT count(*) FROM core.customers WHERE status = 'active'`)).rows[0]!;
+
+  const bundle = measureBundle();
+  report('sign-in: provider answer → first portfolio row', signIn, 1500);
+  report('sign-in: click → first portfolio row (with the provider page)', clickToRow, null);
+  report('open a record: click → record shown', open, 300);
+  report('save: Save changes → "Saved"', save, 300);
+  report(`scroll frame times (${SCROLL_SECONDS} s, reached row ${loaded} of ${count})`, frames, 16);
+  lines.push(`renderer heap after scrolling: ${heap.toFixed(1)} MB (goal < 150 MB): ${heap < 150 ? 'met' : 'NOT met'}`);
+  lines.push(`initial JavaScript: ${bundle.initialKb.toFixed(1)} kB gzip (goal ≤ ${INITIAL_JS_GOAL_KB} kB): ${bundle.initialKb <= INITIAL_JS_GOAL_KB ? 'met' : 'NOT met'}`);
+  console.log(`\nConsole report, ${new Date().toISOString().slice(0, 16)}Z, ${count} active customers\n${lines.join('\n')}\n`);
+});
