@@ -50,6 +50,8 @@ const API_FUNCTIONS = [
   'customer_unarchive',
   'customer_update_many',
   'customer_usage',
+  'live_events',
+  'live_events_after',
   'portfolio_summary',
   'predictions_ingest',
   'self_billing_replace',
@@ -137,7 +139,7 @@ describe('cims_api', () => {
   });
 
   it('is granted exactly the functions the store calls', async () => {
-    const files = ['../../src/db/pg-store.ts', '../../src/audit/audit-store.ts', '../../src/audit/evidence.ts'];
+    const files = ['../../src/db/pg-store.ts', '../../src/audit/audit-store.ts', '../../src/audit/evidence.ts', '../../src/live/plugin.ts'];
     const source = (await Promise.all(files.map((f) => readFile(fileURLToPath(new URL(f, import.meta.url)), 'utf8')))).join('\n');
     const called = new Set([...source.matchAll(/SELECT api\.([a-z_]+)\(/g)].map((m) => m[1]));
     expect([...called].sort()).toEqual(API_FUNCTIONS);
