@@ -6,10 +6,11 @@ import userEvent from '@testing-library/user-event';
 import type { ReactNode } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { LiveChange } from '../../../../shared/live';
-import { detail, usage } from '../../../dev/demo';
+import { detail, listItem, usage } from '../../../dev/demo';
 import { installBridge } from '../../../test/standInBridge';
 import { renderApp } from '../../../test/render';
 import { EditCustomerScreen } from '../edit/EditCustomerScreen';
+import { CustomersScreen } from '../list/CustomersScreen';
 import { CustomerScreen } from '../record/CustomerScreen';
 import { useLiveUpdates } from './live';
 
@@ -106,5 +107,22 @@ describe('an open edit form', () => {
     await waitFor(() => expect(bridge.inputsOf('customers:update')).toHaveLength(1));
     expect(bridge.inputsOf('customers:update')[0]).toMatchObject({ orgId: ORG, version: 4, changes: { contactName: 'Barbara Liskov' } });
     expect(screen.queryByText(/while you were editing/)).toBeNull();
+  });
+});
+
+describe('a list', () => {
+  it('refetches when a customer it may show changes, with the newest values', async () => {
+    const bridge = installBridge({
+      'customers:list': (_i, n) => ({ items: [{ ...listItem(1), orgName: n === 1 ? 'Acme Logistics' : 'Acme Freight' }], nextCursor: null }),
+    });
+    renderApp(
+      <Live>
+        <CustomersScreen searchOwner="alice" onOpen={() => undefined} focusSearchSignal={0} />
+      </Live>,
+    );
+    expect(await screen.findByText('Acme Logistics')).toBeInTheDocument();
+    bridge.emit('live:change', change({ fields: ['orgName'] }));
+    expect(await screen.findByText('Acme Freight')).toBeInTheDocument();
+    expect(bridge.inputsOf('customers:list')).toHaveLength(2);
   });
 });
