@@ -556,6 +556,8 @@ export const ChangeRequest = z.strictObject({
   decidedAt: IsoDateTime.nullable(),
   /** For If-Match on approve and reject; every step adds one. */
   version: z.int().min(1),
+  /** The history event this edit reverts ("Revert this change"); its approval's event records it. */
+  revertOf: EventId.optional(),
 });
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
 

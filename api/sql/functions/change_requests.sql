@@ -43,7 +43,9 @@ BEGIN
     'maker', jsonb_build_object('sub', r.maker_sub, 'name', r.maker_name),
     'createdAt', core.iso(r.created_at), 'expiresAt', core.iso(r.expires_at), 'status', r.status,
     'checker', CASE WHEN r.checker_sub IS NULL THEN NULL ELSE jsonb_build_object('sub', r.checker_sub, 'name', r.checker_name) END,
-    'checkerReason', r.checker_reason, 'decidedAt', core.iso(r.decided_at), 'version', r.version);
+    'checkerReason', r.checker_reason, 'decidedAt', core.iso(r.decided_at), 'version', r.version)
+    -- Only a request that reverts an event carries revertOf.
+    || CASE WHEN r.revert_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('revertOf', r.revert_of::text) END;
 END
 $$;
 
@@ -81,7 +83,9 @@ $$;
 -- A new request for customer c (locked by the caller, at the version the maker saw).
 CREATE FUNCTION core.change_request_create(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
-  c core.customers, p_kind text, p_changes jsonb, p_reason text, p_client_request_id text
+  c core.customers, p_kind text, p_changes jsonb, p_reason text, p_client_request_id text,
+  -- The event an edit reverts, checked by the caller (core.customer_update).
+  p_revert_of bigint DEFAULT NULL
 ) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, core, audit, pg_temp AS $$
 DECLARE
@@ -94,9 +98,9 @@ BEGIN
     RAISE EXCEPTION 'customer % has a change waiting for approval (request #%): withdraw it or wait for its decision', c.org_id, waiting
       USING ERRCODE = 'CD409';
   END IF;
-  INSERT INTO core.change_requests (org_id, kind, base_version, changes, reason, maker_sub, maker_name, maker_roles, expires_at)
+  INSERT INTO core.change_requests (org_id, kind, base_version, changes, reason, maker_sub, maker_name, maker_roles, expires_at, revert_of)
   VALUES (c.org_id, p_kind, c.version, p_changes, p_reason, p_sub, p_name, p_roles,
-          now() + make_interval(days => (SELECT s.request_expiry_days FROM core.approval_settings s)))
+          now() + make_interval(days => (SELECT s.request_expiry_days FROM core.approval_settings s)), p_revert_of)
   RETURNING * INTO r;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
     'change.requested', 'customer', c.org_id, p_changes, p_reason, p_client_request_id, NULL, core.change_request_detail(r));
@@ -292,7 +296,7 @@ BEGIN
                                   decided_at = now(), version = r.version + 1
    WHERE id = r.id RETURNING * INTO r;
   PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    action, 'customer', r.org_id, r.changes, r.reason, p_client_request_id, NULL,
+    action, 'customer', r.org_id, r.changes, r.reason, p_client_request_id, r.revert_of,
     core.change_request_detail(r) || jsonb_build_object('checker', jsonb_build_object('sub', p_sub, 'name', p_name),
                                                         'checkerReason', v_reason));
   RETURN core.change_request_json(r);

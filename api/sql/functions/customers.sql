@@ -371,7 +371,8 @@ BEGIN
   IF EXISTS (SELECT 1 FROM jsonb_array_elements(diff) d WHERE d ->> 'field' = ANY (core.rule_fields())) THEN
     -- A field an approval rule names: the whole edit waits for a second person (change_requests.sql).
     RETURN jsonb_build_object('changeRequest', core.change_request_create(p_sub, p_name, p_roles, p_request_id, p_client_address,
-                                                                          p_app_version, old, 'edit', diff, reason, p_client_request_id));
+                                                                          p_app_version, old, 'edit', diff, reason, p_client_request_id,
+                                                                          p_revert_of));
   END IF;
   UPDATE core.customers SET
     org_name = n.org_name, contact_name = n.contact_name, contact_email = n.contact_email,

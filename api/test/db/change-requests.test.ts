@@ -208,3 +208,52 @@ describe('who sees which request', () => {
     expect(Number(next.items[0]?.id)).toBeLessThan(Number(pending.items[0]?.id));
   });
 });
+
+describe('a revert that needs approval', () => {
+  beforeAll(async () => {
+    await seedCustomer(t.admin, { orgId: 'ORG-000801', ownerSub: 'alice', ownerName: 'Alice Adams' });
+  });
+
+  it('keeps revertOf on the request, whose approved change event records it; a wrong revertOf writes nothing', async () => {
+    const first = requestOf(await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000801', 1, { userCount: 900 }, 'More seats'));
+    const approvedChange = await t.store.approveChangeRequest(actors.bob, testContext(), first.id, first.version, 'Seats confirmed');
+    expect(approvedChange).toMatchObject({ status: 'approved' });
+    expect(approvedChange).not.toHaveProperty('revertOf');
+    const changed = String((await auditEventsFor(t.admin, 'ORG-000801')).at(-1)?.id);
+
+    // A revert naming an event that is not an edit of this customer is refused before any request is made.
+    const events = await auditEventCount(t.admin);
+    await expect(
+      t.store.updateCustomer(actors.alice, testContext(), 'ORG-000801', 2, { userCount: Number(first.changes[0]?.before) }, 'Revert of change', '999999999'),
+    ).rejects.toEqual(storeError('validation'));
+    expect(await auditEventCount(t.admin)).toBe(events);
+
+    const revert = requestOf(
+      await t.store.updateCustomer(actors.alice, testContext(), 'ORG-000801', 2, { userCount: Number(first.changes[0]?.before) }, `Revert of change #${changed}`, changed),
+    );
+    expect(revert).toMatchObject({ status: 'pending', revertOf: changed });
+    expect((await list(actors.bob, { orgId: 'ORG-000801', status: 'pending' })).items[0]).toMatchObject({ id: revert.id, revertOf: changed });
+    const row = await t.admin.query('SELECT revert_of FROM core.change_requests WHERE id = $1', [revert.id]);
+    expect(String(row.rows[0]?.revert_of)).toBe(changed);
+
+    expect(await t.store.approveChangeRequest(actors.bob, testContext(), revert.id, revert.version, 'Back to the contract')).toMatchObject({
+      status: 'approved', revertOf: changed,
+    });
+    expect((await auditEventsFor(t.admin, 'ORG-000801')).at(-1)).toMatchObject({
+      action: 'customer.update', actor_sub: 'bob', revert_of: changed, reason: `Revert of change #${changed}`,
+      detail: { changeRequestId: revert.id, maker: { sub: 'alice' }, checker: { sub: 'bob' } },
+    });
+    await t.store.sealAudit();
+    expect((await t.store.customerAudit(actors.alice, testContext(), 'ORG-000801', undefined, 10)).items[0]).toMatchObject({ revertOf: changed });
+    await expect(t.trail.verify(actors.bob)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('the table refuses revertOf on an archive request, whoever writes', async () => {
+    await expect(
+      t.admin.query(
+        `INSERT INTO core.change_requests (org_id, kind, base_version, changes, reason, maker_sub, maker_name, maker_roles, expires_at, revert_of)
+         VALUES ('ORG-000801', 'archive', 3, '[{"field":"status","before":"active","after":"archived"}]', 'Gone away', 'alice', 'Alice', '{crm}', now() + interval '1 day', 1)`,
+      ),
+    ).rejects.toThrow(/change_requests_revert_is_edit/);
+  });
+});
