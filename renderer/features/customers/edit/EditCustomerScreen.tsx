@@ -1,7 +1,7 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { Alert, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import type { CustomerDetail, CustomerFields, EditableField } from '../../../../shared/api';
 import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '../../../bridge/errors';
@@ -51,7 +51,19 @@ export function EditCustomerScreen({ orgId, draftOwner, onSaved, onCancel, rever
 
   let body;
   if (orgId === null || draft) {
-    body = <CustomerForm key={key} orgId={orgId} draftOwner={draftOwner} draft={draft} detail={null} onSaved={onSaved} onCancel={onCancel} />;
+    body = (
+      <CustomerForm
+        key={key}
+        orgId={orgId}
+        draftOwner={draftOwner}
+        draft={draft}
+        detail={null}
+        onSaved={onSaved}
+        onCancel={onCancel}
+        // A draft saved during a revert is still that revert.
+        {...(draft?.revert ? { revert: { ...draft.revert, replacedDraft: false } } : {})}
+      />
+    );
   } else if (detail.isPending) {
     body = <SkeletonRows rows={10} label="Loading customer" />;
   } else if (detail.isError) {
@@ -138,13 +150,19 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
   const { register, formState } = form;
   const errors = formState.errors;
 
+  const revertEventId = revert?.eventId;
+  const revertChanges = revert?.changes;
+  const draftRevert = useMemo(
+    () => (revertEventId !== undefined && revertChanges ? { revert: { eventId: revertEventId, changes: revertChanges } } : {}),
+    [revertEventId, revertChanges],
+  );
   // Every keystroke is kept as a draft, so a lock, an expired session or a crash of the API loses nothing.
   useEffect(() => {
     const sub = form.watch((values) => {
-      saveDraft(draftOwner, { key, baseVersion, base, values: { ...EMPTY_VALUES, ...values } as Record<string, string> });
+      saveDraft(draftOwner, { key, baseVersion, base, values: { ...EMPTY_VALUES, ...values } as Record<string, string>, ...draftRevert });
     });
     return () => sub.unsubscribe();
-  }, [form, draftOwner, key, base, baseVersion]);
+  }, [form, draftOwner, key, base, baseVersion, draftRevert]);
 
   const openReview = (out: FormOutput) => {
     const changes = base ? diffFields(base, out.fields) : out.fields;
@@ -233,7 +251,7 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
     setBase(current);
     setBaseVersion(p.current.customer.version);
     form.reset(toFormValues(merged, key, reason));
-    saveDraft(draftOwner, { key, baseVersion: p.current.customer.version, base: current, values: { ...toFormValues(merged, key, reason) } });
+    saveDraft(draftOwner, { key, baseVersion: p.current.customer.version, base: current, values: { ...toFormValues(merged, key, reason) }, ...draftRevert });
     setProblem(null);
     setPending({ orgId: key, fields: merged, changes: diffFields(current, merged), reason });
     setReviewOpen(true);

@@ -2,7 +2,7 @@
 // sessionStorage: they survive a lock, an expired session and re-sign-in, and
 // go away when the app window closes. Nothing here is sent anywhere.
 import { z } from 'zod';
-import { CustomerFields } from '../../../../shared/api';
+import { CustomerFields, EventId, FieldChange } from '../../../../shared/api';
 
 const Draft = z.object({
   key: z.string(),
@@ -11,6 +11,8 @@ const Draft = z.object({
   /** The record as it was when the edit started, to show before → after and detect others' changes. */
   base: CustomerFields.nullable(),
   values: z.record(z.string(), z.string()),
+  /** "Revert this change": the event the edit reverts, so the draft still saves with revertOf. */
+  revert: z.object({ eventId: EventId, changes: z.array(FieldChange) }).optional(),
   savedAt: z.string(),
 });
 export type Draft = z.infer<typeof Draft>;

@@ -51,3 +51,33 @@ describe('revert of one change', () => {
     ]);
   });
 });
+
+describe('a draft saved during a revert', () => {
+  it('keeps the reverted event: reopened from the draft, it still says so and saves with revertOf', async () => {
+    sessionStorage.clear();
+    const bridge = installBridge({
+      'customers:get': () => detail(ORG),
+      'customers:update': (i) => detail(ORG, { version: 4, contactEmail: String(i.changes.contactEmail) }),
+    });
+    const revert = { eventId: '42', changes: [{ field: 'contactEmail', before: 'old@example.com', after: 'grace@example.com' }] };
+    const user = userEvent.setup();
+    const first = renderApp(<EditCustomerScreen orgId={ORG} draftOwner="alice" onSaved={() => {}} onCancel={() => {}} revert={revert} />);
+    const reason = await screen.findByRole('textbox', { name: /Reason for this change/ });
+    await user.type(reason, ', typo');
+    // The form goes away unsaved (a lock, a crash): the draft is what is left.
+    first.unmount();
+
+    const onSaved = vi.fn();
+    renderApp(<EditCustomerScreen orgId={ORG} draftOwner="alice" onSaved={onSaved} onCancel={() => {}} />);
+    expect(await screen.findByRole('textbox', { name: /Contact email/ })).toHaveValue('old@example.com');
+    expect(screen.getByRole('textbox', { name: /Reason for this change/ })).toHaveValue('Revert of change #42, typo');
+    expect(screen.getByText('Reverting change #42')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Review changes' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Review changes' });
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }));
+    await vi.waitFor(() => expect(onSaved).toHaveBeenCalledWith(ORG));
+    expect(bridge.inputsOf('customers:update')).toEqual([
+      { orgId: ORG, version: 3, changes: { contactEmail: 'old@example.com' }, reason: 'Revert of change #42, typo', revertOf: '42' },
+    ]);
+  });
+});
