@@ -53,6 +53,7 @@ const API_FUNCTIONS = [
   'live_events',
   'live_events_after',
   'portfolio_summary',
+  'prediction_feedback',
   'predictions_ingest',
   'self_billing_replace',
   'self_organization',
