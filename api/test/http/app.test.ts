@@ -119,6 +119,9 @@ const EXPECTED_ROUTES = [
   'put /v1/self/billing-method',
   'get /v1/events',
   'put /v1/predictions',
+  'post /v1/customers/{orgId}/predictions/feedback',
+  'get /v1/staff',
+  'post /v1/assignments',
 ];
 
 describe('GET /v1/openapi.json', () => {
@@ -158,7 +161,8 @@ describe('GET /v1/openapi.json', () => {
     expect(patch.parameters?.map((p) => `${p.in}:${p.name}:${p.required}`)).toEqual(['path:orgId:true', 'header:If-Match:true']);
     const body = patch.requestBody!.content['application/json']!.schema;
     expect(body.additionalProperties).toBe(false);
-    expect(Object.keys(body.properties ?? {})).toEqual(['changes', 'reason']);
+    // revertOf: the history event an edit reverts ("Revert this change").
+    expect(Object.keys(body.properties ?? {})).toEqual(['changes', 'reason', 'revertOf']);
     expect(Object.keys(patch.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '412', '428']));
     expect(Object.keys(patch.responses['412']!.content)).toEqual(['application/problem+json']);
 
