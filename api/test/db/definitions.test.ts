@@ -80,7 +80,19 @@ describe('the SQL files', () => {
     }
     // Migrations drop nothing; relaxing a column (ALTER COLUMN ... DROP NOT NULL / DROP DEFAULT) removes no data,
     // nor does replacing a constraint (DROP CONSTRAINT, then ADD it wider, e.g. a CHECK list of actions).
-    for (const f of await sqlFiles(MIGRATIONS_DIR)) expect(stripComments(f.sql), f.file).not.toMatch(/\bDROP\s+(?!NOT\s+NULL\b|DEFAULT\b|CONSTRAINT\b)/i);
+    // A view holds no data: a migration may drop one to define it anew (CREATE OR REPLACE VIEW cannot remove
+    // columns, and 011 must take the names and org ids out of 003's analytics views), but only if it creates
+    // every view it drops again in the same file, so no reader loses a view it had.
+    for (const f of await sqlFiles(MIGRATIONS_DIR)) {
+      const sql = stripComments(f.sql);
+      expect(sql, f.file).not.toMatch(/\bDROP\s+(?!NOT\s+NULL\b|DEFAULT\b|CONSTRAINT\b|VIEW\b)/i);
+      const dropped = [...sql.matchAll(/\bDROP\s+VIEW\s+(?!IF\b)([^;]+);/gi)].flatMap((m) =>
+        m[1]!.split(',').map((v) => v.trim().toLowerCase()),
+      );
+      const created = [...sql.matchAll(/\bCREATE\s+VIEW\s+([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\b/gi)].map((m) => m[1]!.toLowerCase());
+      for (const view of dropped) expect(created, `${f.file} drops ${view}`).toContain(view);
+      expect(sql, f.file).not.toMatch(/\bDROP\s+VIEW\s+IF\b|\bCASCADE\b/i);
+    }
   });
 
   it('cap a search at the number the contract tells the console (SEARCH_MAX_MATCHES)', async () => {
