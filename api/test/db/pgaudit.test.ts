@@ -5,7 +5,8 @@
 // migration 012). The log is the server's own: pg_current_logfile() when the
 // logging collector runs, else Debian's per-cluster file under /var/log/postgresql.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actors, createTestDatabase, seedBilling, seedCustomer, testContext, type TestDatabase } from '../../../testing/db';
 
@@ -26,11 +27,24 @@ async function serverLogFile(): Promise<string> {
   return `/var/log/postgresql/postgresql-${cluster}.log`;
 }
 
+/** The file's bytes from `from` to its end: only the new part, since a busy server's log grows past what one read can hold (2 GiB). */
+async function readFrom(file: string, from: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(Math.max(0, size - from));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, from);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The log's text written from `from` on, once it holds `needle` (the collector writes asynchronously). */
 async function logAfter(from: number, needle: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const text = readFileSync(logFile).subarray(from).toString('utf8');
+    const text = await readFrom(logFile, from);
     if (text.includes(needle) || Date.now() > deadline) return text;
     await new Promise((r) => setTimeout(r, 100));
   }
