@@ -121,6 +121,39 @@ BEGIN
 END
 $$;
 
+-- Many events of one action by one caller (a bulk assignment): one event per
+-- entity, in the order given, each announced as core.write_event announces it,
+-- in one INSERT. A core.write_event call per row cost about 0.2 ms, 3.8 s for
+-- 20,000 customers, most of the API role's 5 s statement limit.
+CREATE FUNCTION core.write_events(
+  p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
+  p_action text, p_entity_type text, p_entity_ids text[], p_changes jsonb[], p_reason text,
+  p_client_request_id text DEFAULT NULL
+) RETURNS integer
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, audit, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF cardinality(p_entity_ids) IS DISTINCT FROM cardinality(p_changes) THEN
+    RAISE EXCEPTION 'one change list per entity' USING ERRCODE = 'CV422';
+  END IF;
+  WITH ins AS (
+    INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
+                              request_id, client_address, app_version, client_request_id)
+    SELECT p_sub, p_name, p_roles, p_action, p_entity_type, x.entity_id, x.changes, p_reason,
+           p_request_id, p_client_address, p_app_version, p_client_request_id
+      FROM unnest(p_entity_ids, p_changes) WITH ORDINALITY AS x(entity_id, changes, i) ORDER BY x.i
+    RETURNING id, entity_id
+  )
+  SELECT count(pg_notify('cims_changes', json_build_object(
+           'id', ins.id::text, 'type', p_entity_type, 'entity', ins.entity_id,
+           'version', CASE p_entity_type WHEN 'customer' THEN (SELECT c.version FROM core.customers c WHERE c.org_id = ins.entity_id) END)::text)
+           ORDER BY ins.id)
+    INTO n FROM ins;
+  RETURN n;
+END
+$$;
+
 -- Who may hear of an event on the change stream, and what it says (GET /v1/events).
 -- One object per event: the entity, its version now, who acted, the names of the
 -- fields it changed (never their values), the change request it concerns, and

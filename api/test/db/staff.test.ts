@@ -142,4 +142,31 @@ describe('assignments', () => {
     await expect(api.call('dupes', sql, [...erin, ['ORG-000601', 'ORG-000601'], null, 'alice', 'Twice', null])).rejects.toEqual(storeError('validation'));
     expect(await state()).toBe(before);
   });
+
+  it('moves 10,000 customers of a leaving CRM in one call, and refuses 10,001 saying so, moving nothing', async () => {
+    const seed = (owner: string, from: number, n: number) =>
+      t.admin.query(
+        `INSERT INTO core.customers (org_id, org_name, contact_name, contact_email, contact_phone, user_count, contract_value_cents, currency, renewal_date, owner_sub, owner_name)
+         SELECT 'ORG-' || g, 'Bulk ' || g, 'Contact', 'c@bulk.test', '+1 555 0100', 1, 100, 'EUR', '2027-01-01', $1, 'Leaving Many'
+           FROM generate_series($2::bigint, $2::bigint + $3 - 1) g`,
+        [owner, from, n],
+      );
+    await seed('hank', 7_000_000, 10_000);
+    await seed('ivan', 8_000_000, 10_001);
+    const before = await state();
+    const error = await t.store.applyAssignment(actors.erin, testContext(), { fromOwner: 'ivan', toOwner: 'carol', reason: 'Ivan left' }).catch((e: unknown) => e);
+    expect(error).toEqual(storeError('validation'));
+    expect((error as Error).message).toMatch(/ivan owns 10001 customers; at most 10,000 move in one assignment/);
+    expect(await state()).toBe(before);
+    const started = performance.now();
+    const r = await t.store.applyAssignment(actors.erin, testContext(), { fromOwner: 'hank', toOwner: 'carol', reason: 'Hank left' });
+    expect(r.moved).toHaveLength(10_000);
+    // Well inside the API role's 5 s statement limit (about 1.5 s on a busy two-core machine).
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect(await auditEventCount(t.admin)).toBe(JSON.parse(before).events + 10_000);
+    expect((await auditEventsFor(t.admin, 'ORG-7009999'))[0]).toMatchObject({
+      action: 'customer.update', actor_sub: 'erin', reason: 'Hank left',
+      changes: [{ field: 'ownerSub', before: 'hank', after: 'carol' }, { field: 'ownerName', before: 'Leaving Many', after: 'Carol Chen' }],
+    });
+  }, 60_000);
 });
