@@ -85,6 +85,17 @@ describe('channel table', () => {
     }
   });
 
+  it('moves listed customers or a whole portfolio, never both, and names an unknown field', () => {
+    const input = channels['assignments:apply'].input;
+    const reason = 'Carol leaves the team';
+    expect(input.safeParse({ orgIds: ['ORG-000001'], toOwner: 'carol', reason }).success).toBe(true);
+    expect(input.safeParse({ fromOwner: 'carol', toOwner: 'alice', reason }).success).toBe(true);
+    expect(input.safeParse({ orgIds: ['ORG-000001'], fromOwner: 'carol', toOwner: 'alice', reason }).success).toBe(false);
+    expect(input.safeParse({ toOwner: 'alice', reason }).success).toBe(false);
+    expect(input.safeParse({ fromOwner: 'carol', toOwner: 'carol', reason }).success).toBe(false);
+    expect(input.safeParse({ fromOwner: 'carol', toOwner: 'alice', reason, owner: 'erin' }).error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['owner'] });
+  });
+
   it('sends the version a CRM edited, which must be a real one', () => {
     const update = { orgId: 'ORG-000123', changes: { userCount: 3 }, reason: 'More seats' };
     expect(channels['customers:update'].input.safeParse({ ...update, version: 4 }).success).toBe(true);

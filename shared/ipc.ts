@@ -139,6 +139,25 @@ export type AuditWitnessReport = z.infer<typeof AuditWitnessReport>;
 export const AuditVerifyOutcome = z.strictObject({ trail: AuditVerifyResult, witness: AuditWitnessReport });
 export type AuditVerifyOutcome = z.infer<typeof AuditVerifyOutcome>;
 
+// A union of strict objects refuses an unknown field only as invalid_union, naming none. One
+// strict object of both options' fields names it; then the union decides which move it is. (Not
+// .pipe(): zod lets an unrecognized key through a pipe, and the union's result then drops it.)
+const [listedCustomers, wholePortfolio] = AssignmentRequest.options;
+const AssignmentApply = z
+  .strictObject({
+    orgIds: listedCustomers.shape.orgIds.optional(),
+    fromOwner: wholePortfolio.shape.fromOwner.optional(),
+    toOwner: listedCustomers.shape.toOwner,
+    reason: listedCustomers.shape.reason,
+  })
+  .transform((fields, ctx): AssignmentRequest => {
+    const request = AssignmentRequest.safeParse(fields);
+    if (request.success) return request.data;
+    for (const issue of request.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+    // It takes exactly what the union takes, so callers see the union's type.
+  }) as z.ZodType<AssignmentRequest, z.input<typeof AssignmentRequest>>;
+
 export const channels = {
   'session:get': { input: Empty, output: SessionState },
   'session:signIn': { input: Empty, output: SessionState },
@@ -162,7 +181,7 @@ export const channels = {
   'portfolio:summary': { input: Empty, output: PortfolioSummary },
   /** Admins: the staff directory, and moving customers to another CRM. */
   'staff:list': { input: Empty, output: StaffList },
-  'assignments:apply': { input: AssignmentRequest, output: AssignmentResult },
+  'assignments:apply': { input: AssignmentApply, output: AssignmentResult },
   'approvals:rules': { input: Empty, output: ApprovalRules },
   'approvals:list': { input: ChangeRequestQuery, output: ChangeRequestPage },
   'approvals:get': { input: ForChangeRequest, output: ChangeRequest },
