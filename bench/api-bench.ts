@@ -408,13 +408,9 @@ const GOALS: Record<Scenario, Goal[]> = {
     },
     { name: 'no errors', check: (h) => ({ ok: h.errors === 0, text: String(h.errors) }) },
   ],
-  broad: [
-    {
-      name: 'bounded: p95 ≤ 3× read p95',
-      check: (h, _n, read) => (read ? { ok: h.p95 <= 3 * read.p95, text: ratio(h.p95, read.p95).toFixed(2) } : { ok: false, text: 'no read run' }),
-    },
-    { name: 'no errors', check: (h) => ({ ok: h.errors === 0, text: String(h.errors) }) },
-  ],
+  // Bounded work is a comparison across sizes (its database CPU per request at 100,000 and at
+  // 1,000,000 customers, in the table above), not within one run.
+  broad: [{ name: 'no errors', check: (h) => ({ ok: h.errors === 0, text: String(h.errors) }) }],
 };
 
 const fmt = (n: number | null, digits = 0, width = 9) => (n === null || Number.isNaN(n) ? '-'.padStart(width) : n.toFixed(digits).padStart(width));
