@@ -10,6 +10,7 @@ import { listDrafts } from '../features/customers/edit/drafts';
 import { useLiveUpdates } from '../features/customers/api/live';
 import { CustomersScreen } from '../features/customers/list/CustomersScreen';
 import { PortfolioScreen } from '../features/customers/portfolio/PortfolioScreen';
+import { MyOutcomes } from '../features/approvals/MyOutcomes';
 import { useSessionAction } from '../features/session/api';
 import { SkeletonRows } from '../ui/states';
 import { ScreenErrorBoundary } from '../ui/ScreenErrorBoundary';
@@ -140,7 +141,7 @@ export function Shell({ user }: { user: Me }) {
       <main className="content">
         <ScreenErrorBoundary key={route.name === 'customer' || route.name === 'edit' ? `${route.name}:${route.orgId}` : route.name}>
         <Suspense fallback={<SkeletonRows label="Loading" />}>
-        {route.name === 'portfolio' && <PortfolioScreen userName={user.name} onOpen={openCustomer} />}
+        {route.name === 'portfolio' && <PortfolioScreen userName={user.name} notice={<MyOutcomes me={user.sub} onOpen={openCustomer} />} onOpen={openCustomer} />}
         {route.name === 'customers' && (
           <CustomersScreen
             searchOwner={user.sub}

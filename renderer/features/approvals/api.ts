@@ -35,6 +35,13 @@ export const approvalQueries = {
       staleTime: 30_000,
       refetchInterval: 60_000,
     }),
+  /** The newest requests the signed-in person may see, for the outcomes of their own (MyOutcomes). */
+  recent: () =>
+    queryOptions({
+      queryKey: [...queryRoots.approvals, 'recent'] as const,
+      queryFn: () => call('approvals:list', { limit: 50 }),
+      staleTime: 0,
+    }),
   request: (id: string) =>
     queryOptions({
       queryKey: [...queryRoots.approvals, 'request', id] as const,

@@ -1,6 +1,6 @@
 import { Group, Paper, Text, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import type { CustomerListItem, PortfolioSummary } from '../../../../shared/api';
 import { customerQueries, type CustomerListFilters } from '../api/queries';
 import { ChurnBadge } from '../../../ui/ChurnBadge';
@@ -13,11 +13,13 @@ const helper = columnHelper<CustomerListItem>();
 
 export interface PortfolioScreenProps {
   userName: string;
+  /** Above the counts: how the CRM's recent change requests ended (composed in renderer/app). */
+  notice?: ReactNode;
   onOpen: (orgId: string) => void;
 }
 
 /** A CRM's own customers, riskiest first: where the day starts. */
-export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
+export function PortfolioScreen({ userName, notice, onOpen }: PortfolioScreenProps) {
   const list = useInfiniteQuery(customerQueries.list(MY_PORTFOLIO));
   // The counts come from the API: the list holds only the pages loaded so far.
   const summary = useQuery(customerQueries.portfolioSummary());
@@ -54,6 +56,7 @@ export function PortfolioScreen({ userName, onOpen }: PortfolioScreenProps) {
           Customers assigned to {userName}, riskiest first
         </Text>
       </Group>
+      {notice}
       <SummaryStats query={summary} />
       <div className="table-wrap">
         <QueryStates
