@@ -106,6 +106,23 @@ const allShots: Shot[] = [
     // Retried with back-off like any unreachable read before the error shows.
     act: (p) => p.getByText('Could not load the portfolio summary').waitFor({ timeout: 10_000 }),
   },
+  {
+    // How Alice's recent change requests ended, above her portfolio's counts.
+    name: 'portfolio-outcomes',
+    session: signedIn(ALICE),
+    handler: (c, i) =>
+      c === 'approvals:list' && !i.orgId
+        ? {
+            items: [
+              changeRequest(2, { status: 'approved', checker: { sub: 'bob', name: 'Bob Keller' }, checkerReason: 'Order form checked', decidedAt: new Date(Date.now() - 3_600_000).toISOString(), version: 2 }),
+              changeRequest(4, { status: 'rejected', checker: { sub: 'bob', name: 'Bob Keller' }, checkerReason: 'No signed order form attached yet', decidedAt: new Date(Date.now() - 5 * 3_600_000).toISOString(), version: 2 }),
+              changeRequest(5, { status: 'stale', decidedAt: new Date(Date.now() - 26 * 3_600_000).toISOString(), version: 2 }),
+              changeRequest(0),
+            ],
+            nextCursor: null,
+          }
+        : demoHandler(c, i),
+  },
   { name: 'customers', session: signedIn(BOB), route: { name: 'customers' } },
   {
     name: 'customers-search-empty',

@@ -107,7 +107,8 @@ export function MyOutcomes({ me, onOpen }: MyOutcomesProps) {
             <Group gap={6} wrap="nowrap" align="baseline">
               <StatusBadge status={r.status} />
               <Text size="sm" span>
-                <Anchor component="button" type="button" size="sm" onClick={() => onOpen(r.orgId)}>
+                {/* The notice's own text colour, underlined: link blue on the light blue notice is too faint. */}
+                <Anchor component="button" type="button" size="sm" c="inherit" fw={600} underline="always" onClick={() => onOpen(r.orgId)}>
                   {r.orgName}
                 </Anchor>{' '}
                 #{r.id} ({KIND_LABELS[r.kind].toLowerCase()}, {r.decidedAt ? formatDateTime(r.decidedAt) : ''}): {outcomeText(r)}
