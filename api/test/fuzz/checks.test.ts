@@ -51,6 +51,11 @@ describe('writeViolation', () => {
     expect(writeViolation(200, fp('a', 1), fp('b', 2))).toBe('');
     expect(writeViolation(200, fp('a', 1), fp('a', 1))).toBe('');
   });
+  it('passes a change with as many events as it says it made (an assignment: one per customer moved), and no other number', () => {
+    expect(writeViolation(200, fp('a', 1), fp('b', 4), 3)).toBe('');
+    expect(writeViolation(200, fp('a', 1), fp('b', 2), 3)).not.toBe('');
+    expect(writeViolation(200, fp('a', 1), fp('b', 5), 3)).not.toBe('');
+  });
   it.each([
     ['a refusal that changed data', 400, fp('a', 1), fp('b', 1)],
     ['a refusal that wrote an event', 412, fp('a', 1), fp('a', 2)],

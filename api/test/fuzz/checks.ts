@@ -57,10 +57,10 @@ export interface Fingerprint {
 }
 
 /** What is wrong with what a write did ('' when nothing): a refusal changes nothing; a change has exactly one audit event. */
-export function writeViolation(status: number, before: Fingerprint, after: Fingerprint): string {
+export function writeViolation(status: number, before: Fingerprint, after: Fingerprint, expectedEvents = 1): string {
   const changed = after.data !== before.data;
   const events = after.events - before.events;
   if (status >= 300) return changed || events !== 0 ? `a refused write (${status}) changed data or wrote ${events} audit events` : '';
-  if (changed) return events === 1 ? '' : `a successful write wrote ${events} audit events, not one`;
+  if (changed) return events === expectedEvents ? '' : `a successful write wrote ${events} audit events, not ${expectedEvents}`;
   return events === 0 ? '' : `a write that changed nothing wrote ${events} audit events`;
 }

@@ -22,7 +22,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { ChangeRequestId, Cursor, OrgId } from '../../../shared/api';
+import { AssignmentResult, ChangeRequestId, Cursor, OrgId, PredictionFeedback, StaffSub } from '../../../shared/api';
 import { endpoints, pathFor, type Endpoint } from '../../../shared/http';
 import { seedBilling, seedCustomer, seedPrediction, seedUsage } from '../../../testing/db';
 import { CONSOLE_CLIENT_ID, CUSTOMER_ORG, OTHER_CUSTOMER_ORG, startHarness, type Harness, type Principal } from '../http/harness';
@@ -38,6 +38,8 @@ const CHUNK = 1000;
 
 /** Seeded customers: Alice (the owner) has 1-6, Carol (another CRM) 7-9, 10 is archived. */
 const ORGS = Array.from({ length: 10 }, (_v, i) => `ORG-${String(i + 1).padStart(6, '0')}`);
+/** Every customer's seeded prediction, so that feedback can name one. */
+const SEEDED_PREDICTION = { kind: 'churn_risk', modelName: 'churn-gbm', modelVersion: '1.0.0', scoredAt: '2026-11-30T08:00:00.000Z' } as const;
 
 /**
  * Every endpoint is drawn equally often (a new one too), except those whose allowed calls go over the
@@ -102,6 +104,16 @@ const cursorOf = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64
 const hints: Hints = new Map<never, fc.Arbitrary<unknown>>([
   // Change requests are numbered from 1 as the run's edits, archives and un-archives make them.
   [ChangeRequestId as never, fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 30 }).map(String) }, { weight: 1, arbitrary: fc.stringMatching(/^[1-9][0-9]{0,18}$/) })],
+  // The CRMs who own customers, so assignments move some (an admin may move customers back and forth).
+  [StaffSub as never, fc.oneof({ weight: 6, arbitrary: fc.constantFrom('alice', 'carol') }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) })],
+  // Feedback on the seeded prediction, or on one that does not exist.
+  [
+    PredictionFeedback as never,
+    fc.oneof(
+      { weight: 3, arbitrary: fc.string({ minLength: 3, maxLength: 60 }).map((reason) => ({ ...SEEDED_PREDICTION, verdict: 'looks_wrong', reason })) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('churn_risk', 'upsell_propensity'), modelName: fc.string({ minLength: 1, maxLength: 20 }), modelVersion: fc.constantFrom('1.0.0', '2.0.0'), scoredAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), verdict: fc.constant('looks_wrong'), reason: fc.string({ minLength: 3, maxLength: 60 }) }) },
+    ),
+  ],
   [OrgId as never, fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ORGS) }, { weight: 1, arbitrary: fc.constant('ORG-999999') }, { weight: 2, arbitrary: fc.stringMatching(/^ORG-[0-9]{6,12}$/) })],
   // Cursors in the shapes the API hands out (and a few that are not), so paging paths run too.
   [
@@ -192,7 +204,7 @@ beforeAll(async () => {
     await seedCustomer(h.db.admin, { orgId, ...owner, status: i === 9 ? 'archived' : 'active', latestChurnRisk: i / 10 });
     await seedBilling(h.db.admin, orgId, { email: BILLING_EMAIL });
     await seedUsage(h.db.admin, orgId, 40);
-    await seedPrediction(h.db.admin, { orgId, score: 0.5 });
+    await seedPrediction(h.db.admin, { orgId, score: 0.5, ...SEEDED_PREDICTION });
     versions.set(orgId, 1);
   }
   await renewTokens();
@@ -202,13 +214,14 @@ afterAll(() => h?.close());
 // Cheap enough to take around every write: any insert adds to a count, any update of a customer raises its version.
 const FINGERPRINT = `SELECT (SELECT count(*) || ':' || coalesce(sum(version), 0) || ':' || coalesce(max(updated_at)::text, '') FROM core.customers) AS customers,
                             (SELECT count(*) FROM core.predictions) AS predictions,
+                            (SELECT count(*) FROM core.prediction_feedback) AS feedback,
                             (SELECT count(*) FROM core.billing_methods) AS billing,
                             (SELECT count(*) || ':' || coalesce(sum(version), 0) FROM core.change_requests) AS requests,
                             (SELECT count(*) FROM audit.events)::int AS events`;
 async function fingerprint(): Promise<Fingerprint> {
-  const { rows } = await h.db.admin.query<{ customers: string; predictions: string; billing: string; requests: string; events: number }>(FINGERPRINT);
+  const { rows } = await h.db.admin.query<{ customers: string; predictions: string; feedback: string; billing: string; requests: string; events: number }>(FINGERPRINT);
   const r = rows[0]!;
-  return { data: `${r.customers}|${r.predictions}|${r.billing}|${r.requests}`, events: r.events };
+  return { data: `${r.customers}|${r.predictions}|${r.feedback}|${r.billing}|${r.requests}`, events: r.events };
 }
 
 /** Tokens live 5 minutes, a run longer: every caller's are signed again each minute. */
@@ -268,6 +281,11 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
     const res = await h.app.inject({ method: req.method, url: req.url, headers, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
     const etag = /^"(\d+)"$/.exec(String(res.headers.etag ?? ''));
     if (etag && orgId && res.statusCode < 300) versions.set(orgId, Math.max(versions.get(orgId) ?? 0, Number(etag[1])));
+    // An assignment raises the version of every customer it moved, and says so in its answer.
+    if (req.name === 'assignments.create' && res.statusCode === 200) {
+      const moved = AssignmentResult.safeParse(res.json());
+      for (const m of moved.success ? moved.data.moved : []) versions.set(m.orgId, Math.max(versions.get(m.orgId) ?? 0, m.version));
+    }
     return res;
   };
 
@@ -296,7 +314,9 @@ it(`fuzzes every endpoint as every caller (${COUNT} requests)`, async () => {
     // The OpenAPI document names processorToken as a field of PUT /v1/self/billing-method's body: a schema, not data.
     const leak = req.name === 'system.openapi' ? null : billingLeak(res.body, json);
     if (leak) record(req, index, `billing data beyond brand, last four and expiry: ${leak}`);
-    const writeWrong = wrote ? writeViolation(res.statusCode, wrote.before, wrote.after) : '';
+    // An assignment writes one event per customer it moved.
+    const moved = req.name === 'assignments.create' && res.statusCode === 200 ? AssignmentResult.safeParse(json) : null;
+    const writeWrong = wrote ? writeViolation(res.statusCode, wrote.before, wrote.after, moved?.success ? moved.data.moved.length : 1) : '';
     if (writeWrong) record(req, index, writeWrong);
   };
 
