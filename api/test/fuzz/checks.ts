@@ -56,7 +56,7 @@ export interface Fingerprint {
   events: number;
 }
 
-/** What is wrong with what a write did ('' when nothing): a refusal changes nothing; a change has exactly one audit event. */
+/** What is wrong with what a write did ('' when nothing): a refusal changes nothing; a change has its audit events (one, unless it says it made more). */
 export function writeViolation(status: number, before: Fingerprint, after: Fingerprint, expectedEvents = 1): string {
   const changed = after.data !== before.data;
   const events = after.events - before.events;
