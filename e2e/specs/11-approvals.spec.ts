@@ -160,7 +160,7 @@ test('stale: a change lands before the approval, which then applies nothing; the
   expect(seats[0]).toEqual({ user_count: 777, contact_email: 'first.in@example.com' });
 });
 
-test('archiving by the owning CRM goes through a change request that a support lead approves (un-archive: api/test change-requests)', async ({ openConsole, stack }) => {
+test('archiving by the owning CRM goes through a change request that a support lead approves', async ({ openConsole, stack }) => {
   const customer = await quietCustomerOfAlice(stack, 6);
   const name = await orgNameOf(stack, customer.orgId);
   const crm = await openConsole();
@@ -183,4 +183,66 @@ test('archiving by the owning CRM goes through a change request that a support l
   await expect(lead.page.getByText(/is applied/).first()).toBeVisible();
   expect((await stack.db.query(`SELECT status FROM core.customers WHERE org_id = $1`, [customer.orgId])).rows[0]).toEqual({ status: 'archived' });
   expect((await auditOf(stack, customer.orgId)).at(-1)).toMatchObject({ actor_sub: 'bob', action: 'customer.archive' });
+});
+
+test('un-archive: the owning CRM asks to bring back an archived customer with a reason, a support lead approves from Approvals; active again, the history names both', async ({ openConsole, stack }) => {
+  const customer = await quietCustomerOfAlice(stack, 8);
+  const name = await orgNameOf(stack, customer.orgId);
+  const crm = await openConsole();
+  await crm.signIn(stack.account('alice'));
+  await openCustomer(crm.page, customer.orgId);
+  // Archived first, the same four-eyes way (archiving itself is the test above).
+  await crm.page.getByRole('button', { name: 'Archive…' }).click();
+  const archiveDialog = crm.page.getByRole('dialog', { name: /Archive/ });
+  await archiveDialog.getByRole('textbox', { name: /Reason/ }).fill('The customer closed their account');
+  await archiveDialog.getByRole('button', { name: 'Send for approval' }).click();
+  await expect(crm.page.getByRole('status', { name: /A change waits for approval/ })).toBeVisible();
+
+  const lead = await openConsole();
+  await lead.signIn(stack.account('bob'));
+  const approveFromQueue = async (reason: string) => {
+    await lead.page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /Approvals/ }).click();
+    await queueEntry(lead.page, name).click();
+    await lead.page.getByLabel(/Reason for your decision/).fill(reason);
+    await lead.page.getByRole('button', { name: 'Approve and apply' }).click();
+    await expect(lead.page.getByText(/is applied/).first()).toBeVisible();
+  };
+  await approveFromQueue('Closure confirmed with finance');
+  expect((await stack.db.query(`SELECT status FROM core.customers WHERE org_id = $1`, [customer.orgId])).rows[0]).toEqual({ status: 'archived' });
+
+  // The open record hears the change: archived now, with the button to bring it back.
+  const bringBack = crm.page.getByRole('button', { name: 'Bring back…' });
+  await expect(bringBack).toBeVisible();
+  await bringBack.click();
+  const dialog = crm.page.getByRole('dialog', { name: /Bring .+ back/ });
+  await expect(dialog.getByRole('button', { name: 'Send for approval' })).toBeVisible();
+  // The reason is required: nothing is sent without one.
+  await dialog.getByRole('button', { name: 'Send for approval' }).click();
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('textbox', { name: /Reason/ }).fill('They renewed after all (order form 2026-131)');
+  expect(await seriousViolations(crm.page), 'bring back dialog').toEqual([]);
+  await dialog.getByRole('button', { name: 'Send for approval' }).click();
+  await expect(crm.page.getByRole('status', { name: /A change waits for approval/ })).toContainText('Asked to bring this customer back');
+  expect((await stack.db.query(`SELECT status FROM core.customers WHERE org_id = $1`, [customer.orgId])).rows[0]).toEqual({ status: 'archived' });
+  const { rows: requests } = await stack.db.query<{ id: string }>(
+    `SELECT id::text FROM core.change_requests WHERE org_id = $1 AND kind = 'unarchive' AND status = 'pending'`,
+    [customer.orgId],
+  );
+  const requestId = requests[0]!.id;
+
+  await approveFromQueue('Renewal order form checked');
+  expect((await stack.db.query(`SELECT status FROM core.customers WHERE org_id = $1`, [customer.orgId])).rows[0]).toEqual({ status: 'active' });
+  const applied = (await auditOf(stack, customer.orgId)).at(-1)!;
+  expect(applied).toMatchObject({ actor_sub: 'bob', action: 'customer.unarchive', reason: 'They renewed after all (order form 2026-131)' });
+  const { rows: detailRows } = await stack.db.query<{ detail: unknown }>(`SELECT detail FROM audit.events WHERE entity_id = $1 ORDER BY id DESC LIMIT 1`, [customer.orgId]);
+  expect(detailRows[0]!.detail).toMatchObject({ changeRequestId: requestId, kind: 'unarchive', maker: { sub: 'alice' }, checker: { sub: 'bob' } });
+
+  // Active again for the maker: found by the default search, the outcome on the record, the history naming both.
+  await openCustomer(crm.page, customer.orgId);
+  await expect(crm.page.getByRole('status', { name: /Your change request #\d+: approved/ })).toBeVisible();
+  await expect(crm.page.getByRole('button', { name: 'Archive…' })).toBeVisible();
+  const history = crm.page.getByRole('table', { name: 'Record history' });
+  await expect(history).toContainText(/asked by .+, approved by .+/);
+  await expect(history).toContainText(`change request #${requestId}`);
+  await crm.screenshot('23-record-brought-back');
 });

@@ -65,7 +65,8 @@ export function CustomerScreen({
                 {detail.data.customer.orgId}
               </Text>
               {detail.data.customer.status === 'archived' && (
-                <Badge color="gray" variant="outline">
+                // Light, not outline: gray outline text lacks contrast (axe, e2e 11 un-archive).
+                <Badge color="gray" variant="light">
                   Archived
                 </Badge>
               )}

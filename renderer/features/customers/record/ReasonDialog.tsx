@@ -76,7 +76,11 @@ export function ReasonDialog({ opened, title, description, confirmLabel, note, o
         data-autofocus
         value={reason}
         error={error}
-        onChange={(e) => setReason(e.currentTarget.value)}
+        onChange={(e) => {
+          setReason(e.currentTarget.value);
+          // The complaint about an empty reason goes once the person types one.
+          setError(null);
+        }}
       />
       <Group justify="flex-end" mt="md">
         <Button variant="default" onClick={close}>
