@@ -92,6 +92,18 @@ describe('POST /v1/assignments', () => {
     expectProblem(await h.call('admin', 'POST', '/v1/assignments', { body }), status);
     expect(await dbState(h.db)).toBe(before);
   });
+
+  it('refuses to move more than 10,000 customers in one call with a problem that says so (not a busy answer), changing nothing', async () => {
+    await h.db.admin.query(
+      `INSERT INTO core.customers (org_id, org_name, contact_name, contact_email, contact_phone, user_count, contract_value_cents, currency, renewal_date, owner_sub, owner_name)
+       SELECT 'ORG-' || g, 'Bulk ' || g, 'Contact', 'c@bulk.test', '+1 555 0100', 1, 100, 'EUR', '2027-01-01', 'hank', 'Hank Many'
+         FROM generate_series(9000000, 9010000) g`,
+    );
+    const before = await dbState(h.db);
+    const problem = expectProblem(await h.call('admin', 'POST', '/v1/assignments', { body: { fromOwner: 'hank', toOwner: 'alice', reason: 'Hank left' } }), 400);
+    expect(problem.detail).toMatch(/hank owns 10001 customers; at most 10,000 move in one assignment/);
+    expect(await dbState(h.db)).toBe(before);
+  }, 60_000);
 });
 
 describe('PATCH /v1/customers/:orgId with revertOf', () => {
