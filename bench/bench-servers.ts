@@ -12,7 +12,8 @@ const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL;
 const issuer = process.env.ISSUER;
 if (!apiUrl || !adminUrl || !issuer) throw new Error('BENCH_API_DATABASE_URL, BENCH_ADMIN_DATABASE_URL and ISSUER are required');
 
-const store = await openStore({ databaseUrl: apiUrl, poolSize: 10 });
+// BENCH_POOL_SIZE: the hardened store's connections (the API's default, 10, unless set).
+const store = await openStore({ databaseUrl: apiUrl, poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10) });
 // A throwaway signing key and sink: checkpoints are signed as in production.
 const audit = createTestAudit();
 const api = await startApi({
