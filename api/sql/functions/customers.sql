@@ -1,5 +1,6 @@
 -- Customers: the record, its list and search, reads (in batches, each logged),
--- creation, edits (in batches), archiving, assignment, usage, and the counts of a portfolio.
+-- creation, edits (in batches), archiving, usage, and the counts of a portfolio
+-- (assignment to another CRM: api.assignments_apply, staff.sql).
 --
 -- Every write records its audit event (core.write_event, audit.sql) in the
 -- change's own transaction; a change that changes nothing records nothing.
@@ -494,46 +495,6 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, a
 BEGIN
   RETURN core.customer_set_status(p_sub, p_name, p_roles, p_scopes, p_request_id, p_client_address, p_app_version,
                                   p_org_id, p_expected_version, p_reason, p_client_request_id, 'unarchive');
-END
-$$;
-
--- Admins (re)assign a customer to a CRM; recorded as a customer.update of the owner fields.
-CREATE FUNCTION api.customer_assign(
-  p_sub text, p_name text, p_roles text[], p_scopes text[],
-  p_request_id text, p_client_address text, p_app_version text,
-  p_org_id text, p_expected_version integer, p_owner_sub text, p_owner_name text, p_reason text, p_client_request_id text DEFAULT NULL
-) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
-DECLARE
-  reason text;
-  old core.customers;
-  n core.customers;
-  diff jsonb := '[]';
-BEGIN
-  reason := core.check_editor(p_sub, p_name, p_roles, p_scopes, ARRAY['admin'], 'assign customers',
-                              p_request_id, p_client_address, p_app_version, p_reason);
-  IF p_owner_sub IS NULL OR length(p_owner_sub) NOT BETWEEN 1 AND 200 OR p_owner_name IS NULL
-     OR length(p_owner_name) NOT BETWEEN 1 AND 200 THEN
-    RAISE EXCEPTION 'an owner subject and name are required' USING ERRCODE = 'CV422';
-  END IF;
-  old := core.lock_customer(p_org_id);
-  PERFORM core.check_version(old, p_expected_version);
-  IF old.owner_sub IS DISTINCT FROM p_owner_sub THEN
-    diff := diff || jsonb_build_object('field', 'ownerSub', 'before', old.owner_sub, 'after', p_owner_sub);
-  END IF;
-  IF old.owner_name IS DISTINCT FROM p_owner_name THEN
-    diff := diff || jsonb_build_object('field', 'ownerName', 'before', old.owner_name, 'after', p_owner_name);
-  END IF;
-  IF diff = '[]' THEN
-    PERFORM core.write_access(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-                              'customer.read', old.org_id, '{"via": "assign"}', p_client_request_id);
-    RETURN core.customer_detail(old);
-  END IF;
-  UPDATE core.customers SET owner_sub = p_owner_sub, owner_name = p_owner_name, version = old.version + 1, updated_at = now()
-   WHERE org_id = old.org_id RETURNING * INTO n;
-  PERFORM core.write_event(p_sub, p_name, p_roles, p_request_id, p_client_address, p_app_version,
-    'customer.update', 'customer', n.org_id, diff, reason, p_client_request_id);
-  RETURN core.customer_detail(n);
 END
 $$;
 

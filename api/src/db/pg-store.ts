@@ -210,7 +210,6 @@ const SQL = {
   create: `SELECT api.customer_create(${placeholders(11, { 9: '::jsonb' })}) AS r`,
   edit: 'SELECT api.customer_update_many($1::jsonb) AS r',
   archive: `SELECT api.customer_archive(${placeholders(11)}) AS r`,
-  assign: `SELECT api.customer_assign(${placeholders(13)}) AS r`,
   portfolio: `SELECT api.portfolio_summary(${placeholders(6, { 5: '::double precision', 6: '::integer' })}) AS r`,
   usage: `SELECT api.customer_usage(${placeholders(11, { 9: '::date', 10: '::date' })}) AS r`,
   predictions: `SELECT api.customer_predictions(${placeholders(9)}) AS r`,
@@ -494,30 +493,6 @@ export class PgStore implements Store {
 
   async withdrawChangeRequest(actor: Actor, ctx: RequestContext, id: string, reason: string): Promise<ChangeRequest> {
     return ChangeRequest.parse(await this.call('withdraw', SQL.withdraw, [...actorParams(actor), ...ctxParams(ctx), id, reason, clientId(ctx)]));
-  }
-
-  /** Admin: (re)assign a customer to a CRM. Audited as a customer.update of ownerSub/ownerName. */
-  async assignCustomer(
-    actor: Actor,
-    ctx: RequestContext,
-    orgId: string,
-    expectedVersion: number | null,
-    owner: { sub: string; name: string },
-    reason: string,
-  ): Promise<CustomerDetail> {
-    return parseOnce(
-      CustomerDetail,
-      await this.call('assign', SQL.assign, [
-        ...actorParams(actor),
-        ...ctxParams(ctx),
-        orgId,
-        expectedVersion,
-        owner.sub,
-        owner.name,
-        reason,
-        clientId(ctx),
-      ]),
-    );
   }
 
   async portfolioSummary(actor: Actor): Promise<PortfolioSummary> {

@@ -165,8 +165,9 @@ describe('update', () => {
   });
 
   it('an admin reassigns; the new owner may edit, the old one may not', async () => {
-    const d = await t.store.assignCustomer(actors.erin, testContext(), 'ORG-000202', 2, { sub: 'carol', name: 'Carol Chen' }, 'Territory change');
-    expect(d.customer).toMatchObject({ ownerSub: 'carol', version: 3 });
+    await t.store.staffSeen([actors.carol]);
+    const r = await t.store.applyAssignment(actors.erin, testContext(), { orgIds: ['ORG-000202'], toOwner: 'carol', reason: 'Territory change' });
+    expect(r.moved).toEqual([{ orgId: 'ORG-000202', fromOwnerSub: 'alice', version: 3 }]);
     const events = await auditEventsFor(t.admin, 'ORG-000202');
     expect(events.at(-1)?.changes).toEqual([
       { field: 'ownerSub', before: 'alice', after: 'carol' },
@@ -174,7 +175,7 @@ describe('update', () => {
     ]);
     await expect(t.store.updateCustomer(actors.alice, testContext(), 'ORG-000202', 3, { userCount: 1 }, 'Still mine?')).rejects.toEqual(storeError('forbidden'));
     await expect(t.store.updateCustomer(actors.carol, testContext(), 'ORG-000202', 3, { userCount: 1 }, 'Mine now')).resolves.toBeDefined();
-    await expect(t.store.assignCustomer(actors.alice, testContext(), 'ORG-000202', 4, { sub: 'alice', name: 'A' }, 'Take it back')).rejects.toEqual(storeError('forbidden'));
+    await expect(t.store.applyAssignment(actors.alice, testContext(), { orgIds: ['ORG-000202'], toOwner: 'alice', reason: 'Take it back' })).rejects.toEqual(storeError('forbidden'));
   });
 });
 

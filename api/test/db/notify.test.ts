@@ -65,9 +65,9 @@ describe('notifications', () => {
   });
 
   it('a reassignment concerns the new owner and the previous one', async () => {
-    await t.admin.query(`INSERT INTO core.staff (sub, name, roles) VALUES ('carol', 'Carol Chen', ARRAY['crm']) ON CONFLICT DO NOTHING`).catch(() => undefined);
+    await t.store.staffSeen([actors.carol]);
     const from = heard.length;
-    await t.store.assignCustomer(actors.erin, testContext(), 'ORG-000903', 1, { sub: 'carol', name: 'Carol Chen' }, 'Portfolio rebalanced');
+    await t.store.applyAssignment(actors.erin, testContext(), { orgIds: ['ORG-000903'], toOwner: 'carol', reason: 'Portfolio rebalanced' });
     const [notice] = (await next(from)) as { id: string }[];
     const [row] = await lookup([notice!.id]);
     expect(row).toMatchObject({ type: 'customer', entity: 'ORG-000903', version: 2, actorSub: 'erin', actorName: 'Erin Evans' });

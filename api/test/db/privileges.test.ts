@@ -41,7 +41,6 @@ const API_FUNCTIONS = [
   'change_requests',
   'customer_access',
   'customer_archive',
-  'customer_assign',
   'customer_audit',
   'customer_create',
   'customer_predictions',

@@ -152,11 +152,11 @@ const edits: Case[] = [
     edit: true,
   },
   {
-    fn: 'customer_assign',
+    fn: 'assignments_apply',
     allowed: ['admin'],
     what: 'assign customers',
-    rest: '$5::text, $6::text, $7::text, $8::text, $9::integer, $10::text, $11::text, $12::text',
-    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', 'ORG-000951', 99, 'carol', 'Carol', c.reason],
+    rest: '$5::text, $6::text, $7::text, $8::text[], $9::text, $10::text, $11::text',
+    values: (c) => [c.requestId, '127.0.0.1', '0.1.0', ['ORG-000951'], null, 'carol', c.reason],
     edit: true,
   },
 ];
