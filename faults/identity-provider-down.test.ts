@@ -14,12 +14,12 @@ import { startIdentityProvider, type IdentityProvider } from '../devstack/src/id
 import { SAVE_LATER_CODES } from '../shared/messages';
 import { createTestAudit, type TestAudit } from '../testing/audit';
 import { createScratchDatabase, seedCustomer, type ScratchDatabase } from '../testing/db';
+import { freePort } from '../testing/processes';
 import { killAllApis, startApiProcess, type ApiProcess } from './support/api-process';
 import { customers } from './support/audit-rows';
 import { sleep } from './support/client';
 import { EXPIRY_SKEW_MS } from '../electron/core/session';
 import { startSignedInConsole, type TestConsole } from './support/console';
-import { freePort } from './support/ports';
 
 const TTL_S = 12;
 const ALICE = { username: 'alice', name: 'Alice Test', roles: ['crm'], password: `pw-${process.pid}-${Date.now()}` };

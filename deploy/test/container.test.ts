@@ -5,16 +5,14 @@
 // against a real PostgreSQL over TLS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_URL, onServer, urlFor } from '../../testing/db';
 import { REPO_DIR } from '../container/build-api';
-import { execForm, layOutImage, parseContainerfile, runInImage, type Image } from './image';
+import { execForm, layOutImage, parseContainerfile, startServer, type Image } from './image';
 
 const apiPackage = JSON.parse(readFileSync(join(REPO_DIR, 'api', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 const rootPackage = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as {
@@ -147,27 +145,21 @@ describe('the image built from it', () => {
     expect(copy.status, copy.stderr).toBe(0);
     expect(statSync(join(keyDir, 'audit-signing.pem')).mode & 0o777).toBe(0o600);
 
-    const port = await freePort();
-    const env = {
+    const sinkDir = join(work, 'checkpoints');
+    mkdirSync(sinkDir);
+    const server = await startServer(image, {
       DATABASE_URL: urlFor(ADMIN_URL, dbName, 'cims_api'),
       ISSUER: 'https://login.example.com/realms/cims',
-      CIMS_API_HOST: '127.0.0.1',
-      CIMS_API_PORT: String(port),
       TLS_CERT_FILE: certFile,
       TLS_KEY_FILE: keyFile,
       CIMS_AUDIT_SIGNING_KEY: join(keyDir, 'audit-signing.pem'),
-      CIMS_AUDIT_SINK_DIR: join(work, 'checkpoints'),
-    };
-    mkdirSync(env.CIMS_AUDIT_SINK_DIR);
-    const server = runInImage(image, image.cmd, env);
-    let out = '';
-    server.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    server.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+      CIMS_AUDIT_SINK_DIR: sinkDir,
+    });
+    const env = server.env;
     try {
-      await waitFor(() => /CIMS API listening/.test(out), () => `the server did not start:\n${out}`);
       const ca = readFileSync(certFile);
-      expect(await get(port, '/healthz', ca)).toEqual({ status: 200, body: { status: 'ok' } });
-      expect(await get(port, '/readyz', ca)).toEqual({ status: 200, body: { status: 'ok' } });
+      expect(await get(server.port, '/healthz', ca)).toEqual({ status: 200, body: { status: 'ok' } });
+      expect(await get(server.port, '/readyz', ca)).toEqual({ status: 200, body: { status: 'ok' } });
       const health = spawnSync(process.execPath, [join(image.appDir, 'healthcheck.js')], {
         cwd: image.appDir,
         env: { ...image.env, ...env },
@@ -175,9 +167,9 @@ describe('the image built from it', () => {
       });
       expect(health.status, health.stderr).toBe(0);
     } finally {
-      server.kill('SIGTERM');
-      const [code] = (await once(server, 'exit')) as [number | null];
-      expect(code, out).toBe(0);
+      server.process.kill('SIGTERM');
+      const [code] = await server.exited;
+      expect(code, server.output()).toBe(0);
     }
     // With the server gone, the HEALTHCHECK fails.
     const down = spawnSync(process.execPath, [join(image.appDir, 'healthcheck.js')], { cwd: image.appDir, env: { ...image.env, ...env }, encoding: 'utf8' });
@@ -185,24 +177,6 @@ describe('the image built from it', () => {
     expect(existsSync(join(image.appDir, 'node_modules', 'tsx'))).toBe(false);
   }, 180_000);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function waitFor(ok: () => boolean, message: () => string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function get(port: number, path: string, ca: Buffer): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {

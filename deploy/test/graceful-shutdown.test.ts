@@ -3,16 +3,15 @@
 // in-flight edit (waiting in its database batch) finish and answer, write its audit event, and
 // exit 0 within the pod's grace period. The edit is held in flight by a row lock a superuser
 // takes on the customer, released after the signal.
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_URL, auditEventsFor, onServer, seedCustomer, urlFor } from '../../testing/db';
 import { createTestAudit, type TestAudit } from '../../testing/audit';
 import { startTestIssuer, type TestIssuer } from '../../testing/issuer';
-import { layOutImage, runInImage, type Image } from './image';
+import { waitFor } from '../../testing/processes';
+import { layOutImage, startServer, type Image } from './image';
 
 const ORG = 'ORG-000042';
 let image: Image;
@@ -44,21 +43,13 @@ afterAll(async () => {
 });
 
 it('on SIGTERM finishes the edit in flight, refuses new work, and exits 0', async () => {
-  const port = await freePort();
   mkdirSync(audit.sinkDir, { recursive: true });
-  const server = runInImage(image, image.cmd, {
+  const server = await startServer(image, {
     DATABASE_URL: urlFor(ADMIN_URL, dbName, 'cims_api'),
     ISSUER: issuer.url,
-    CIMS_API_HOST: '127.0.0.1',
-    CIMS_API_PORT: String(port),
     ...audit.env,
   });
-  let out = '';
-  server.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  server.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = once(server, 'exit') as Promise<[number | null, string | null]>;
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(() => /CIMS API listening/.test(out), () => `the server did not start:\n${out}`);
+  const base = `http://127.0.0.1:${server.port}`;
 
   const token = await issuer.sign({ sub: 'alice', name: 'Alice Adams', roles: ['crm'] });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -79,36 +70,18 @@ it('on SIGTERM finishes the edit in flight, refuses new work, and exits 0', asyn
     return (r.rows[0] as { n: number }).n > 0;
   }, () => 'the edit never reached the database');
 
-  server.kill('SIGTERM');
-  await waitFor(() => /shutting down/.test(out), () => `no shutdown logged:\n${out}`);
+  server.process.kill('SIGTERM');
+  await waitFor(() => /shutting down/.test(server.output()), () => `no shutdown logged:\n${server.output()}`);
   // Closing: no new connection is accepted while the edit is still held.
   await expect(fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
-  expect(server.exitCode).toBeNull();
+  expect(server.process.exitCode).toBeNull();
   await admin.query('COMMIT');
 
   const answer = await edit;
   expect(answer.status).toBe(200);
   expect(((await answer.json()) as { customer: { contactPhone: string } }).customer.contactPhone).toBe('+1 555 0142');
-  const [code, signal] = await exited;
-  expect({ code, signal }, out).toEqual({ code: 0, signal: null });
+  const [code, signal] = await server.exited;
+  expect({ code, signal }, server.output()).toEqual({ code: 0, signal: null });
   const events = await auditEventsFor(admin, ORG);
   expect(events.filter((e) => e.reason === 'drain test')).toHaveLength(1);
 }, 120_000);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function waitFor(ok: () => boolean | Promise<boolean>, message: () => string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > until) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

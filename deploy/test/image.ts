@@ -2,9 +2,11 @@
 // build stage's bundling and its deps stage's install here, then lays out the final stage's /app
 // from exactly what that stage copies, so tests start the server from those files and no others.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitFor } from '../../testing/processes';
 import { REPO_DIR, buildApi } from '../container/build-api';
 
 export const CONTAINERFILE = join(REPO_DIR, 'deploy', 'container', 'Containerfile');
@@ -132,4 +134,38 @@ function copyLine(args: string, workdir: string, into: string, stageDir: (name: 
 /** Runs `node <args>` in the image's /app with only the given environment (as the container would). */
 export function runInImage(image: Image, args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, args, { cwd: image.appDir, env: { ...image.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export interface ImageServer {
+  process: ChildProcess;
+  port: number;
+  /** The environment it runs with beyond the image's ENV: the caller's, with CIMS_API_HOST and CIMS_API_PORT. */
+  env: Record<string, string>;
+  /** Everything it has printed so far, stdout and stderr together. */
+  output(): string;
+  /** Its exit code and signal; listened for from the start, so an early exit is not missed. */
+  exited: Promise<[code: number | null, signal: NodeJS.Signals | null]>;
+}
+
+/** Starts the image's CMD (the API server) on a free port of 127.0.0.1 with `env`; resolves once it says it listens. */
+export async function startServer(image: Image, env: Record<string, string>): Promise<ImageServer> {
+  const port = await freePort();
+  const serverEnv = { ...env, CIMS_API_HOST: '127.0.0.1', CIMS_API_PORT: String(port) };
+  const child = runInImage(image, image.cmd, serverEnv);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  try {
+    await waitFor(
+      () => /CIMS API listening/.test(out) || child.exitCode !== null || child.signalCode !== null,
+      () => `the server did not start:\n${out}`,
+      { intervalMs: 100 },
+    );
+    if (!/CIMS API listening/.test(out)) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before it listened:\n${out}`);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { process: child, port, env: serverEnv, output: () => out, exited };
 }

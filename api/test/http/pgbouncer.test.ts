@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,6 +16,7 @@ import type { CustomerDetail, CustomerListPage } from '../../../shared/api';
 import { buildApp, type App } from '../../src/app';
 import { openStore, type PgStore } from '../../src/db/pg-store';
 import { TEST_CA_FILE, auditEventsFor, customerRow, seedBilling, seedCustomer } from '../../../testing/db';
+import { freePort } from '../../../testing/processes';
 import { startHarness, type Harness } from './harness';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
@@ -29,16 +29,6 @@ interface Bouncer {
   url(user: string, db: string): string;
   log(): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 async function startPgBouncer(database: string): Promise<Bouncer> {
