@@ -125,4 +125,22 @@ describe('a list', () => {
     expect(await screen.findByText('Acme Freight')).toBeInTheDocument();
     expect(bridge.inputsOf('customers:list')).toHaveLength(2);
   });
+
+  it('refetches once for a burst of changes (a bulk move announces one per customer), not once per change', async () => {
+    const bridge = installBridge({
+      'customers:list': () => ({ items: [listItem(1)], nextCursor: null }),
+    });
+    renderApp(
+      <Live>
+        <CustomersScreen searchOwner="alice" onOpen={() => undefined} focusSearchSignal={0} />
+      </Live>,
+    );
+    expect(await screen.findByText(listItem(1).orgName)).toBeInTheDocument();
+    for (let i = 0; i < 200; i += 1) {
+      bridge.emit('live:change', change({ id: String(100 + i), entity: `ORG-${String(100 + i).padStart(6, '0')}`, action: 'customer.assign' }));
+    }
+    await waitFor(() => expect(bridge.inputsOf('customers:list')).toHaveLength(2));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(bridge.inputsOf('customers:list')).toHaveLength(2);
+  });
 });

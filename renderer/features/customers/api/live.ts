@@ -61,11 +61,32 @@ export const whoChanged = (r: RecentChange): string => (r.mine ? 'You (in anothe
 
 const APPROVAL_ACTIONS = /^change\.|^customer\.(archive|unarchive)$/;
 
+/** How long the views every change touches (lists, portfolio, audit, approvals) wait for more changes before one refetch. */
+export const BROAD_REFETCH_DELAY_MS = 250;
+
+// A bulk move announces one change per customer: without this, a console that
+// watches hundreds of them would refetch its lists hundreds of times and run
+// into the API's rate limit. One record's own queries still refetch at once.
+const pendingBroad = new WeakMap<QueryClient, Map<string, readonly unknown[]>>();
+
+function invalidateSoon(qc: QueryClient, queryKey: readonly unknown[]): void {
+  let keys = pendingBroad.get(qc);
+  if (!keys) {
+    const waiting = new Map<string, readonly unknown[]>();
+    setTimeout(() => {
+      pendingBroad.delete(qc);
+      for (const key of waiting.values()) void qc.invalidateQueries({ queryKey: key });
+    }, BROAD_REFETCH_DELAY_MS);
+    pendingBroad.set(qc, (keys = waiting));
+  }
+  keys.set(JSON.stringify(queryKey), queryKey);
+}
+
 /** Invalidates what one change touches; returns whether it is news to this console. */
 export function applyChange(qc: QueryClient, change: LiveChange): boolean {
   if (change.type !== 'customer') {
     // Not a customer record (e.g. a batch of predictions): the lists show their churn risk.
-    void qc.invalidateQueries({ queryKey: customerQueries.lists() });
+    invalidateSoon(qc, customerQueries.lists());
     return false;
   }
   const orgId = change.entity;
@@ -76,11 +97,11 @@ export function applyChange(qc: QueryClient, change: LiveChange): boolean {
     void qc.invalidateQueries({ queryKey: customerQueries.detail(orgId).queryKey, exact: true });
     void qc.invalidateQueries({ queryKey: [...customerQueries.details(), orgId, 'audit'] });
     void qc.invalidateQueries({ queryKey: [...customerQueries.details(), orgId, 'access'] });
-    void qc.invalidateQueries({ queryKey: customerQueries.lists() });
-    void qc.invalidateQueries({ queryKey: customerQueries.portfolioSummary().queryKey });
-    void qc.invalidateQueries({ queryKey: queryRoots.audit });
+    invalidateSoon(qc, customerQueries.lists());
+    invalidateSoon(qc, customerQueries.portfolioSummary().queryKey);
+    invalidateSoon(qc, queryRoots.audit);
   }
-  if (change.changeRequest !== null || APPROVAL_ACTIONS.test(change.action)) void qc.invalidateQueries({ queryKey: queryRoots.approvals });
+  if (change.changeRequest !== null || APPROVAL_ACTIONS.test(change.action)) invalidateSoon(qc, queryRoots.approvals);
   return !known;
 }
 
