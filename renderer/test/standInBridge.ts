@@ -4,6 +4,7 @@
 // contract the real main process is held to). It replaces nothing of ours.
 import { act } from '@testing-library/react';
 import { channels, IpcError, type Channel, type ChannelInput, type EventName, type EventPayload } from '../../shared/ipc';
+import { detail, usage } from '../dev/demo';
 
 export class StandInFailure {
   constructor(readonly error: IpcError) {}
@@ -11,6 +12,14 @@ export class StandInFailure {
 /** Makes a handler answer with an IpcError, as the main process would. */
 export const fail = (code: IpcError['code'], message: string, extra: Partial<IpcError> = {}) =>
   new StandInFailure(IpcError.parse({ code, message, ...extra }));
+
+/** The answers a record screen needs for one demo customer: the record, 90 days of usage, an empty history. */
+export const recordAnswers = (orgId: string) =>
+  ({
+    'customers:get': () => detail(orgId),
+    'customers:usage': () => usage(90),
+    'customers:audit': () => ({ items: [], nextCursor: null }),
+  }) as const;
 
 type Handlers = { [C in Channel]?: (input: ChannelInput<C>, call: number) => unknown };
 

@@ -4,17 +4,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { accessEvent, detail, usage } from '../../../dev/demo';
-import { fail, installBridge } from '../../../test/standInBridge';
+import { accessEvent } from '../../../dev/demo';
+import { fail, installBridge, recordAnswers } from '../../../test/standInBridge';
 import { renderApp } from '../../../test/render';
 import { CustomerScreen } from './CustomerScreen';
 
 const ORG = 'ORG-000001';
-const record = {
-  'customers:get': () => detail(ORG),
-  'customers:usage': () => usage(90),
-  'customers:audit': () => ({ items: [], nextCursor: null }),
-} as const;
+const record = recordAnswers(ORG);
 
 const renderRecord = (showAccess: boolean) =>
   renderApp(<CustomerScreen orgId={ORG} canEdit={() => false} showAccess={showAccess} onEdit={() => undefined} onBack={() => undefined} />);

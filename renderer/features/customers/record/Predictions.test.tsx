@@ -5,18 +5,14 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { detail, usage } from '../../../dev/demo';
-import { fail, installBridge } from '../../../test/standInBridge';
+import { detail } from '../../../dev/demo';
+import { fail, installBridge, recordAnswers } from '../../../test/standInBridge';
 import { renderApp } from '../../../test/render';
 import { CustomerScreen } from './CustomerScreen';
 import { factorSentence } from './Predictions';
 
 const ORG = 'ORG-000001';
-const record = {
-  'customers:get': () => detail(ORG),
-  'customers:usage': () => usage(90),
-  'customers:audit': () => ({ items: [], nextCursor: null }),
-} as const;
+const record = recordAnswers(ORG);
 
 const renderRecord = (canFlagPredictions: boolean) =>
   renderApp(<CustomerScreen orgId={ORG} canEdit={() => false} canFlagPredictions={canFlagPredictions} onEdit={() => undefined} onBack={() => undefined} />);
