@@ -518,7 +518,8 @@ export class PgStore implements Store {
 
   async customerAudit(actor: Actor, ctx: RequestContext, orgId: string, cursor: string | undefined, limit: number): Promise<AuditPage> {
     const before = cursor ? decodeCursor(AuditCursor, cursor).b : null;
-    if (!before) await this.sealAudit(); // show hashes for everything committed so far
+    // No seal first: seals run one at a time, so a seal per page queued every history request
+    // behind all the others' (bench: 44-195 pages/s). Unsealed events show without their link.
     const r = AuditResult.parse(
       await this.call('customerAudit', SQL.customerAudit, [...actorParams(actor), ...ctxParams(ctx), orgId, before, limit, clientId(ctx)]),
     );
