@@ -254,7 +254,7 @@ async function main(): Promise<void> {
     tls: env.tls,
     changes: pgChangeSource(env.listenDatabaseUrl),
   });
-  background.report = (err) => running.app.log.error({ err }, 'background audit sealing failed; retrying');
+  background.report = (err) => running.app.log.error({ err }, 'background work failed (audit sealing, retried; or announcing changes)');
   running.app.log.info({ url: running.url, database: store.kind }, 'CIMS API listening');
 
   const shutdown = (signal: string) => {

@@ -90,11 +90,10 @@ $$;
 SET LOCAL ROLE cims_owner;
 
 -- The one way an audit event is written: by the api.* function that makes the
--- change, in the change's own transaction. It also announces the change on
--- channel cims_changes (pg_notify is delivered at commit, and dropped with a
--- rolled-back subtransaction), so every kind of change is announced. Anyone who
--- may connect may LISTEN, so the payload is the event id, the entity and its new
--- version only: no names, no values (the API looks the rest up, api.live_events).
+-- change, in the change's own transaction. It does not announce the change: a
+-- notifying transaction holds PostgreSQL's one database-wide NOTIFY lock from
+-- before its commit until the commit is flushed, so no two writers would share a
+-- flush. The API announces committed changes afterwards (api.announce_changes).
 CREATE FUNCTION core.write_event(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
   p_action text, p_entity_type text, p_entity_id text, p_changes jsonb, p_reason text,
@@ -114,16 +113,12 @@ BEGIN
   VALUES (p_sub, p_name, p_roles, p_action, p_entity_type, p_entity_id, p_changes, p_reason,
           p_request_id, p_client_address, p_app_version, p_client_request_id, p_revert_of, p_detail)
   RETURNING id INTO new_id;
-  PERFORM pg_notify('cims_changes', json_build_object(
-    'id', new_id::text, 'type', p_entity_type, 'entity', p_entity_id,
-    'version', CASE p_entity_type WHEN 'customer' THEN (SELECT c.version FROM core.customers c WHERE c.org_id = p_entity_id) END)::text);
   RETURN new_id;
 END
 $$;
 
 -- Many events of one action by one caller (a bulk assignment): one event per
--- entity, in the order given, each announced as core.write_event announces it,
--- in one INSERT. A core.write_event call per row cost about 0.2 ms, 3.8 s for
+-- entity, in the order given, in one INSERT. A core.write_event call per row cost about 0.2 ms, 3.8 s for
 -- 20,000 customers, most of the API role's 5 s statement limit.
 CREATE FUNCTION core.write_events(
   p_sub text, p_name text, p_roles text[], p_request_id text, p_client_address text, p_app_version text,
@@ -137,19 +132,43 @@ BEGIN
   IF cardinality(p_entity_ids) IS DISTINCT FROM cardinality(p_changes) THEN
     RAISE EXCEPTION 'one change list per entity' USING ERRCODE = 'CV422';
   END IF;
-  WITH ins AS (
-    INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
-                              request_id, client_address, app_version, client_request_id)
-    SELECT p_sub, p_name, p_roles, p_action, p_entity_type, x.entity_id, x.changes, p_reason,
-           p_request_id, p_client_address, p_app_version, p_client_request_id
-      FROM unnest(p_entity_ids, p_changes) WITH ORDINALITY AS x(entity_id, changes, i) ORDER BY x.i
-    RETURNING id, entity_id
-  )
+  INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
+                            request_id, client_address, app_version, client_request_id)
+  SELECT p_sub, p_name, p_roles, p_action, p_entity_type, x.entity_id, x.changes, p_reason,
+         p_request_id, p_client_address, p_app_version, p_client_request_id
+    FROM unnest(p_entity_ids, p_changes) WITH ORDINALITY AS x(entity_id, changes, i) ORDER BY x.i;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- Announces on channel cims_changes the committed events of the given requests
+-- (the API's own request ids, queued by its store after each write call
+-- returned: src/live/announcer.ts), one notification each in id order. Anyone
+-- who may connect may LISTEN, so the payload is the event id, the entity and
+-- its version only: no names, no values (the API looks the rest up,
+-- api.live_events). The version is the customer's when announced, which a later
+-- change may have raised already. A statement sees committed rows only, so an
+-- event whose transaction rolled back is never announced. This transaction
+-- keeps nothing, so its commit does not wait for a WAL flush
+-- (synchronous_commit off for it alone): NOTIFY's database-wide lock, taken
+-- before the commit and released after it, is held for microseconds instead of
+-- a flush.
+CREATE FUNCTION api.announce_changes(p_request_ids text[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, core, audit, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF coalesce(cardinality(p_request_ids), 0) > 1000 THEN
+    RAISE EXCEPTION 'at most 1000 requests at once' USING ERRCODE = 'CV422';
+  END IF;
+  PERFORM set_config('synchronous_commit', 'off', true);
   SELECT count(pg_notify('cims_changes', json_build_object(
-           'id', ins.id::text, 'type', p_entity_type, 'entity', ins.entity_id,
-           'version', CASE p_entity_type WHEN 'customer' THEN (SELECT c.version FROM core.customers c WHERE c.org_id = ins.entity_id) END)::text)
-           ORDER BY ins.id)
-    INTO n FROM ins;
+           'id', e.id::text, 'type', e.entity_type, 'entity', e.entity_id,
+           'version', CASE e.entity_type WHEN 'customer' THEN (SELECT c.version FROM core.customers c WHERE c.org_id = e.entity_id) END)::text))
+    INTO n
+    FROM (SELECT ev.id, ev.entity_type, ev.entity_id FROM audit.events ev
+           WHERE ev.request_id = ANY (p_request_ids) ORDER BY ev.id) e;
   RETURN n;
 END
 $$;

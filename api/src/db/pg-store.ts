@@ -19,6 +19,10 @@
 // - Other reads of customer data (search pages, history, usage, predictions,
 //   exports) write their access event in their own call's transaction, which
 //   the function commits with a WAL flush (api/sql/functions/access.sql).
+// - Announcing: no writing transaction notifies the change stream (NOTIFY's
+//   commit lock would serialize their flushes); every write call that returned
+//   queues its request ids with the Announcer, which announces their committed
+//   events afterwards (src/live/announcer.ts).
 import pg from 'pg';
 import { z } from 'zod';
 import {
@@ -53,6 +57,7 @@ import {
   type SelfContactFields,
 } from '../../../shared/api';
 import { AuditRows } from '../audit/audit-store';
+import { Announcer } from '../live/announcer';
 import { Batcher, type Outcome } from './batcher';
 import { checkDatabaseUrl } from './connection';
 import { migrate } from './migrate';
@@ -234,6 +239,7 @@ const SQL = {
   selfBilling: `SELECT api.self_billing_replace(${placeholders(14, { 12: '::integer', 13: '::integer' })}) AS r`,
   staffList: `SELECT api.staff_list(${placeholders(4)}) AS r`,
   assignments: `SELECT api.assignments_apply(${placeholders(12, { 8: '::text[]' })}) AS r`,
+  announce: 'SELECT api.announce_changes($1::text[]) AS r',
 } as const;
 
 export interface OpenStoreOptions {
@@ -245,7 +251,7 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** How often to seal the audit chain in the background, ms (default 200; 0 turns it off). */
   sealIntervalMs?: number;
-  /** Called when a background seal fails (the next one retries). */
+  /** Called when a background seal fails (the next one retries), or announcing changes does. */
   onBackgroundError?: (err: unknown) => void;
   /** Called when an idle pooled connection breaks (the database restarted); default: one line on stderr. */
   onIdleConnectionError?: (err: Error) => void;
@@ -345,6 +351,7 @@ export class PgStore implements Store {
   private readonly sealTimer: NodeJS.Timeout | null;
   /** The audit trail's rows: sealing, checkpoints, verification (src/audit/). */
   readonly audit: AuditRows;
+  private readonly announcer: Announcer;
   private sealsPending = 0;
   private closed = false;
 
@@ -359,12 +366,20 @@ export class PgStore implements Store {
     // reads/s with one in flight, 3,300 with two (smaller batches, more database work per read).
     const batches = { maxInFlight: 1, maxBatch: 100 };
     this.audit = new AuditRows((name, text, values) => this.call(name, text, values));
+    this.announcer = new Announcer({
+      send: (ids) => this.call('announce', SQL.announce, [ids]),
+      onError: (err) => opts.onBackgroundError?.(new Error(`announcing committed changes failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })),
+    });
     // A read's outcome is always a record: the database answers a read with {detail} or an error only.
     this.reads = new Batcher(
       async (items) => (await runRecordBatch((json) => this.call('read', SQL.read, [json]), items)) as Outcome<CustomerDetail>[],
       batches,
     );
-    this.edits = new Batcher((items) => runRecordBatch((json) => this.call('edit', SQL.edit, [json]), items), batches);
+    this.edits = new Batcher(async (items) => {
+      const outcomes = await runRecordBatch((json) => this.call('edit', SQL.edit, [json]), items);
+      this.announcer.queue(items.map((i) => i.requestId)); // a failed edit left no event to announce
+      return outcomes;
+    }, batches);
     const every = opts.sealIntervalMs ?? 200;
     this.sealTimer =
       every > 0
@@ -385,6 +400,13 @@ export class PgStore implements Store {
     } catch (err) {
       throw toStoreError(err);
     }
+  }
+
+  /** A call that may write audit events: once it returned (committed), its request is announced. */
+  private async write(ctx: RequestContext, name: keyof typeof SQL, values: unknown[]): Promise<unknown> {
+    const r = await this.call(name, SQL[name], values);
+    this.announcer.queue([ctx.requestId]);
+    return r;
   }
 
   async ping(): Promise<void> {
@@ -425,7 +447,7 @@ export class PgStore implements Store {
     const { orgId, ...fields } = input.customer;
     return parseOnce(
       CustomerDetail,
-      await this.call('create', SQL.create, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason, clientId(ctx)]),
+      await this.write(ctx, 'create', [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(fields), input.reason, clientId(ctx)]),
     );
   }
 
@@ -448,11 +470,11 @@ export class PgStore implements Store {
     expectedVersion: number | null,
     reason: string,
   ): Promise<EditOutcome> {
-    return editOutcome(await this.call('archive', SQL.archive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
+    return editOutcome(await this.write(ctx, 'archive', [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
   }
 
   async unarchiveCustomer(actor: Actor, ctx: RequestContext, orgId: string, expectedVersion: number | null, reason: string): Promise<EditOutcome> {
-    return editOutcome(await this.call('unarchive', SQL.unarchive, [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
+    return editOutcome(await this.write(ctx, 'unarchive', [...actorParams(actor), ...ctxParams(ctx), orgId, expectedVersion, reason, clientId(ctx)]));
   }
 
   async approvalRules(actor: Actor): Promise<ApprovalRules> {
@@ -462,7 +484,7 @@ export class PgStore implements Store {
   async changeRequests(actor: Actor, ctx: RequestContext, query: ParsedChangeRequestQuery): Promise<ChangeRequestPage> {
     const before = query.cursor ? decodeCursor(AuditCursor, query.cursor).b : null;
     const r = ChangeRequestResult.parse(
-      await this.call('changeRequests', SQL.changeRequests, [
+      await this.write(ctx, 'changeRequests', [
         ...actorParams(actor),
         ...ctxParams(ctx),
         query.status ?? null,
@@ -476,23 +498,23 @@ export class PgStore implements Store {
   }
 
   async changeRequest(actor: Actor, ctx: RequestContext, id: string): Promise<ChangeRequest> {
-    return ChangeRequest.parse(await this.call('changeRequest', SQL.changeRequest, [...actorParams(actor), ...ctxParams(ctx), id, clientId(ctx)]));
+    return ChangeRequest.parse(await this.write(ctx, 'changeRequest', [...actorParams(actor), ...ctxParams(ctx), id, clientId(ctx)]));
   }
 
   async approveChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest> {
     return ChangeRequest.parse(
-      await this.call('approve', SQL.approve, [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
+      await this.write(ctx, 'approve', [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
     );
   }
 
   async rejectChangeRequest(actor: Actor, ctx: RequestContext, id: string, expectedVersion: number, reason: string): Promise<ChangeRequest> {
     return ChangeRequest.parse(
-      await this.call('reject', SQL.reject, [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
+      await this.write(ctx, 'reject', [...actorParams(actor), ...ctxParams(ctx), id, expectedVersion, reason, clientId(ctx)]),
     );
   }
 
   async withdrawChangeRequest(actor: Actor, ctx: RequestContext, id: string, reason: string): Promise<ChangeRequest> {
-    return ChangeRequest.parse(await this.call('withdraw', SQL.withdraw, [...actorParams(actor), ...ctxParams(ctx), id, reason, clientId(ctx)]));
+    return ChangeRequest.parse(await this.write(ctx, 'withdraw', [...actorParams(actor), ...ctxParams(ctx), id, reason, clientId(ctx)]));
   }
 
   async portfolioSummary(actor: Actor): Promise<PortfolioSummary> {
@@ -512,7 +534,7 @@ export class PgStore implements Store {
 
   async predictionFeedback(actor: Actor, ctx: RequestContext, orgId: string, feedback: PredictionFeedback): Promise<PredictionFeedbackReceipt> {
     return PredictionFeedbackReceipt.parse(
-      await this.call('predictionFeedback', SQL.predictionFeedback, [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(feedback), clientId(ctx)]),
+      await this.write(ctx, 'predictionFeedback', [...actorParams(actor), ...ctxParams(ctx), orgId, JSON.stringify(feedback), clientId(ctx)]),
     );
   }
 
@@ -605,7 +627,7 @@ export class PgStore implements Store {
 
   async ingestPredictions(actor: Actor, ctx: RequestContext, batch: PredictionBatch): Promise<PredictionBatchResult> {
     return PredictionBatchResult.parse(
-      await this.call('ingest', SQL.ingest, [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions), clientId(ctx)]),
+      await this.write(ctx, 'ingest', [...actorParams(actor), ...ctxParams(ctx), JSON.stringify(batch.predictions), clientId(ctx)]),
     );
   }
 
@@ -621,7 +643,7 @@ export class PgStore implements Store {
   ): Promise<SelfOrganization> {
     return parseOnce(
       SelfOrganization,
-      await this.call('selfUpdate', SQL.selfUpdate, [
+      await this.write(ctx, 'selfUpdate', [
         ...actorParams(actor),
         ...ctxParams(ctx),
         actor.org ?? null,
@@ -635,7 +657,7 @@ export class PgStore implements Store {
   async replaceBillingMethod(actor: Actor, ctx: RequestContext, m: BillingMethodReplace): Promise<SelfOrganization> {
     return parseOnce(
       SelfOrganization,
-      await this.call('selfBilling', SQL.selfBilling, [
+      await this.write(ctx, 'selfBilling', [
         ...actorParams(actor),
         ...ctxParams(ctx),
         actor.org ?? null,
@@ -661,7 +683,7 @@ export class PgStore implements Store {
 
   async applyAssignment(actor: Actor, ctx: RequestContext, request: AssignmentRequest): Promise<AssignmentResult> {
     return AssignmentResult.parse(
-      await this.call('assignments', SQL.assignments, [
+      await this.write(ctx, 'assignments', [
         ...actorParams(actor),
         ...ctxParams(ctx),
         'orgIds' in request ? request.orgIds : null,
@@ -677,6 +699,7 @@ export class PgStore implements Store {
     if (this.sealTimer) clearInterval(this.sealTimer);
     this.closed = true;
     await this.audit.idle();
+    await this.announcer.idle();
     await this.db.close();
   }
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 export const CHANGES_CHANNEL = 'cims_changes';
 
-/** What core.write_event announces (api/sql/functions/audit.sql): ids and a version, nothing personal. */
+/** What api.announce_changes announces (api/sql/functions/audit.sql): ids and a version, nothing personal. */
 export const ChangeNotice = z.strictObject({
   id: z.string().regex(/^[1-9][0-9]{0,18}$/),
   type: z.string().max(100),

@@ -18,6 +18,7 @@ const OUR_SCHEMAS = ['core', 'audit', 'api', 'analytics'];
 /** What the API may call: schema api, in full. */
 const API_FUNCTIONS = [
   'access_events',
+  'announce_changes',
   'approval_rules',
   'assignments_apply',
   'audit_access_pending',

@@ -1,5 +1,6 @@
 // The change stream on the embedded default: PGlite's one connection LISTENs
-// too, so a save through the store is heard with its id, customer and version,
+// too, so a save through the store is announced after its commit (the store's
+// announcer, as on PostgreSQL) and heard with its id, customer and version,
 // and what api.live_events says of it is the same as on PostgreSQL.
 import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,6 +27,8 @@ afterAll(async () => {
 
 it('announces a create and an edit, and api.live_events describes them', async () => {
   const created = await store.createCustomer(actors.alice, testContext(), { customer: { ...customerFields(), orgId: 'ORG-000321' }, reason: 'New customer' });
+  // Announced after its commit, with the customer's version when announced: heard before the edit, 1.
+  await expect.poll(() => heard.length).toBe(1);
   await store.updateCustomer(actors.alice, testContext(), 'ORG-000321', created.customer.version, { contactPhone: '+1 555 0177' }, 'New number');
   await expect.poll(() => heard.length).toBe(2);
   expect(heard.map((n) => [n.type, n.entity, n.version])).toEqual([
