@@ -52,6 +52,9 @@ export const customerQueries = {
       queryFn: ({ pageParam }) => call('customers:audit', { orgId, ...(pageParam ? { cursor: pageParam } : {}) }),
       initialPageParam: null as string | null,
       getNextPageParam: (last) => last.nextCursor,
+      // The record screen asks for it with the record, a moment before its card
+      // mounts: not stale by then. Saves and live changes invalidate it.
+      staleTime: 5_000,
     }),
   /** Which fields and actions need a second person (the approval rules); they change rarely. */
   approvalRules: () =>

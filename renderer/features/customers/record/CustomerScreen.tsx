@@ -1,5 +1,5 @@
 import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { usePrefetchInfiniteQuery, usePrefetchQuery, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import type { AuditEvent, Customer, CustomerDetail, FieldChange } from '../../../../shared/api';
 import { fieldsText, useRecentChange, whoChanged } from '../api/live';
@@ -13,6 +13,7 @@ import { RecordHistory } from './RecordHistory';
 import { StatusActions } from './StatusActions';
 
 const UsageChart = lazy(() => import('./UsageChart'));
+const DEFAULT_USAGE_DAYS = 90;
 
 export interface CustomerScreenProps {
   orgId: string;
@@ -46,6 +47,10 @@ export function CustomerScreen({
   onBack,
 }: CustomerScreenProps) {
   const detail = useQuery(customerQueries.detail(orgId));
+  // Asked for with the record, not after it arrives: the cards below show them
+  // when they come, and the record itself never waits for them.
+  usePrefetchQuery(customerQueries.usage(orgId, DEFAULT_USAGE_DAYS));
+  usePrefetchInfiniteQuery(customerQueries.audit(orgId));
   const heard = useRecentChange(orgId);
   // Someone's save heard on the change stream, once the record shows the version it made.
   const liveNote = heard && detail.data && heard.change.version === detail.data.customer.version ? heard : null;
@@ -152,7 +157,7 @@ function CustomerBody({
 }) {
   const c = detail.customer;
   const days = daysUntil(c.renewalDate);
-  const [usageDays, setUsageDays] = useState<90 | 180>(90);
+  const [usageDays, setUsageDays] = useState<90 | 180>(DEFAULT_USAGE_DAYS);
   return (
     <Stack gap="sm">
       <div className="cards-3">
