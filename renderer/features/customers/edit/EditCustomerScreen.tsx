@@ -1,7 +1,7 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { Alert, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useState } from 'react';
+import { startTransition, useEffect, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import type { CustomerDetail, CustomerFields, EditableField } from '../../../../shared/api';
 import { describeError, errorCode, SAVE_LATER_CODES, type BridgeError } from '../../../bridge/errors';
@@ -201,10 +201,11 @@ function CustomerForm({ orgId, draftOwner, draft, detail, onSaved, onCancel, rev
       if ('changeRequest' in saved) {
         const r = saved.changeRequest;
         toast('success', 'Sent for approval', `${r.orgName}: ${r.changes.length === 1 ? 'the change waits' : `all ${r.changes.length} changes wait`} for a support lead. The record stays as it was until then.`);
-        onSaved(r.orgId);
+        startTransition(() => onSaved(r.orgId));
       } else {
         toast('success', 'Saved', `${saved.customer.orgName} was saved.`);
-        onSaved(saved.customer.orgId);
+        // The confirmation first: the record's screen (its chart, its history) renders after it, not before.
+        startTransition(() => onSaved(saved.customer.orgId));
       }
     } catch (e) {
       setReviewOpen(false);
