@@ -8,6 +8,7 @@ import { describeError } from '../bridge/errors';
 import { useBridgeEvent } from '../bridge/useBridgeEvent';
 import { listDrafts } from '../features/customers/edit/drafts';
 import { useLiveUpdates } from '../features/customers/api/live';
+import { customerQueries } from '../features/customers/api/queries';
 import { CustomersScreen } from '../features/customers/list/CustomersScreen';
 import { PortfolioScreen } from '../features/customers/portfolio/PortfolioScreen';
 import { MyOutcomes } from '../features/approvals/MyOutcomes';
@@ -23,8 +24,10 @@ import { loadRoute, storeRoute, type Route } from './routes';
 const AuditScreen = lazy(() => import('../features/audit/AuditScreen'));
 const AdminScreen = lazy(() => import('../features/admin/AdminScreen'));
 const ApprovalsScreen = lazy(() => import('../features/approvals/ApprovalsScreen'));
-const CustomerScreen = lazy(() => import('../features/customers/record/CustomerScreen').then((m) => ({ default: m.CustomerScreen })));
-const EditCustomerScreen = lazy(() => import('../features/customers/edit/EditCustomerScreen').then((m) => ({ default: m.EditCustomerScreen })));
+const loadCustomerScreen = () => import('../features/customers/record/CustomerScreen');
+const loadEditCustomerScreen = () => import('../features/customers/edit/EditCustomerScreen');
+const CustomerScreen = lazy(() => loadCustomerScreen().then((m) => ({ default: m.CustomerScreen })));
+const EditCustomerScreen = lazy(() => loadEditCustomerScreen().then((m) => ({ default: m.EditCustomerScreen })));
 
 // How stale the main process's idea of "last activity" may be: the lock can fire
 // at most this much early. Short, so short IT-set timeouts still behave; one
@@ -54,7 +57,16 @@ export function Shell({ user }: { user: Me }) {
     },
     [user.sub],
   );
-  const openCustomer = useCallback((orgId: string) => go({ name: 'customer', orgId }), [go]);
+  const qc = useQueryClient();
+  const openCustomer = useCallback(
+    (orgId: string) => {
+      // The record is asked for on the click, while its screen loads and renders.
+      void qc.prefetchQuery(customerQueries.detail(orgId));
+      go({ name: 'customer', orgId });
+    },
+    [go, qc],
+  );
+  useIdlePreload();
 
   useHotkeys(
     [
@@ -231,6 +243,19 @@ async function exportDiagnosticLogs(): Promise<void> {
   } catch (error) {
     toast('error', 'Diagnostic logs not saved', describeError(error));
   }
+}
+
+/**
+ * Loads the record and edit screens once the window is idle after sign-in: they
+ * stay out of the initial JavaScript, and the first record opened does not wait
+ * for its screen's code. Where the browser has no idle callbacks (jsdom), nothing.
+ */
+function useIdlePreload() {
+  useEffect(() => {
+    if (typeof window.requestIdleCallback !== 'function') return;
+    const id = window.requestIdleCallback(() => void Promise.all([loadCustomerScreen(), loadEditCustomerScreen()]).catch(() => undefined), { timeout: 3_000 });
+    return () => window.cancelIdleCallback(id);
+  }, []);
 }
 
 /** Tells the main process (at most every 5 s) that someone is using the console, for the inactivity lock. */
