@@ -133,7 +133,7 @@ export class LiveHub {
     this.pending.push(n.id);
     if (this.scheduled) return;
     this.scheduled = true;
-    // Notifications that arrive together (one commit of a batch) share one lookup.
+    // Notifications that arrive together (one announcement call) share one lookup.
     setImmediate(() => {
       this.scheduled = false;
       const ids = this.pending;
