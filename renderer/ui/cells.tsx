@@ -1,14 +1,14 @@
 // Table cells for customer lists, written once for every list that shows a
-// customer (the Customers search and the portfolio). Plain text only.
-import { UnstyledButton } from '@mantine/core';
+// customer (the Customers search and the portfolio). Plain text only, and plain
+// elements: a scroll frame renders dozens of rows.
 import { daysUntil, describeDaysLeft, formatDate, formatMoney, isRenewingSoon } from './format';
 
-/** The record's name as a button that opens it (Enter on the row does the same). */
+/** The record's name as a button that opens it (Enter on the row does the same); a plain button, as every cell here is plain. */
 export function OpenCell({ label, onOpen }: { label: string; onOpen: () => void }) {
   return (
-    <UnstyledButton className="link-cell" onClick={onOpen} title={label}>
+    <button type="button" className="link-cell" onClick={onOpen} title={label}>
       {label}
-    </UnstyledButton>
+    </button>
   );
 }
 
