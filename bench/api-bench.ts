@@ -385,6 +385,39 @@ function sides(name: Scenario, urls: { hardened: string; naive: string }, tokens
   }
 }
 
+/** Approvals a second the top-up provides for, at most (above what this machine reaches). */
+const APPROVALS_PER_SECOND = 2_000;
+
+/**
+ * Approvals can outrun the propose scenario (they no longer queue on NOTIFY's commit lock), and a
+ * round that runs out measures answers to nothing. So before its rounds the approve scenario gets
+ * pending requests of its own, inserted as the superuser for customers of the write and propose
+ * ranges that have none, at their current versions: enough for every round at
+ * APPROVALS_PER_SECOND. Their change.requested events are left out; approving one is the same work.
+ */
+async function topUpProposals(admin: pg.Client): Promise<number> {
+  const want = ROUNDS * DURATION * APPROVALS_PER_SECOND - proposals.length;
+  if (want <= 0) return 0;
+  const candidates: string[] = [];
+  for (const [lo, hi] of [RANGES.write, RANGES.propose])
+    for (let i = lo; i < hi && candidates.length < want; i++) if (!pendingOrgs.has(orgId(i))) candidates.push(orgId(i));
+  const { rows } = await admin.query<{ id: string; version: number; org_id: string; base_version: number }>(
+    `INSERT INTO core.change_requests (org_id, kind, base_version, changes, reason, maker_sub, maker_name, maker_roles, expires_at)
+     SELECT c.org_id, 'edit', c.version,
+            jsonb_build_array(jsonb_build_object('field', 'userCount', 'before', c.user_count, 'after', c.user_count + 1)),
+            'benchmark proposal', 'alice', 'Alice Adams', '{crm}', now() + interval '7 days'
+       FROM core.customers c WHERE c.org_id = ANY ($1::text[]) ORDER BY c.org_id
+     ON CONFLICT (org_id) WHERE status = 'pending' DO NOTHING
+     RETURNING id::text, version, org_id, base_version`,
+    [candidates],
+  );
+  for (const r of rows) {
+    pendingOrgs.add(r.org_id);
+    proposals.push({ id: r.id, version: r.version, orgId: r.org_id, baseVersion: r.base_version });
+  }
+  return rows.length;
+}
+
 function advanceProposal(): void {
   proposeNext = proposeNext + 1 >= RANGES.propose[1] ? RANGES.propose[0] : proposeNext + 1;
 }
@@ -463,6 +496,7 @@ async function main(): Promise<void> {
           await autocannon({ url: side.url, connections: 2, duration: 2, headers: side.token ? { authorization: `Bearer ${side.token}` } : {}, requests: [side.request()] });
         }
       }
+      if (name === 'approve') console.log(`approve: ${await topUpProposals(waits)} more pending requests inserted for its rounds`);
       const result = { name, hardened: [] as Figures[], naive: [] as Figures[] };
       for (let round = 1; round <= ROUNDS; round++) {
         const s = sides(name, urls, tokens);
