@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Group, Paper, SegmentedControl, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { usePrefetchInfiniteQuery, usePrefetchQuery, useQuery } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useState, type ReactNode } from 'react';
 import type { AuditEvent, Customer, CustomerDetail, FieldChange } from '../../../../shared/api';
 import { fieldsText, useRecentChange, whoChanged } from '../api/live';
 import { customerQueries } from '../api/queries';
@@ -247,9 +247,12 @@ function CustomerBody({
 
 function Usage({ orgId, days }: { orgId: string; days: 90 | 180 }) {
   const usage = useQuery(customerQueries.usage(orgId, days));
+  // The chart is most of the record screen's render (SVG of 90 or 180 days): it
+  // is drawn in the render after the one that shows the record's fields.
+  const drawChart = useDeferredValue(true, false);
   // A status, like the other loading states: a plain element may not carry a label.
   const chartSkeleton = <Skeleton height={200} role="status" aria-label="Loading usage" />;
-  if (usage.isPending) return chartSkeleton;
+  if (usage.isPending || (!drawChart && usage.isSuccess && usage.data.length > 0)) return chartSkeleton;
   if (usage.isError) return <ErrorState title="Could not load usage" error={usage.error} onRetry={() => void usage.refetch()} />;
   if (usage.data.length === 0) {
     return (
