@@ -387,12 +387,45 @@ BEGIN
 END
 $$;
 
+-- Whether an edit passes every check core.customer_update makes before it locks
+-- the row (the same predicates, in no particular order): a valid actor holding
+-- the crm role, a valid request context, a reason of 3 to 500 characters, an
+-- expected version, and a non-empty object of editable fields. No revert.
+CREATE FUNCTION core.edit_prechecked(r jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, core, pg_temp AS $$
+DECLARE
+  roles text[] := core.jsonb_text_array(r -> 'roles');
+BEGIN
+  RETURN coalesce(core.actor_valid(r ->> 'sub', r ->> 'name', roles, core.jsonb_text_array(r -> 'scopes'))
+    AND roles && ARRAY['crm']
+    AND core.context_valid(r ->> 'requestId', r ->> 'clientAddress', r ->> 'appVersion')
+    AND length(btrim(r ->> 'reason')) BETWEEN 3 AND 500
+    AND r ->> 'expectedVersion' IS NOT NULL AND r ->> 'revertOf' IS NULL
+    AND jsonb_typeof(r -> 'changes') = 'object' AND r -> 'changes' <> '{}'
+    AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(r -> 'changes') k WHERE k NOT IN (SELECT f.field FROM core.editable_fields() f)),
+    false);
+END
+$$;
+
 -- Edits in batches: api.customer_update_many applies several edits (of any
--- callers) in one transaction, each through core.customer_update (the same
--- checks, the same audit event) inside a subtransaction of its own. An edit
--- that fails rolls back its own change and event and nothing else; the others
--- commit together, with one WAL flush, before any of them is answered. Under
--- load this saves each edit a transaction, a round trip and a flush of its own.
+-- callers) in one transaction. An edit that fails rolls back its own change
+-- and event and nothing else; the others commit together, with one WAL flush,
+-- before any of them is answered. Under load this saves each edit a
+-- transaction, a round trip and a flush of its own.
+--
+-- Two paths, one outcome. First, set-based: the edits that pass the checks made
+-- before the lock (core.edit_prechecked), name a customer no other edit of the
+-- batch names, and find it theirs, active, at the expected version, changed
+-- and touching no field an approval rule names, are applied in one statement
+-- (the UPDATE, their audit events, their answers), inside one subtransaction.
+-- Every other edit, and all of them if that statement raises (a value the
+-- table refuses, the card-number guard), goes through core.customer_update
+-- (the same checks, the same audit event) in a subtransaction of its own, as
+-- every edit did before, and so meets the error it would alone. The set path
+-- saves each edit its subtransaction and most of its statements and function
+-- calls: in batches of 10, 0.79 ms of backend CPU an edit against 1.01 when each
+-- took the second path (bench/README.md). Locks taken for an edit that then
+-- fails a later check are held until the batch commits.
 --
 -- p_edits: a JSON array of {sub, name, roles, scopes, requestId, clientAddress,
 -- appVersion, orgId, expectedVersion, changes, reason[, revertOf]}. Returns an array in the
@@ -405,14 +438,65 @@ DECLARE
   e record;
   outcome jsonb;
   outcomes jsonb := '{}';
+  rules text[];
+  prechecked bigint[];
   err_state text;
   err_message text;
   err_constraint text;
 BEGIN
   PERFORM core.begin_batch(p_edits);
-  -- Rows are locked in organization id order, so two batches never wait on each other in a
-  -- cycle; edits of one customer keep their order of arrival.
+  prechecked := ARRAY(SELECT x.i FROM jsonb_array_elements(p_edits) WITH ORDINALITY AS x(r, i) WHERE core.edit_prechecked(x.r));
+  -- The rows of every edit that passes the checks before the lock, locked in one statement
+  -- in organization id order, so two batches never wait on each other in a cycle.
+  PERFORM 1 FROM core.customers c
+   WHERE c.org_id = ANY (ARRAY(SELECT p_edits -> (i::integer - 1) ->> 'orgId' FROM unnest(prechecked) i))
+   ORDER BY c.org_id FOR UPDATE;
+  rules := core.rule_fields();
+  BEGIN
+    -- MATERIALIZED: each step once per edit (inlined, the planner repeated the diff three
+    -- times), and each customer by its key (LIMIT 1: not a join the planner may hash).
+    WITH req AS MATERIALIZED (
+      SELECT q.i, q.r, core.fields_to_columns(q.r -> 'changes') AS cols
+        FROM (SELECT x.i, x.r, count(*) OVER (PARTITION BY x.r ->> 'orgId') AS same_org
+                FROM jsonb_array_elements(p_edits) WITH ORDINALITY AS x(r, i)) q
+       WHERE q.same_org = 1 AND q.i = ANY (prechecked)
+    ), cand AS MATERIALIZED (
+      SELECT req.i, req.r, l.old, jsonb_populate_record(l.old, req.cols) AS n
+        FROM req CROSS JOIN LATERAL (SELECT c FROM core.customers c WHERE c.org_id = req.r ->> 'orgId' LIMIT 1) l(old)
+       WHERE (l.old).owner_sub = req.r ->> 'sub' AND (l.old).version = (req.r ->> 'expectedVersion')::integer
+         AND (l.old).status = 'active'
+    ), diffed AS MATERIALIZED (
+      SELECT cand.i, cand.r, cand.n, (cand.old).version,
+             (SELECT jsonb_agg(jsonb_build_object('field', f.field, 'before', j.old_json -> f.col, 'after', j.new_json -> f.col) ORDER BY o)
+                FROM core.editable_fields() WITH ORDINALITY AS f(field, col, o)
+               WHERE (j.old_json -> f.col) IS DISTINCT FROM (j.new_json -> f.col)) AS diff
+        FROM cand CROSS JOIN LATERAL (SELECT to_jsonb(cand.old) AS old_json, to_jsonb(cand.n) AS new_json) j
+    ), fast AS MATERIALIZED (
+      SELECT d.* FROM diffed d
+       WHERE d.diff IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(d.diff) x WHERE x ->> 'field' = ANY (rules))
+    ), upd AS (
+      UPDATE core.customers c SET
+        org_name = (f.n).org_name, contact_name = (f.n).contact_name, contact_email = (f.n).contact_email,
+        contact_phone = (f.n).contact_phone, user_count = (f.n).user_count, contract_value_cents = (f.n).contract_value_cents,
+        currency = (f.n).currency, renewal_date = (f.n).renewal_date, version = f.version + 1, updated_at = now()
+        FROM fast f
+       WHERE c.org_id = f.r ->> 'orgId'
+      RETURNING f.i, f.r, f.diff, core.customer_detail(c) AS detail
+    ), logged AS (
+      -- The events core.write_event would write, in the order the edits lock their rows.
+      INSERT INTO audit.events (actor_sub, actor_name, actor_roles, action, entity_type, entity_id, changes, reason,
+                                request_id, client_address, app_version, client_request_id)
+      SELECT u.r ->> 'sub', u.r ->> 'name', core.jsonb_text_array(u.r -> 'roles'), 'customer.update', 'customer', u.r ->> 'orgId',
+             u.diff, btrim(u.r ->> 'reason'), u.r ->> 'requestId', u.r ->> 'clientAddress', u.r ->> 'appVersion', u.r ->> 'clientRequestId'
+        FROM upd u ORDER BY u.r ->> 'orgId', u.i
+    )
+    SELECT coalesce(jsonb_object_agg(u.i::text, jsonb_build_object('detail', u.detail)), '{}') INTO outcomes FROM upd u;
+  EXCEPTION WHEN OTHERS THEN
+    outcomes := '{}'; -- rolled back: every edit takes the path below and meets its own error there
+  END;
+  -- Edits of one customer keep their order of arrival.
   FOR e IN SELECT x.i, x.r FROM jsonb_array_elements(p_edits) WITH ORDINALITY AS x(r, i) ORDER BY x.r ->> 'orgId', x.i LOOP
+    CONTINUE WHEN outcomes ? e.i::text;
     BEGIN
       outcome := core.customer_update(
         e.r ->> 'sub', e.r ->> 'name', core.jsonb_text_array(e.r -> 'roles'), core.jsonb_text_array(e.r -> 'scopes'),
