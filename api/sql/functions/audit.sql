@@ -89,8 +89,9 @@ $$;
 
 SET LOCAL ROLE cims_owner;
 
--- The one way an audit event is written: by the api.* function that makes the
--- change, in the change's own transaction. It does not announce the change: a
+-- How an audit event is written (core.write_events below and the set path of
+-- api.customer_update_many write many in one INSERT): by the api.* function that
+-- makes the change, in the change's own transaction. It does not announce the change: a
 -- notifying transaction holds PostgreSQL's one database-wide NOTIFY lock from
 -- before its commit until the commit is flushed, so no two writers would share a
 -- flush. The API announces committed changes afterwards (api.announce_changes).
