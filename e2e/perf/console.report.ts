@@ -216,6 +216,9 @@ test('console report', async ({ openConsole, stack }) => {
   await page.waitForTimeout(500);
   const { frames: loadedFrames, rows: reached } = await scrollFrames(page, SCROLL_SECONDS);
   const heap = await heapMb(cdp);
+  // What the loaded rows keep, without the garbage a collection would free.
+  await cdp.send('HeapProfiler.collectGarbage');
+  const retained = await heapMb(cdp);
   const { count } = (await stack.db.query<{ count: string }>(`SELECT count(*) FROM core.customers WHERE status = 'active'`)).rows[0]!;
 
   const bundle = measureBundle();
@@ -228,7 +231,7 @@ test('console report', async ({ openConsole, stack }) => {
   report(`scroll frame times, pages loading (${SCROLL_SECONDS} s, reached row ${loaded} of ${count})`, frames, 16);
   report(`scroll frame times, ${all.rows} rows loaded (${SCROLL_SECONDS} s from the top, to row ${reached})`, loadedFrames, 16);
   lines.push(`rows loaded: ${all.rows} of ${count} (${all.seconds.toFixed(0)} s of loading at the end of the table, at most ${LOAD_SECONDS} s)`);
-  lines.push(`renderer heap after the first scroll: ${heapWhileLoading.toFixed(1)} MB; with ${all.rows} rows loaded: ${heap.toFixed(1)} MB (goal < 150 MB): ${heap < 150 ? 'met' : 'NOT met'}`);
+  lines.push(`renderer heap after the first scroll: ${heapWhileLoading.toFixed(1)} MB; with ${all.rows} rows loaded: ${heap.toFixed(1)} MB (goal < 150 MB): ${heap < 150 ? 'met' : 'NOT met'}; after a collection: ${retained.toFixed(1)} MB`);
   lines.push(`initial JavaScript: ${bundle.initialKb.toFixed(1)} kB gzip (goal ≤ ${INITIAL_JS_GOAL_KB} kB): ${bundle.initialKb <= INITIAL_JS_GOAL_KB ? 'met' : 'NOT met'}`);
   console.log(`\nConsole report, ${new Date().toISOString().slice(0, 16)}Z, ${count} active customers\n${lines.join('\n')}\n`);
 });
