@@ -1,3 +1,4 @@
+import { Badge } from '@mantine/core';
 import { HIGH_CHURN_RISK } from '../../shared/api';
 import { formatPercent } from './format';
 
@@ -8,12 +9,12 @@ export function churnLevel(score: number | null): { label: string; color: string
   return { label: 'Low', color: 'teal' };
 }
 
-/**
- * Churn risk as a badge: level in words plus the score, so it never depends on colour alone.
- * A plain element styled as Mantine's light badge (styles.css): a table shows dozens
- * per scroll frame, and the component's theme and style hooks cost more than the text.
- */
+/** Churn risk as a badge: level in words plus the score, so it never depends on colour alone. */
 export function ChurnBadge({ score }: { score: number | null }) {
   const { label, color } = churnLevel(score);
-  return <span className={`churn-badge churn-${color}`}>{score === null ? label : `${label} ${formatPercent(score)}`}</span>;
+  return (
+    <Badge color={color} variant="light" size="sm" radius="sm" className="churn-badge">
+      {score === null ? label : `${label} ${formatPercent(score)}`}
+    </Badge>
+  );
 }
