@@ -85,7 +85,12 @@ test('Bob verifies, a superuser truncates the trail and its checkpoints, and the
   }
 
   // 4. Restored, the checkpoint it had seen is back, byte for byte: the console is satisfied again.
+  // The API may sign a newer checkpoint first (the console's own screens keep writing access
+  // events, and changes of earlier specs are still announced), so the console names the checkpoint
+  // it verified now: the one it had seen or a later one, and raises no alarm.
   await page.getByRole('button', { name: 'Verify integrity' }).click();
   await expect(result.getByText('Audit trail intact')).toBeVisible();
-  await expect(result).toContainText(`This console verified checkpoint #${seen} on`);
+  await expect(result.getByRole('alert')).toHaveCount(0);
+  const verifiedNow = Number((await result.textContent())?.match(/This console verified checkpoint #(\d+) on/)?.[1]);
+  expect(verifiedNow).toBeGreaterThanOrEqual(seen);
 });
